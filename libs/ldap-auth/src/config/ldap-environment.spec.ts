@@ -1,0 +1,172 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ldapAuthOptionsFromEnvironment } from './ldap-environment.js';
+import { resolveLdapAuthOptions } from './resolve-options.js';
+import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
+
+const URL = { LDAP_AUTH_URL: 'ldap://127.0.0.1:389' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    ldapAuthOptionsFromEnvironment(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(LdapConfigurationError);
+    return (error as LdapConfigurationError).problems;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('ldapAuthOptionsFromEnvironment', () => {
+  it('gives the original product defaults', () => {
+    const options = resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment(URL));
+    expect(options.server.urls).toEqual(['ldap://127.0.0.1:389']);
+    expect(options.server.searchBase).toBe('ou=people,dc=example,dc=com');
+    expect(options.objectClass).toBe('inetOrgPerson');
+    expect(options.userFields).toEqual({ username: 'uid', firstName: 'givenName', lastName: 'sn', email: 'mail' });
+    expect(options.usernameFormat).toBe('openldap');
+    expect(options.loginMode).toBe('bind');
+    expect(options.server.starttls).toBe(false);
+    expect(options.server.tlsOptions.rejectUnauthorized).toBe(true);
+    expect(options.groupSync).toBe('none');
+    expect(options.sync).toEqual({ cron: '0 3 * * *', enabled: false, removedUsers: 'delete', maxRemovals: '10%' });
+    // Timeouts are finite by default: a hung server never hangs a login.
+    expect(options.server.timeout).toBeGreaterThan(0);
+    expect(options.server.connectTimeout).toBeGreaterThan(0);
+  });
+
+  it('accepts the original product values for the pluggable callables', () => {
+    const options = ldapAuthOptionsFromEnvironment({
+      ...URL,
+      LDAP_AUTH_FORMAT_USERNAME: 'django_python3_ldap.utils.format_username_active_directory_principal',
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'custom_auth.ldap.sync_user_groups',
+      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+      LDAP_AUTH_FORMAT_SEARCH_FILTERS: 'custom_auth.ldap.login_group_search_filter',
+      LDAP_LOGIN_GROUP: 'cn=app-users,ou=groups,dc=example,dc=com',
+    });
+    expect(options.usernameFormat).toBe('active_directory_principal');
+    expect(options.groupSync).toBe('sync_user_groups');
+    expect(options.defaultOrganisationId).toBe(1);
+    expect(options.loginGroup).toBe('cn=app-users,ou=groups,dc=example,dc=com');
+    expect(
+      ldapAuthOptionsFromEnvironment({
+        ...URL,
+        LDAP_AUTH_SYNC_USER_RELATIONS: 'django_python3_ldap.utils.sync_user_relations',
+      }).groupSync,
+    ).toBe('none');
+    expect(
+      ldapAuthOptionsFromEnvironment({
+        ...URL,
+        LDAP_AUTH_FORMAT_USERNAME: 'django_python3_ldap.utils.format_username_openldap',
+      }).usernameFormat,
+    ).toBe('openldap');
+  });
+
+  it('parses every variable', () => {
+    const options = ldapAuthOptionsFromEnvironment({
+      LDAP_AUTH_URL: 'ldap://a.example:389, ldaps://b.example:636',
+      LDAP_AUTH_USE_TLS: 'Yes',
+      LDAP_AUTH_TLS_REJECT_UNAUTHORIZED: 'FALSE',
+      LDAP_AUTH_TLS_SERVERNAME: 'dc1.example.test',
+      LDAP_AUTH_SEARCH_BASE: 'CN=Users,DC=example,DC=test',
+      LDAP_AUTH_OBJECT_CLASS: 'user',
+      LDAP_AUTH_USER_FIELDS: 'username=sAMAccountName, email=mail',
+      LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN: 'EXAMPLE',
+      LDAP_AUTH_CONNECT_TIMEOUT: '2.5',
+      LDAP_AUTH_RECEIVE_TIMEOUT: '60',
+      LDAP_AUTH_FORMAT_USERNAME: 'active_directory',
+      LDAP_AUTH_LOGIN_MODE: 'search',
+      LDAP_DEFAULT_ORGANISATION_ID: '7',
+      LDAP_SYNCED_GROUPS: 'cn=a,ou=groups,dc=x:cn=b,ou=groups,dc=x',
+      LDAP_NESTED_GROUPS: '1',
+      LDAP_GROUP_MEMBERSHIP: 'uniqueMember',
+      LDAP_SYNC_USER_USERNAME: 'ldap-sync',
+      LDAP_SYNC_USER_PASSWORD: 'pw',
+      LDAP_SYNC_CRON: '*/5 * * * *',
+      LDAP_SYNC_ENABLED: 'no',
+      LDAP_SYNC_REMOVED_USERS: 'deactivate',
+      LDAP_SYNC_MAX_REMOVALS: '25',
+      LDAP_AUTH_POOL_SIZE: '4',
+    });
+    expect(options.server).toMatchObject({
+      url: ['ldap://a.example:389', 'ldaps://b.example:636'],
+      starttls: true,
+      tlsOptions: { rejectUnauthorized: false, servername: 'dc1.example.test' },
+      searchBase: 'CN=Users,DC=example,DC=test',
+      connectTimeout: 2500,
+      timeout: 60000,
+      poolSize: 4,
+    });
+    expect(options.userFields).toEqual({ username: 'sAMAccountName', email: 'mail' });
+    expect(options).toMatchObject({
+      objectClass: 'user',
+      activeDirectoryDomain: 'EXAMPLE',
+      usernameFormat: 'active_directory',
+      loginMode: 'search',
+      defaultOrganisationId: 7,
+      syncedGroups: ['cn=a,ou=groups,dc=x', 'cn=b,ou=groups,dc=x'],
+      nestedGroups: true,
+      groupMembership: 'uniqueMember',
+      serviceAccount: { username: 'ldap-sync', password: 'pw' },
+      sync: { cron: '*/5 * * * *', enabled: false, removedUsers: 'deactivate', maxRemovals: 25 },
+    });
+  });
+
+  it('reads the CA file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-'));
+    const file = join(dir, 'ca.pem');
+    writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    expect(ldapAuthOptionsFromEnvironment({ ...URL, LDAP_AUTH_TLS_CA_FILE: file }).server.tlsOptions?.ca).toContain(
+      'BEGIN CERTIFICATE',
+    );
+    expect(problemsOf({ ...URL, LDAP_AUTH_TLS_CA_FILE: join(dir, 'missing.pem') })[0]).toMatch(
+      /^LDAP_AUTH_TLS_CA_FILE: cannot read/,
+    );
+  });
+
+  it.each([
+    [
+      { LDAP_AUTH_CONNECT_TIMEOUT: 'abc' },
+      /^LDAP_AUTH_CONNECT_TIMEOUT must be a number of seconds greater than 0 \(got "abc"\)/,
+    ],
+    [{ LDAP_AUTH_RECEIVE_TIMEOUT: '0' }, /^LDAP_AUTH_RECEIVE_TIMEOUT must be a number of seconds greater than 0/],
+    [{ LDAP_AUTH_USER_FIELDS: 'username' }, /^LDAP_AUTH_USER_FIELDS must be field=attribute pairs/],
+    [{ LDAP_AUTH_USER_FIELDS: 'email=mail' }, /^LDAP_AUTH_USER_FIELDS must map username/],
+    [{ LDAP_AUTH_USER_FIELDS: 'username=uid,phone=tel' }, /^LDAP_AUTH_USER_FIELDS: unknown field "phone"/],
+    [{ LDAP_AUTH_URL: 'http://example.com' }, /^LDAP_AUTH_URL must be one or more ldap:\/\/ or ldaps:\/\/ URLs/],
+    [{ LDAP_AUTH_USE_TLS: 'maybe' }, /^LDAP_AUTH_USE_TLS must be true, false, 1, 0, yes or no \(got "maybe"\)/],
+    [{ LDAP_AUTH_FORMAT_USERNAME: 'mine' }, /^LDAP_AUTH_FORMAT_USERNAME must be one of: openldap, active_directory/],
+    [{ LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups' }, /needs LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID/],
+    [
+      { LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: 'one' },
+      /^LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID must be a positive whole number/,
+    ],
+    [{ LDAP_AUTH_FORMAT_SEARCH_FILTERS: 'login_group_search_filter' }, /needs LDAP_LOGIN_GROUP/],
+    [{ LDAP_LOGIN_GROUP: 'cn=x,dc=y' }, /^LDAP_LOGIN_GROUP is set but LDAP_AUTH_FORMAT_SEARCH_FILTERS is not/],
+    [{ LDAP_SYNCED_GROUPS: 'developers' }, /^LDAP_SYNCED_GROUPS \(colon-separated DNs\) must be a DN/],
+    [{ LDAP_AUTH_LOGIN_MODE: 'search' }, /^LDAP_AUTH_LOGIN_MODE=search needs LDAP_SYNC_USER_USERNAME/],
+    [{ LDAP_SYNC_USER_USERNAME: 'svc' }, /^LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD go together/],
+    [{ LDAP_SYNC_MAX_REMOVALS: '150%' }, /^LDAP_SYNC_MAX_REMOVALS must be a whole number/],
+    [{ LDAP_SYNC_CRON: 'daily' }, /^LDAP_SYNC_CRON must be a cron expression/],
+    [{ LDAP_SYNC_REMOVED_USERS: 'archive' }, /^LDAP_SYNC_REMOVED_USERS must be one of: delete, deactivate/],
+  ])('refuses %p with a message naming the variable', (env, message) => {
+    const problems = problemsOf({ ...URL, ...(env as Record<string, string>) });
+    expect(problems.some((p) => message.test(p))).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ ...URL, LDAP_AUTH_CONNECT_TIMEOUT: 'x', LDAP_AUTH_USE_TLS: 'y' })).toHaveLength(2);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(
+      ldapAuthOptionsFromEnvironment({ ...URL, LDAP_AUTH_USE_TLS: '', LDAP_AUTH_SEARCH_BASE: ' ' }).server.searchBase,
+    ).toBe('ou=people,dc=example,dc=com');
+  });
+
+  it('leaves the URL list empty when LDAP_AUTH_URL is unset (the app decides)', () => {
+    expect(ldapAuthOptionsFromEnvironment({}).server.url).toEqual([]);
+    expect(() => resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment({}))).toThrow(/server.url: at least one/);
+  });
+});

@@ -1,0 +1,22 @@
+import type { ResultCodeError } from 'ldapts';
+
+/** Active Directory's sub-codes in a failed bind's message (`... data 52e, ...`). */
+const AD_BIND_SUBCODES: Record<string, string> = {
+  '525': 'user not found',
+  '52e': 'wrong password',
+  '530': 'not permitted to log on at this time',
+  '531': 'not permitted to log on at this workstation',
+  '532': 'password expired',
+  '533': 'account disabled',
+  '701': 'account expired',
+  '773': 'password must be changed',
+  '775': 'account locked',
+};
+
+/** Why a bind was refused, in words for the log (never for the client). */
+export function describeBindFailure(error: ResultCodeError): string {
+  const sub = /\bdata ([0-9a-f]{3,4})\b/i.exec(error.message)?.[1]?.toLowerCase();
+  if (sub && AD_BIND_SUBCODES[sub]) return `${AD_BIND_SUBCODES[sub]} (AD data ${sub})`;
+  if (error.code === 53) return 'the server refused the bind (unwilling to perform)';
+  return 'wrong username or password';
+}

@@ -1,0 +1,68 @@
+import type { Entry } from 'ldapts';
+import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
+
+/** A user's entry as read from the directory, reduced to what the app needs. */
+export interface DirectoryUser {
+  dn: string;
+  /** Stable id: entryUUID (OpenLDAP) or objectGUID (AD) in its usual text form, lower-case. */
+  uuid: string;
+  /** Taken from the entry, not from what was typed (directories match names case-insensitively). */
+  username: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  /** DNs from the entry's `memberOf`, as the server wrote them; undefined when the entry has none. */
+  memberOf?: string[];
+  /** Every attribute that was read, for apps that map more fields. */
+  attributes: Entry;
+}
+
+/** objectGUID bytes → the GUID text AD shows (first three fields little-endian). */
+export function guidToString(bytes: Buffer): string {
+  if (bytes.length !== 16) throw new Error(`objectGUID has ${bytes.length} bytes, expected 16`);
+  const hex = (from: number, to: number, reverse: boolean) => {
+    const part = [...bytes.subarray(from, to)];
+    return (reverse ? part.reverse() : part).map((b) => b.toString(16).padStart(2, '0')).join('');
+  };
+  return [hex(0, 4, true), hex(4, 6, true), hex(6, 8, true), hex(8, 10, false), hex(10, 16, false)].join('-');
+}
+
+export function firstValue(entry: Entry, attribute: string | undefined): string | null {
+  if (!attribute) return null;
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  if (!key) return null;
+  const value = entry[key];
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined) return null;
+  return Buffer.isBuffer(first) ? first.toString('utf8') : first;
+}
+
+export function allValues(entry: Entry, attribute: string): string[] | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  if (!key) return undefined;
+  const value = entry[key];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+}
+
+/** Builds a DirectoryUser from an entry; undefined if the entry has no stable id or no username. */
+export function toDirectoryUser(entry: Entry, fields: LdapUserFieldMap): DirectoryUser | undefined {
+  let uuid: string | undefined;
+  const guidKey = Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid');
+  const guid = guidKey ? entry[guidKey] : undefined;
+  const guidBytes = Array.isArray(guid) ? guid[0] : guid;
+  if (Buffer.isBuffer(guidBytes) && guidBytes.length === 16) uuid = guidToString(guidBytes);
+  uuid ??= firstValue(entry, 'entryUUID')?.toLowerCase();
+  const username = firstValue(entry, fields.username);
+  if (!uuid || !username) return undefined;
+  return {
+    dn: entry.dn,
+    uuid,
+    username,
+    email: firstValue(entry, fields.email),
+    firstName: firstValue(entry, fields.firstName),
+    lastName: firstValue(entry, fields.lastName),
+    memberOf: allValues(entry, 'memberOf'),
+    attributes: entry,
+  };
+}

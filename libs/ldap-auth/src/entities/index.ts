@@ -1,0 +1,9 @@
+import { GroupEntity } from './group.entity.js';
+import { LdapSyncRunEntity } from './ldap-sync-run.entity.js';
+import { OrganisationEntity } from './organisation.entity.js';
+import { UserEntity } from './user.entity.js';
+
+export { GroupEntity, LdapSyncRunEntity, OrganisationEntity, UserEntity };
+
+/** Every entity of the library: list them in your TypeORM options (or use `autoLoadEntities`). */
+export const LDAP_AUTH_ENTITIES = [OrganisationEntity, UserEntity, GroupEntity, LdapSyncRunEntity];

@@ -1,0 +1,35 @@
+/**
+ * Domain errors. Only the guard turns them into HTTP answers; everything else just throws them.
+ */
+export abstract class LdapAuthError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/**
+ * A login that must fail: wrong password, unknown user, empty password, not in the login group, disabled
+ * account... `reason` is for the log only; the user always sees the same generic answer.
+ */
+export class InvalidCredentialsError extends LdapAuthError {
+  constructor(readonly reason: string) {
+    super(`Invalid credentials: ${reason}`);
+  }
+}
+
+/** The login request itself is malformed (missing or non-string fields): the client's bug, not a failed login. */
+export class MalformedLoginRequestError extends LdapAuthError {}
+
+/** No directory server could be reached, or it did not answer in time. */
+export class DirectoryUnavailableError extends LdapAuthError {}
+
+/** The directory answered in a way we cannot use (for example a search base that does not exist). */
+export class DirectoryError extends LdapAuthError {}
+
+/** A configuration value is wrong. The message names the variable or option and says what is allowed. */
+export class LdapConfigurationError extends LdapAuthError {
+  constructor(readonly problems: string[]) {
+    super(`Invalid LDAP configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}

@@ -1,0 +1,41 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GroupSync, type GroupSyncPlan } from './group-sync.js';
+import { firstRdnValue, normalizeDn } from '../directory/ldap-escape.js';
+import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
+import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
+import type { DirectoryUser } from '../directory/directory-user.js';
+
+/**
+ * `sync_user_groups`: mirrors each group of `LDAP_SYNCED_GROUPS` into the default organisation. A member is
+ * put in the group (created on first sight, named from its `cn`); a non-member is taken out of it. Groups
+ * that are not listed, and local groups, are never touched.
+ */
+@Injectable()
+export class SyncedGroupsGroupSync extends GroupSync {
+  private readonly groups: Array<{ ldapDn: string; name: string }>;
+
+  constructor(@Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions) {
+    super();
+    const seen = new Set<string>();
+    this.groups = [];
+    for (const dn of options.syncedGroups) {
+      const ldapDn = normalizeDn(dn);
+      if (seen.has(ldapDn)) continue;
+      seen.add(ldapDn);
+      this.groups.push({ ldapDn, name: firstRdnValue(dn) });
+    }
+  }
+
+  managedGroupDns(): string[] {
+    return this.groups.map((g) => g.ldapDn);
+  }
+
+  plan(_user: DirectoryUser, memberOf: ReadonlySet<string>): GroupSyncPlan | null {
+    if (this.options.defaultOrganisationId === undefined || this.groups.length === 0) return null;
+    return {
+      organisationId: this.options.defaultOrganisationId,
+      join: this.groups.filter((g) => memberOf.has(g.ldapDn)),
+      leave: this.groups.filter((g) => !memberOf.has(g.ldapDn)).map((g) => g.ldapDn),
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
+import type { LdapAuthModuleOptions } from './interfaces/ldap-auth-options.interface.js';
+import type { UsernameFormatter } from './formatting/username-formatter.js';
+import type { GroupSync } from './group-sync/group-sync.js';
+import { usernameFormatterProvider } from './formatting/username-formatter.provider.js';
+import { groupSyncProvider } from './group-sync/group-sync.provider.js';
+
+/** Module-level choices that are classes rather than values, so they stay out of the options object. */
+export interface LdapAuthModuleExtras {
+  /** Register the module globally. @default false */
+  isGlobal?: boolean;
+  /** Your own username formatter, replacing the built-in chosen by `usernameFormat`. */
+  usernameFormatter?: Type<UsernameFormatter>;
+  /** Your own group sync, replacing the built-in chosen by `groupSync`. */
+  groupSync?: Type<GroupSync>;
+}
+
+export const {
+  ConfigurableModuleClass,
+  MODULE_OPTIONS_TOKEN: LDAP_AUTH_MODULE_OPTIONS,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<LdapAuthModuleOptions>({ moduleName: 'LdapAuth' })
+  .setClassMethodName('forRoot')
+  .setExtras<LdapAuthModuleExtras>({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    providers: [
+      ...(definition.providers ?? []),
+      usernameFormatterProvider(extras.usernameFormatter),
+      groupSyncProvider(extras.groupSync),
+    ],
+  }))
+  .build();

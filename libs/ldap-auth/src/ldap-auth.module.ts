@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConfigurableModuleClass, LDAP_AUTH_MODULE_OPTIONS } from './ldap-auth.module-definition.js';
+import { LDAP_AUTH_RESOLVED_OPTIONS } from './ldap-auth.constants.js';
+import { resolveLdapAuthOptions } from './config/resolve-options.js';
+import { LDAP_AUTH_ENTITIES } from './entities/index.js';
+import { LdapDirectory } from './directory/ldap-directory.js';
+import { UsernameFormatter } from './formatting/username-formatter.js';
+import { GroupSync } from './group-sync/group-sync.js';
+import { LdapUserStore } from './persistence/ldap-user.store.js';
+import { LdapLoginService } from './login/ldap-login.service.js';
+import { LdapStrategy } from './strategy/ldap.strategy.js';
+import { LdapGuard } from './strategy/ldap.guard.js';
+
+/**
+ * LDAP / Active Directory login for Nest apps: `LdapAuthModule.forRoot({...})` or
+ * `LdapAuthModule.forRootAsync(ldapAuthConfig.asProvider())`, then `@UseGuards(LdapGuard)` on the login route.
+ * The app owns `TypeOrmModule.forRoot` (list `LDAP_AUTH_ENTITIES` and `LDAP_AUTH_MIGRATIONS` there).
+ */
+@Module({
+  imports: [PassportModule, TypeOrmModule.forFeature(LDAP_AUTH_ENTITIES)],
+  providers: [
+    { provide: LDAP_AUTH_RESOLVED_OPTIONS, useFactory: resolveLdapAuthOptions, inject: [LDAP_AUTH_MODULE_OPTIONS] },
+    LdapDirectory,
+    LdapUserStore,
+    LdapLoginService,
+    LdapStrategy,
+    LdapGuard,
+  ],
+  exports: [
+    LDAP_AUTH_RESOLVED_OPTIONS,
+    LdapDirectory,
+    LdapUserStore,
+    LdapLoginService,
+    LdapGuard,
+    UsernameFormatter,
+    GroupSync,
+    TypeOrmModule,
+  ],
+})
+export class LdapAuthModule extends ConfigurableModuleClass {}

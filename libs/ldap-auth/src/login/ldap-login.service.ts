@@ -1,0 +1,129 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
+import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
+import { UsernameFormatter } from '../formatting/username-formatter.js';
+import { GroupSync } from '../group-sync/group-sync.js';
+import { LdapDirectory, type DirectorySession } from '../directory/ldap-directory.js';
+import type { DirectoryUser } from '../directory/directory-user.js';
+import { normalizeDn } from '../directory/ldap-escape.js';
+import { LdapUserStore } from '../persistence/ldap-user.store.js';
+import { InvalidCredentialsError, LdapAuthError, MalformedLoginRequestError } from '../errors/ldap-auth.errors.js';
+import type { AppUser } from '../interfaces/app-user.interface.js';
+
+/** Longest username and password we pass on; longer input cannot be a real account and only costs work. */
+const MAX_USERNAME_LENGTH = 256;
+const MAX_PASSWORD_LENGTH = 1024;
+
+/**
+ * A login from start to end: check the input, authenticate against the directory, read the user's groups,
+ * apply the login group and the group sync, persist. Independent of HTTP and Passport.
+ */
+@Injectable()
+export class LdapLoginService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(LdapLoginService.name);
+  private readonly loginGroup?: string;
+  private missingGroupsChecked = false;
+
+  constructor(
+    @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
+    private readonly formatter: UsernameFormatter,
+    private readonly directory: LdapDirectory,
+    private readonly groupSync: GroupSync,
+    private readonly store: LdapUserStore,
+  ) {
+    this.loginGroup = options.loginGroup ? normalizeDn(options.loginGroup) : undefined;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.defaultOrganisationId !== undefined) {
+      await this.store.ensureOrganisation(this.options.defaultOrganisationId);
+    }
+  }
+
+  /**
+   * @throws MalformedLoginRequestError when username or password is not a string
+   * @throws InvalidCredentialsError for every login that must fail (the reason is logged here)
+   * @throws DirectoryUnavailableError when no directory server answers
+   */
+  async login(username: unknown, password: unknown): Promise<AppUser> {
+    if (typeof username !== 'string' || typeof password !== 'string') {
+      throw new MalformedLoginRequestError('username and password must be strings');
+    }
+    try {
+      return await this.authenticate(username, password);
+    } catch (error) {
+      if (error instanceof InvalidCredentialsError) {
+        this.logger.warn(
+          `Login refused for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}: ${error.reason}`,
+        );
+      } else if (error instanceof LdapAuthError) {
+        this.logger.error(
+          `Login failed for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}: ${error.message}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async authenticate(typed: string, password: string): Promise<AppUser> {
+    // Directories ignore surrounding spaces in names; a NUL would cut the value short on some servers.
+    const name = typed.trim();
+    if (!name) throw new InvalidCredentialsError('empty username');
+    if (!password) throw new InvalidCredentialsError('empty password');
+    if (name.includes('\0') || password.includes('\0')) throw new InvalidCredentialsError('NUL character in the input');
+    if (name.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+      throw new InvalidCredentialsError('username or password too long');
+    }
+    const lookupName = this.formatter.toLookupName(name);
+    const groupDns = this.groupsToCheck();
+
+    const readGroups = async (session: DirectorySession, user: DirectoryUser) => {
+      await this.warnAboutMissingGroups(session);
+      return session.membership(user, groupDns);
+    };
+
+    let user: DirectoryUser;
+    let memberOf: Set<string>;
+    if (this.options.loginMode === 'search') {
+      user = await this.directory.withServiceSession((session) => session.findUser(lookupName));
+      memberOf = await this.directory.withUserSession(user.dn, password, (session) => readGroups(session, user));
+    } else {
+      ({ user, memberOf } = await this.directory.withUserSession(
+        this.formatter.toBindName(lookupName),
+        password,
+        async (session) => {
+          const found = await session.findUser(lookupName);
+          return { user: found, memberOf: await readGroups(session, found) };
+        },
+      ));
+    }
+
+    if (this.loginGroup && !memberOf.has(this.loginGroup)) {
+      throw new InvalidCredentialsError(`${user.dn} is not a member of the login group ${this.options.loginGroup}`);
+    }
+    const plan = this.groupSync.plan(user, memberOf);
+    const id = await this.store.recordLogin(user, plan, this.options.defaultOrganisationId);
+    const appUser = await this.store.findActiveUser(id);
+    if (!appUser) throw new InvalidCredentialsError(`user ${id} is not active`);
+    this.logger.log(`Login: ${JSON.stringify(user.username)} (${user.dn})`);
+    return appUser;
+  }
+
+  private groupsToCheck(): string[] {
+    const dns = new Set(this.groupSync.managedGroupDns());
+    if (this.loginGroup) dns.add(this.loginGroup);
+    return [...dns];
+  }
+
+  /** A listed group that does not exist is a configuration slip, not a reason to refuse logins: warn once. */
+  private async warnAboutMissingGroups(session: DirectorySession): Promise<void> {
+    if (this.missingGroupsChecked) return;
+    this.missingGroupsChecked = true;
+    const missing = await session.missingEntries(this.groupsToCheck());
+    for (const dn of missing) {
+      this.logger.warn(
+        `Group ${dn} (LDAP_SYNCED_GROUPS / LDAP_LOGIN_GROUP) does not exist in the directory; it is ignored`,
+      );
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LdapAuthModule, databaseOptionsFromUrl, ldapAuthConfig, type LdapAuthModuleOptions } from '@app/ldap-auth';
+import { appConfig } from './config/app.config.js';
+import { DEV_DIRECTORY } from './dev-directory/dev-directory.provider.js';
+import { DevDirectoryModule } from './dev-directory/dev-directory.module.js';
+import { AuthController } from './auth/auth.controller.js';
+import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { HealthController } from './health/health.controller.js';
+
+/**
+ * The demo: uses the library exactly as any app would. Configuration comes from the environment
+ * (see README); an unset LDAP_AUTH_URL means the embedded development directory.
+ */
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [] }),
+    ConfigModule.forFeature(appConfig),
+    TypeOrmModule.forRootAsync({
+      imports: [ConfigModule.forFeature(appConfig)],
+      inject: [appConfig.KEY],
+      useFactory: (app: ConfigType<typeof appConfig>) => databaseOptionsFromUrl(app.databaseUrl),
+    }),
+    LdapAuthModule.forRootAsync({
+      imports: [ConfigModule.forFeature(ldapAuthConfig), DevDirectoryModule],
+      inject: [ldapAuthConfig.KEY, DEV_DIRECTORY],
+      useFactory: (
+        options: LdapAuthModuleOptions,
+        dev: { directory: { url: string } } | null,
+      ): LdapAuthModuleOptions =>
+        dev ? { ...options, server: { ...options.server, url: [dev.directory.url] } } : options,
+    }),
+    JwtModule.registerAsync({
+      imports: [ConfigModule.forFeature(appConfig)],
+      inject: [appConfig.KEY],
+      useFactory: (app: ConfigType<typeof appConfig>) => ({
+        secret: app.jwtSecret,
+        signOptions: { expiresIn: app.jwtExpiresIn as `${number}h` },
+      }),
+    }),
+  ],
+  controllers: [AuthController, HealthController],
+  providers: [JwtAuthGuard],
+})
+export class AppModule {}

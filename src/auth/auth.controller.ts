@@ -1,0 +1,26 @@
+import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import type { Request } from 'express';
+import { LdapGuard, type AppUser } from '@app/ldap-auth';
+import { JwtAuthGuard } from './jwt-auth.guard.js';
+
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly jwt: JwtService) {}
+
+  /** LdapGuard does the login; here the user it produced gets a token. */
+  @Post('login')
+  @HttpCode(200)
+  @UseGuards(LdapGuard)
+  async login(@Req() req: Request): Promise<{ accessToken: string; user: AppUser }> {
+    const user = req.user as AppUser;
+    const accessToken = await this.jwt.signAsync({ sub: String(user.id), username: user.username });
+    return { accessToken, user };
+  }
+
+  @Get('me')
+  @UseGuards(JwtAuthGuard)
+  me(@Req() req: Request): AppUser {
+    return req.user as AppUser;
+  }
+}

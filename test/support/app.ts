@@ -1,0 +1,33 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+
+/**
+ * Boots the demo app (exactly as `npm start` does, minus the port) with the given environment. Variables
+ * are read while the app initialises, so the process environment is swapped for that time only.
+ */
+export async function createTestApp(env: Record<string, string | undefined>): Promise<INestApplication> {
+  const saved = { ...process.env };
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('LDAP_') || ['DATABASE_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT'].includes(key)) delete process.env[key];
+  }
+  Object.assign(process.env, { JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret' }, withoutUndefined(env));
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: process.env.E2E_LOGS ? undefined : false });
+    await app.init();
+    return app;
+  } finally {
+    process.env = saved;
+  }
+}
+
+function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Runs SQL on the app's database (for assertions on what was stored). */
+export function appDataSource(app: INestApplication): DataSource {
+  return app.get(DataSource);
+}
