@@ -10,7 +10,8 @@ import { AppModule } from '../../src/app.module.js';
 export async function createTestApp(env: Record<string, string | undefined>): Promise<INestApplication> {
   const saved = { ...process.env };
   for (const key of Object.keys(process.env)) {
-    if (key.startsWith('LDAP_') || ['DATABASE_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT'].includes(key)) delete process.env[key];
+    if (key.startsWith('LDAP_') || ['DATABASE_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT'].includes(key))
+      delete process.env[key];
   }
   Object.assign(process.env, { JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret' }, withoutUndefined(env));
   try {

@@ -1,0 +1,312 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { Client } from 'ldapts';
+import { readFileSync } from 'node:fs';
+import { appDataSource, createTestApp } from './support/app.js';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';
+import { fixtureUser } from './support/fixtures.js';
+import { renameUser, setAttributes } from './support/directory-admin.js';
+
+const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
+
+interface UserRow {
+  id: number;
+  username: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  ldap_dn: string;
+  ldap_uuid: string;
+  is_active: boolean | number;
+  last_login_at: unknown;
+}
+
+/** The stable id the directory itself reports for a user (read as the admin, independently of the app). */
+async function directoryUuid(kind: DirectoryKind, username: string): Promise<string> {
+  const info = directoryInfo(kind);
+  const tlsOptions = info.kind === 'samba' ? { ca: readFileSync(info.caFile), servername: info.servername } : undefined;
+  const client = new Client({ url: info.url, tlsOptions, timeout: 5000, connectTimeout: 5000 });
+  try {
+    await client.bind(info.adminDn, info.adminPassword);
+    const attribute = kind === 'ad' ? 'sAMAccountName' : 'uid';
+    const { searchEntries } = await client.search(info.baseDn, {
+      filter: `(${attribute}=${username.replace(/[()*\\]/g, (c) => `\\${c.charCodeAt(0).toString(16)}`)})`,
+      attributes: ['entryUUID', 'objectGUID'],
+      explicitBufferAttributes: ['objectGUID'],
+    });
+    const entry = searchEntries[0];
+    if (kind === 'openldap') return String(entry.entryUUID).toLowerCase();
+    const b = entry.objectGUID as Buffer;
+    const hex = (bytes: Buffer) => bytes.toString('hex');
+    return [
+      hex(Buffer.from(b.subarray(0, 4)).reverse()),
+      hex(Buffer.from(b.subarray(4, 6)).reverse()),
+      hex(Buffer.from(b.subarray(6, 8)).reverse()),
+      hex(b.subarray(8, 10)),
+      hex(b.subarray(10, 16)),
+    ].join('-');
+  } finally {
+    await client.unbind();
+  }
+}
+
+describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
+  describe.each(DATABASE_KINDS)('stored in %s', (dbKind) => {
+    let app: INestApplication;
+    let db: TestDatabase;
+
+    const login = (username: unknown, password: unknown) =>
+      request(app.getHttpServer()).post('/auth/login').send({ username, password });
+    const row = async (username: string) =>
+      appDataSource(app).query<UserRow[]>(`SELECT * FROM users WHERE username = '${username.replace(/'/g, "''")}'`);
+
+    beforeAll(async () => {
+      db = await createTestDatabase(dbKind);
+      app = await createTestApp({
+        ...directoryEnv(kind),
+        DATABASE_URL: db.url,
+        LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+      });
+    });
+
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+    });
+
+    it('logs a user in, stores them keyed by the directory id, and /auth/me knows them', async () => {
+      const alice = fixtureUser('alice');
+      const res = await login('alice', alice.password).expect(200);
+      expect(res.body.user).toMatchObject({
+        username: 'alice',
+        email: alice.mail,
+        firstName: 'Alice',
+        lastName: 'Archer',
+      });
+      expect(typeof res.body.accessToken).toBe('string');
+
+      const [stored] = await row('alice');
+      expect(stored.ldap_uuid).toBe(await directoryUuid(kind, 'alice'));
+      expect(stored.ldap_dn.toLowerCase()).toContain('alice');
+      expect(stored.last_login_at).not.toBeNull();
+
+      const me = await request(app.getHttpServer())
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${res.body.accessToken}`)
+        .expect(200);
+      expect(me.body).toEqual(res.body.user);
+      await request(app.getHttpServer()).get('/auth/me').expect(401);
+      await request(app.getHttpServer()).get('/auth/me').set('Authorization', 'Bearer not-a-token').expect(401);
+    });
+
+    it('puts new users in the default organisation, which start-up created', async () => {
+      await login('bob', fixtureUser('bob').password).expect(200);
+      const orgs = await appDataSource(app).query('SELECT id, name FROM organisations');
+      expect(orgs).toEqual([{ id: 1, name: 'Default' }]);
+      const [bob] = await row('bob');
+      const links = await appDataSource(app).query(
+        `SELECT organisation_id FROM user_organisations WHERE user_id = ${bob.id}`,
+      );
+      expect(links).toEqual([{ organisation_id: 1 }]);
+    });
+
+    it('refuses a wrong password, an unknown user and an empty password with the same 401', async () => {
+      expect((await login('alice', 'wrong-password').expect(401)).body).toEqual(GENERIC_401);
+      expect((await login('nobody-here', 'Whatever-1').expect(401)).body).toEqual(GENERIC_401);
+      expect((await login('alice', '').expect(401)).body).toEqual(GENERIC_401);
+      expect((await login('', 'x').expect(401)).body).toEqual(GENERIC_401);
+    });
+
+    it('answers 400 to a malformed body', async () => {
+      await login(undefined, 'x').expect(400);
+      await login('alice', 42).expect(400);
+      await request(app.getHttpServer())
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .send('{"username":')
+        .expect(400);
+    });
+
+    it.each([
+      ['*'],
+      ['ali*'],
+      ['*lice'],
+      ['alice)(uid=*'],
+      ['alice)(|(objectClass=*)'],
+      ['(alice'],
+      ['alice\\'],
+      ['alice\0'],
+      ['alice\0junk'],
+    ])('never lets %j match another entry (401 even with alice’s password)', async (username) => {
+      const res = await login(username, fixtureUser('alice').password).expect(401);
+      expect(res.body).toEqual(GENERIC_401);
+    });
+
+    it('refuses a password with a NUL byte even when the part before it is right', async () => {
+      await login('alice', `${fixtureUser('alice').password}\0junk`).expect(401);
+    });
+
+    it('logs in a user whose name has filter metacharacters', async () => {
+      const res = await login('o(brien)', fixtureUser('o(brien)').password).expect(200);
+      expect(res.body.user.username).toBe('o(brien)');
+      // ... and nobody can reach that entry with a wildcard.
+      await login('o(b*', fixtureUser('o(brien)').password).expect(401);
+    });
+
+    it('accepts a password with quotes, brackets and non-ASCII letters, and stores a unicode name intact', async () => {
+      const zoe = fixtureUser('zoe');
+      const res = await login('zoe', zoe.password).expect(200);
+      expect(res.body.user).toMatchObject({ firstName: 'Zoë', lastName: 'Çelik-Ødegård' });
+      const [stored] = await row('zoe');
+      expect(stored.first_name).toBe('Zoë');
+      expect(stored.last_name).toBe('Çelik-Ødegård');
+    });
+
+    it('takes the username from the entry, whatever case and spaces were typed', async () => {
+      const first = await login('alice', fixtureUser('alice').password).expect(200);
+      const again = await login('  ALICE ', fixtureUser('alice').password).expect(200);
+      expect(again.body.user.id).toBe(first.body.user.id);
+      expect(again.body.user.username).toBe('alice');
+    });
+
+    it('refreshes the stored fields when the entry changed since the last login', async () => {
+      const carol = fixtureUser('carol');
+      const first = await login('carol', carol.password).expect(200);
+      const mail = `carol.${dbKind}.${Date.now()}@example.org`;
+      await setAttributes(directoryInfo(kind), 'carol', { mail, sn: `Clark-${dbKind}` });
+      const second = await login('carol', carol.password).expect(200);
+      expect(second.body.user).toMatchObject({ id: first.body.user.id, email: mail, lastName: `Clark-${dbKind}` });
+      const [stored] = await row('carol');
+      expect(stored).toMatchObject({ email: mail, last_name: `Clark-${dbKind}` });
+    });
+
+    it('follows a renamed entry to the same row (matched by entryUUID / objectGUID)', async () => {
+      const grace = fixtureUser('grace');
+      const first = await login('grace', grace.password).expect(200);
+      const newName = `grace-${dbKind}`;
+      await renameUser(directoryInfo(kind), 'grace', newName);
+      try {
+        const second = await login(newName, grace.password).expect(200);
+        expect(second.body.user).toMatchObject({ id: first.body.user.id, username: newName });
+        expect(await row('grace')).toHaveLength(0);
+        const [stored] = await row(newName);
+        expect(stored.ldap_dn.toLowerCase()).toContain(newName);
+      } finally {
+        await renameUser(directoryInfo(kind), newName, 'grace');
+      }
+    });
+
+    it('never takes over a local user of the same name', async () => {
+      const ds = appDataSource(app);
+      await ds.query(
+        `INSERT INTO users (username, email, is_active) VALUES ('heidi', 'local-heidi@app.test', ${dbKind === 'postgres' ? 'true' : '1'})`,
+      );
+      await login('heidi', fixtureUser('heidi').password).expect(401);
+      const [local] = await row('heidi');
+      expect(local).toMatchObject({ email: 'local-heidi@app.test', ldap_uuid: null, last_login_at: null });
+    });
+
+    it('built its schema with the migrations, matching the entities exactly', async () => {
+      const ds = appDataSource(app);
+      expect(ds.options.synchronize).toBe(false);
+      const pending = await ds.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+      const ran = await ds.query('SELECT name FROM migrations');
+      expect(ran).toEqual([{ name: 'InitialSchema1764028800000' }]);
+    });
+  });
+});
+
+describe('Active Directory specifics (Samba AD)', () => {
+  let app: INestApplication;
+  let db: TestDatabase;
+  const login = (username: string, password: string) =>
+    request(app.getHttpServer()).post('/auth/login').send({ username, password });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    app = await createTestApp({ ...directoryEnv('ad'), DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('logs the same user in as name, DOMAIN\\name and name@domain', async () => {
+    const password = fixtureUser('alice').password;
+    const ids = new Set<number>();
+    for (const name of ['alice', 'EXAMPLE\\alice', 'example\\alice', 'alice@example.test']) {
+      const res = await login(name, password).expect(200);
+      expect(res.body.user.username).toBe('alice');
+      ids.add(res.body.user.id);
+    }
+    expect(ids.size).toBe(1);
+  });
+
+  it('refuses a login that names another domain', async () => {
+    await login('OTHER\\alice', fixtureUser('alice').password).expect(401);
+    await login('alice@other.test', fixtureUser('alice').password).expect(401);
+  });
+
+  it('refuses a disabled account with the generic 401', async () => {
+    const res = await login('mallory', fixtureUser('mallory').password).expect(401);
+    expect(res.body).toEqual(GENERIC_401);
+  });
+
+  it('works with the principal formatter (name@domain)', async () => {
+    const other = await createTestApp({
+      ...directoryEnv('ad'),
+      DATABASE_URL: db.url,
+      LDAP_AUTH_FORMAT_USERNAME: 'active_directory_principal',
+      LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN: 'example.test',
+    });
+    try {
+      const res = await request(other.getHttpServer())
+        .post('/auth/login')
+        .send({ username: 'EXAMPLE\\bob', password: fixtureUser('bob').password })
+        .expect(200);
+      expect(res.body.user.username).toBe('bob');
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe.each(DIRECTORY_KINDS)('search login mode against %s', (kind) => {
+  let app: INestApplication;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    const info = directoryInfo(kind);
+    app = await createTestApp({
+      ...directoryEnv(kind),
+      DATABASE_URL: db.url,
+      LDAP_AUTH_LOGIN_MODE: 'search',
+      // A DN is used as it is; a plain name goes through the formatter (EXAMPLE\ldap-sync on AD).
+      LDAP_SYNC_USER_USERNAME: info.kind === 'slapd' ? info.serviceDn : 'ldap-sync',
+      LDAP_SYNC_USER_PASSWORD: info.servicePassword,
+      // Search from the top of the directory: users may live anywhere below it.
+      LDAP_AUTH_SEARCH_BASE: info.baseDn,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('finds the entry with the service account, then binds as it', async () => {
+    const res = await request(app.getHttpServer())
+      .post('/auth/login')
+      .send({ username: 'bob', password: fixtureUser('bob').password })
+      .expect(200);
+    expect(res.body.user).toMatchObject({ username: 'bob', firstName: 'Bob' });
+  });
+
+  it('still refuses a wrong password and an unknown user', async () => {
+    await request(app.getHttpServer()).post('/auth/login').send({ username: 'bob', password: 'nope' }).expect(401);
+    await request(app.getHttpServer()).post('/auth/login').send({ username: 'nobody', password: 'nope' }).expect(401);
+  });
+});
