@@ -1,3 +1,4 @@
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import {
   type MigrationInterface,
   type QueryRunner,
@@ -19,6 +20,8 @@ export class InitialSchema1764028800000 implements MigrationInterface {
     const timestamp = driver.normalizeType({ type: Date });
     const createDate = driver.mappedDataTypes.createDate as string;
     const updateDate = driver.mappedDataTypes.updateDate as string;
+    // Defaults as the driver writes them for the entities (SQLite: 1/0, PostgreSQL: true/false).
+    const bool = (value: boolean) => driver.normalizeDefault({ default: value, type: 'boolean' } as ColumnMetadata);
     const id = (): TableColumnOptions => ({
       name: 'id',
       type: 'integer',
@@ -44,7 +47,7 @@ export class InitialSchema1764028800000 implements MigrationInterface {
           text('email', 255),
           text('first_name', 255),
           text('last_name', 255),
-          { name: 'is_active', type: 'boolean', default: true, isNullable: false },
+          { name: 'is_active', type: 'boolean', default: bool(true), isNullable: false },
           text('ldap_dn', 1024),
           { ...text('ldap_uuid', 64), isUnique: true },
           { name: 'last_login_at', type: timestamp, isNullable: true },
@@ -129,7 +132,7 @@ export class InitialSchema1764028800000 implements MigrationInterface {
           { name: 'started_at', type: timestamp, isNullable: false },
           { name: 'finished_at', type: timestamp, isNullable: true },
           text('status', 32, false),
-          { name: 'dry_run', type: 'boolean', default: false, isNullable: false },
+          { name: 'dry_run', type: 'boolean', default: bool(false), isNullable: false },
           { name: 'report', type: 'text', isNullable: true },
           { name: 'error', type: 'text', isNullable: true },
         ],

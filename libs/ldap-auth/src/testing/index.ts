@@ -1,0 +1,3 @@
+/** Development and test helpers: `import { EmbeddedDirectory } from '@app/ldap-auth/testing'`. */
+export { EmbeddedDirectory, type EmbeddedDirectoryOptions } from './embedded-directory.js';
+export { parseLdif, LdifParseError, type LdifRecord } from './ldif.js';
