@@ -25,11 +25,14 @@ export function appConfigFromEnvironment(env: Record<string, string | undefined>
   let jwtSecret = env.JWT_SECRET ?? '';
   if (!jwtSecret) {
     if (production) problems.push('JWT_SECRET is required when NODE_ENV=production (it signs the access tokens)');
-    jwtSecret = randomBytes(32).toString('hex');
-    if (!production)
+    // One random secret per process, so every reader of the config signs and verifies with the same one.
+    jwtSecret = processSecret ??= randomBytes(32).toString('hex');
+    if (!production && !warned) {
+      warned = true;
       new Logger('AppConfig').warn(
         'JWT_SECRET is not set: using a random secret, so tokens stop working at every restart',
       );
+    }
   } else if (jwtSecret.length < 16) {
     problems.push('JWT_SECRET must be at least 16 characters');
   }

@@ -54,7 +54,9 @@ describe('parseDn / normalizeDn', () => {
   });
 
   it('compares DNs case-insensitively and ignores spaces around separators', () => {
-    expect(normalizeDn('CN=Developers, OU=Groups ,DC=Example,DC=com')).toBe(normalizeDn('cn=developers,ou=groups,dc=example,dc=com'));
+    expect(normalizeDn('CN=Developers, OU=Groups ,DC=Example,DC=com')).toBe(
+      normalizeDn('cn=developers,ou=groups,dc=example,dc=com'),
+    );
   });
 
   it('treats an escaped and a hex-escaped value as the same DN', () => {

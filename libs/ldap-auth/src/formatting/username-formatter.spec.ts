@@ -11,7 +11,10 @@ import {
 } from './active-directory-username.formatter.js';
 
 const options = (extra: Partial<LdapAuthModuleOptions> = {}) =>
-  resolveLdapAuthOptions({ server: { url: 'ldap://127.0.0.1:389', searchBase: 'ou=people,dc=example,dc=com' }, ...extra });
+  resolveLdapAuthOptions({
+    server: { url: 'ldap://127.0.0.1:389', searchBase: 'ou=people,dc=example,dc=com' },
+    ...extra,
+  });
 
 describe('OpenLdapUsernameFormatter', () => {
   const formatter = new OpenLdapUsernameFormatter(options());
