@@ -13,6 +13,8 @@ export class LdapConnectionPool {
   constructor(
     private readonly connect: () => Promise<Client>,
     private readonly size: number,
+    /** Whether a client can still be used; a client that is not is closed instead of reused. */
+    private readonly usable: (client: Client) => boolean = (client) => client.isConnected,
   ) {}
 
   /** Runs `fn` on a connection of the pool. LDAP result errors keep the connection; anything else drops it. */
@@ -25,7 +27,7 @@ export class LdapConnectionPool {
       if (!(error instanceof ResultCodeError)) healthy = false;
       throw error;
     } finally {
-      this.release(client, healthy && client.isConnected);
+      this.release(client, healthy && this.usable(client));
     }
   }
 
@@ -40,7 +42,7 @@ export class LdapConnectionPool {
     while (this.idle.length) {
       const client = this.idle.pop()!;
       // A client whose socket went away would silently reconnect (without StartTLS): never reuse it.
-      if (client.isConnected) return client;
+      if (this.usable(client)) return client;
       this.open--;
       void destroy(client);
     }

@@ -58,14 +58,17 @@ export class LdapDirectory implements OnApplicationShutdown {
   private readonly logger = new Logger(LdapDirectory.name);
   private readonly userPool: LdapConnectionPool;
   private readonly servicePool: LdapConnectionPool;
+  /** Whether a client's sockets are all still open (see createClient). */
+  private readonly liveness = new WeakMap<Client, { alive: boolean }>();
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly formatter: UsernameFormatter,
   ) {
     const size = options.server.poolSize;
-    this.userPool = new LdapConnectionPool(() => this.connect(), size);
-    this.servicePool = new LdapConnectionPool(() => this.connectAsService(), size);
+    const usable = (client: Client) => client.isConnected && this.liveness.get(client)?.alive !== false;
+    this.userPool = new LdapConnectionPool(() => this.connect(), size, usable);
+    this.servicePool = new LdapConnectionPool(() => this.connectAsService(), size, usable);
     if (options.server.tlsOptions.rejectUnauthorized === false) {
       this.logger.warn(
         'TLS certificate verification is OFF (LDAP_AUTH_TLS_REJECT_UNAUTHORIZED=false): anyone on the path can read passwords.',
@@ -351,15 +354,19 @@ export class LdapDirectory implements OnApplicationShutdown {
     const { server } = this.options;
     // Each client opens one socket (plus one TLS upgrade for StartTLS): if it drops, ldapts would reconnect
     // on its own, without StartTLS and unauthenticated. Refusing a second one makes the pool discard it.
-    const once = <F extends (...args: never[]) => unknown>(open: F): F => {
+    // ldapts also misses the close of a StartTLS-upgraded socket, so we watch the sockets ourselves.
+    const state = { alive: true };
+    const once = <F extends (...args: never[]) => net.Socket>(open: F): F => {
       let used = false;
       return ((...args: Parameters<F>) => {
         if (used) throw new Error('connection lost');
         used = true;
-        return open(...args);
+        const socket = open(...args);
+        socket.once('close', () => (state.alive = false));
+        return socket;
       }) as F;
     };
-    return new Client({
+    const client = new Client({
       url,
       timeout: server.timeout,
       connectTimeout: server.connectTimeout,
@@ -369,6 +376,8 @@ export class LdapDirectory implements OnApplicationShutdown {
       createConnection: once(net.connect),
       createSecureConnection: once(tls.connect),
     });
+    this.liveness.set(client, state);
+    return client;
   }
 
   private async establish(client: Client, url: string): Promise<void> {
