@@ -3,10 +3,10 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { Client } from 'ldapts';
 import { readFileSync } from 'node:fs';
-import { appDataSource, createTestApp } from './support/app.js';
+import { appDataSource, createTestApp, logsOf } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';
-import { fixtureUser } from './support/fixtures.js';
+import { fixtureUser, USERS } from './support/fixtures.js';
 import { renameUser, setAttributes } from './support/directory-admin.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
@@ -206,6 +206,15 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       await login('heidi', fixtureUser('heidi').password).expect(401);
       const [local] = await row('heidi');
       expect(local).toMatchObject({ email: 'local-heidi@app.test', ldap_uuid: null, last_login_at: null });
+    });
+
+    it('logs why a login failed, and never a password', async () => {
+      const logs = logsOf(app).join('\n');
+      expect(logs).toMatch(/Login refused for "alice": wrong (username or )?password/);
+      expect(logs).toMatch(/Login refused for "alice": empty password/);
+      expect(logs).toMatch(/Login refused for "heidi": "heidi" is a local user/);
+      for (const user of USERS) expect(logs).not.toContain(user.password);
+      expect(logs).not.toContain('wrong-password');
     });
 
     it('built its schema with the migrations, matching the entities exactly', async () => {

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
@@ -16,7 +16,9 @@ export async function createTestApp(env: Record<string, string | undefined>): Pr
   Object.assign(process.env, { JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret' }, withoutUndefined(env));
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: process.env.E2E_LOGS ? undefined : false });
+    const logs: string[] = [];
+    const app = moduleRef.createNestApplication({ logger: new CapturingLogger(logs) });
+    capturedLogs.set(app, logs);
     await app.init();
     return app;
   } finally {
@@ -26,6 +28,25 @@ export async function createTestApp(env: Record<string, string | undefined>): Pr
 
 function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+const capturedLogs = new WeakMap<INestApplication, string[]>();
+
+/** Everything the app logged, one line per message ("LEVEL [Context] message"). */
+export function logsOf(app: INestApplication): string[] {
+  return capturedLogs.get(app) ?? [];
+}
+
+/** Keeps the app's log lines for assertions; prints them too when E2E_LOGS is set. */
+class CapturingLogger extends ConsoleLogger {
+  constructor(private readonly lines: string[]) {
+    super();
+  }
+
+  protected override printMessages(messages: unknown[], context = '', logLevel: LogLevel = 'log'): void {
+    for (const message of messages) this.lines.push(`${logLevel.toUpperCase()} [${context}] ${String(message)}`);
+    if (process.env.E2E_LOGS) super.printMessages(messages, context, logLevel);
+  }
 }
 
 /** Runs SQL on the app's database (for assertions on what was stored). */

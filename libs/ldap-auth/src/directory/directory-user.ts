@@ -1,6 +1,14 @@
 import type { Entry } from 'ldapts';
 import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
 
+/** A group as the directory names it. */
+export interface DirectoryGroup {
+  /** The DN as the server wrote it. */
+  dn: string;
+  /** Its `cn` (or the value of its first RDN when it has none). */
+  name: string;
+}
+
 /** A user's entry as read from the directory, reduced to what the app needs. */
 export interface DirectoryUser {
   dn: string;
@@ -11,6 +19,8 @@ export interface DirectoryUser {
   email: string | null;
   firstName: string | null;
   lastName: string | null;
+  /** The entry came from Active Directory (it has an objectGUID). */
+  isActiveDirectory: boolean;
   /** DNs from the entry's `memberOf`, as the server wrote them; undefined when the entry has none. */
   memberOf?: string[];
   /** Every attribute that was read, for apps that map more fields. */
@@ -51,7 +61,8 @@ export function toDirectoryUser(entry: Entry, fields: LdapUserFieldMap): Directo
   const guidKey = Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid');
   const guid = guidKey ? entry[guidKey] : undefined;
   const guidBytes = Array.isArray(guid) ? guid[0] : guid;
-  if (Buffer.isBuffer(guidBytes) && guidBytes.length === 16) uuid = guidToString(guidBytes);
+  const isActiveDirectory = Buffer.isBuffer(guidBytes) && guidBytes.length === 16;
+  if (isActiveDirectory) uuid = guidToString(guidBytes);
   uuid ??= firstValue(entry, 'entryUUID')?.toLowerCase();
   const username = firstValue(entry, fields.username);
   if (!uuid || !username) return undefined;
@@ -62,6 +73,7 @@ export function toDirectoryUser(entry: Entry, fields: LdapUserFieldMap): Directo
     email: firstValue(entry, fields.email),
     firstName: firstValue(entry, fields.firstName),
     lastName: firstValue(entry, fields.lastName),
+    isActiveDirectory,
     memberOf: allValues(entry, 'memberOf'),
     attributes: entry,
   };

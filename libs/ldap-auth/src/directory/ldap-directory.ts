@@ -14,8 +14,8 @@ import {
   type SearchOptions,
 } from 'ldapts';
 import { LdapConnectionPool } from './ldap-connection-pool.js';
-import { escapeFilterValue, looksLikeDn, tryNormalizeDn } from './ldap-escape.js';
-import { type DirectoryUser, toDirectoryUser } from './directory-user.js';
+import { escapeFilterValue, firstRdnValue, looksLikeDn, tryNormalizeDn } from './ldap-escape.js';
+import { type DirectoryGroup, type DirectoryUser, firstValue, toDirectoryUser } from './directory-user.js';
 import { describeBindFailure } from './bind-failure.js';
 import {
   AD_DOMAIN_SCOPE_CONTROL,
@@ -44,8 +44,8 @@ export interface DirectorySession {
   findUser(lookupName: string): Promise<DirectoryUser>;
   /** Which of `groupDns` (normalised) the user belongs to, directly or, with `nestedGroups`, through nesting. */
   membership(user: DirectoryUser, groupDns: readonly string[]): Promise<Set<string>>;
-  /** Which of `groupDns` do not exist in the directory. */
-  missingEntries(groupDns: readonly string[]): Promise<string[]>;
+  /** The groups among `groupDns` (normalised) that exist, by normalised DN, with their names. */
+  readGroups(groupDns: readonly string[]): Promise<Map<string, DirectoryGroup>>;
 }
 
 /**
@@ -134,12 +134,12 @@ export class LdapDirectory implements OnApplicationShutdown {
     return {
       findUser: (lookupName) => this.findUser(client, lookupName),
       membership: (user, groupDns) => this.membership(client, user, groupDns),
-      missingEntries: (dns) => this.missingEntries(client, dns),
+      readGroups: (dns) => this.readGroups(client, dns),
     };
   }
 
   private isActiveDirectory(user?: DirectoryUser): boolean {
-    if (user) return Object.keys(user.attributes).some((k) => k.toLowerCase() === 'objectguid');
+    if (user) return user.isActiveDirectory;
     return this.options.usernameFormat !== 'openldap' || this.options.objectClass.toLowerCase() === 'user';
   }
 
@@ -282,17 +282,18 @@ export class LdapDirectory implements OnApplicationShutdown {
     return dns;
   }
 
-  private async missingEntries(client: Client, dns: readonly string[]): Promise<string[]> {
-    const missing: string[] = [];
+  private async readGroups(client: Client, dns: readonly string[]): Promise<Map<string, DirectoryGroup>> {
+    const groups = new Map<string, DirectoryGroup>();
     for (const dn of dns) {
       try {
-        await client.search(dn, { scope: 'base', attributes: ['1.1'] });
+        const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['cn'] });
+        const entry = searchEntries[0];
+        if (entry) groups.set(dn, { dn: entry.dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn) });
       } catch (error) {
-        if (error instanceof NoSuchObjectError) missing.push(dn);
-        else throw error;
+        if (!(error instanceof NoSuchObjectError)) throw error;
       }
     }
-    return missing;
+    return groups;
   }
 
   /** Opens a connection to the first server that answers. */

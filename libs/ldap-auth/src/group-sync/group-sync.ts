@@ -1,4 +1,4 @@
-import type { DirectoryUser } from '../directory/directory-user.js';
+import type { DirectoryGroup, DirectoryUser } from '../directory/directory-user.js';
 
 /** A group the user must be in after this login. */
 export interface GroupToJoin {
@@ -30,7 +30,12 @@ export abstract class GroupSync {
   /**
    * @param user the user's directory entry
    * @param memberOf the normalised DNs among {@link managedGroupDns} the user belongs to
+   * @param groups the managed groups that exist in the directory, by normalised DN, with their names
    * @returns the changes to make, or null to change nothing
    */
-  abstract plan(user: DirectoryUser, memberOf: ReadonlySet<string>): GroupSyncPlan | null;
+  abstract plan(
+    user: DirectoryUser,
+    memberOf: ReadonlySet<string>,
+    groups: ReadonlyMap<string, DirectoryGroup>,
+  ): GroupSyncPlan | null;
 }

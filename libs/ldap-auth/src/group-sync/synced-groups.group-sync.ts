@@ -3,7 +3,7 @@ import { GroupSync, type GroupSyncPlan } from './group-sync.js';
 import { firstRdnValue, normalizeDn } from '../directory/ldap-escape.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
-import type { DirectoryUser } from '../directory/directory-user.js';
+import type { DirectoryGroup, DirectoryUser } from '../directory/directory-user.js';
 
 /**
  * `sync_user_groups`: mirrors each group of `LDAP_SYNCED_GROUPS` into the default organisation. A member is
@@ -30,11 +30,18 @@ export class SyncedGroupsGroupSync extends GroupSync {
     return this.groups.map((g) => g.ldapDn);
   }
 
-  plan(_user: DirectoryUser, memberOf: ReadonlySet<string>): GroupSyncPlan | null {
+  plan(
+    _user: DirectoryUser,
+    memberOf: ReadonlySet<string>,
+    groups: ReadonlyMap<string, DirectoryGroup>,
+  ): GroupSyncPlan | null {
     if (this.options.defaultOrganisationId === undefined || this.groups.length === 0) return null;
     return {
       organisationId: this.options.defaultOrganisationId,
-      join: this.groups.filter((g) => memberOf.has(g.ldapDn)),
+      // Named as the directory names it; the configured DN's spelling is only a fallback.
+      join: this.groups
+        .filter((g) => memberOf.has(g.ldapDn))
+        .map((g) => ({ ldapDn: g.ldapDn, name: groups.get(g.ldapDn)?.name ?? g.name })),
       leave: this.groups.filter((g) => !memberOf.has(g.ldapDn)).map((g) => g.ldapDn),
     };
   }

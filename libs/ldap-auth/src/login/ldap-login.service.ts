@@ -4,7 +4,7 @@ import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { UsernameFormatter } from '../formatting/username-formatter.js';
 import { GroupSync } from '../group-sync/group-sync.js';
 import { LdapDirectory, type DirectorySession } from '../directory/ldap-directory.js';
-import type { DirectoryUser } from '../directory/directory-user.js';
+import type { DirectoryGroup, DirectoryUser } from '../directory/directory-user.js';
 import { normalizeDn } from '../directory/ldap-escape.js';
 import { LdapUserStore } from '../persistence/ldap-user.store.js';
 import { InvalidCredentialsError, LdapAuthError, MalformedLoginRequestError } from '../errors/ldap-auth.errors.js';
@@ -13,6 +13,8 @@ import type { AppUser } from '../interfaces/app-user.interface.js';
 /** Longest username and password we pass on; longer input cannot be a real account and only costs work. */
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_LENGTH = 1024;
+/** How often groups that were not found are looked for again. */
+const GROUP_LOOKUP_INTERVAL_MS = 5 * 60_000;
 
 /**
  * A login from start to end: check the input, authenticate against the directory, read the user's groups,
@@ -22,7 +24,9 @@ const MAX_PASSWORD_LENGTH = 1024;
 export class LdapLoginService implements OnApplicationBootstrap {
   private readonly logger = new Logger(LdapLoginService.name);
   private readonly loginGroup?: string;
-  private missingGroupsChecked = false;
+  /** Managed groups found in the directory, with their names; looked up on first use. */
+  private readonly knownGroups = new Map<string, DirectoryGroup>();
+  private lastGroupLookup = 0;
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -78,7 +82,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
     const groupDns = this.groupsToCheck();
 
     const readGroups = async (session: DirectorySession, user: DirectoryUser) => {
-      await this.warnAboutMissingGroups(session);
+      await this.lookUpGroups(session, groupDns);
       return session.membership(user, groupDns);
     };
 
@@ -101,7 +105,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
     if (this.loginGroup && !memberOf.has(this.loginGroup)) {
       throw new InvalidCredentialsError(`${user.dn} is not a member of the login group ${this.options.loginGroup}`);
     }
-    const plan = this.groupSync.plan(user, memberOf);
+    const plan = this.groupSync.plan(user, memberOf, this.knownGroups);
     const id = await this.store.recordLogin(user, plan, this.options.defaultOrganisationId);
     const appUser = await this.store.findActiveUser(id);
     if (!appUser) throw new InvalidCredentialsError(`user ${id} is not active`);
@@ -115,12 +119,17 @@ export class LdapLoginService implements OnApplicationBootstrap {
     return [...dns];
   }
 
-  /** A listed group that does not exist is a configuration slip, not a reason to refuse logins: warn once. */
-  private async warnAboutMissingGroups(session: DirectorySession): Promise<void> {
-    if (this.missingGroupsChecked) return;
-    this.missingGroupsChecked = true;
-    const missing = await session.missingEntries(this.groupsToCheck());
-    for (const dn of missing) {
+  /**
+   * Learns the names of the managed groups, and warns about listed groups that do not exist (a configuration
+   * slip, not a reason to refuse logins). Groups not found are looked for again at most every few minutes.
+   */
+  private async lookUpGroups(session: DirectorySession, groupDns: readonly string[]): Promise<void> {
+    const unknown = groupDns.filter((dn) => !this.knownGroups.has(dn));
+    if (unknown.length === 0 || Date.now() - this.lastGroupLookup < GROUP_LOOKUP_INTERVAL_MS) return;
+    this.lastGroupLookup = Date.now();
+    const found = await session.readGroups(unknown);
+    for (const [dn, group] of found) this.knownGroups.set(dn, group);
+    for (const dn of unknown.filter((d) => !found.has(d))) {
       this.logger.warn(
         `Group ${dn} (LDAP_SYNCED_GROUPS / LDAP_LOGIN_GROUP) does not exist in the directory; it is ignored`,
       );

@@ -152,6 +152,7 @@ export class LdapUserStore {
         return await this.serialized(() => this.dataSource.transaction(work));
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isUniqueViolation(error)) throw error;
+        this.logger.debug(`A concurrent login wrote the same row first; retrying (attempt ${attempt + 1})`);
       }
     }
   }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every check and every test, on a fresh Debian machine too: installs the directory servers the end-to-end
+# tests need (OpenLDAP slapd, Samba AD DC) when they are missing, then type-checks, lints, checks formatting,
+# builds, and runs the unit and end-to-end suites. The e2e suites start their own servers on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
+command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
+command -v samba-tool >/dev/null 2>&1 || missing+=(samba)
+[ -x /usr/sbin/samba ] || missing+=(samba-ad-dc)
+command -v wbinfo >/dev/null 2>&1 || missing+=(winbind)
+command -v kinit >/dev/null 2>&1 || missing+=(krb5-user)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== Installing ${missing[*]} (Debian packages the end-to-end tests need)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# PostgreSQL: the persistence suites run on it as well as on SQLite.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "== Starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (set E2E_POSTGRES_URL)" >&2; exit 1; }
+fi
+
+[ -d node_modules ] || npm ci
+
+echo "== Type check";  npm run -s typecheck
+echo "== Lint";        npm run -s lint
+echo "== Format";      npm run -s format:check
+echo "== Build";       npm run -s build
+echo "== Unit tests";  npm run -s test:unit
+echo "== End-to-end tests (slapd, Samba AD, SQLite, PostgreSQL)"
+npm run -s test:e2e
