@@ -108,9 +108,8 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
         .set('Authorization', `Bearer ${res.body.accessToken}`)
         .expect(200);
       expect(groupNames({ user: me.body })).toEqual(['developers', leaving, race]);
-      expect(me.body.groups.find((g: { name: string }) => g.name === 'developers').ldapDn).toBe(
-        normalizeDn(dn('developers')),
-      );
+      const groups = me.body.groups as Array<{ name: string; ldapDn: string }>;
+      expect(groups.find((g) => g.name === 'developers')?.ldapDn).toBe(normalizeDn(dn('developers')));
     });
 
     it('removes only the membership of a group the user left, and never touches local or unlisted groups', async () => {

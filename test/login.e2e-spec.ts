@@ -208,7 +208,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       expect(local).toMatchObject({ email: 'local-heidi@app.test', ldap_uuid: null, last_login_at: null });
     });
 
-    it('logs why a login failed, and never a password', async () => {
+    it('logs why a login failed, and never a password', () => {
       const logs = logsOf(app).join('\n');
       expect(logs).toMatch(/Login refused for "alice": wrong (username or )?password/);
       expect(logs).toMatch(/Login refused for "alice": empty password/);
