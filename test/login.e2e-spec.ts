@@ -208,6 +208,13 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       expect(local).toMatchObject({ email: 'local-heidi@app.test', ldap_uuid: null, last_login_at: null });
     });
 
+    it('stores one user when the same first login arrives several times at once', async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, () => login('dave', fixtureUser('dave').password)));
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(new Set(results.map((r) => r.body.user.id)).size).toBe(1);
+      expect(await row('dave')).toHaveLength(1);
+    });
+
     it('logs why a login failed, and never a password', () => {
       const logs = logsOf(app).join('\n');
       expect(logs).toMatch(/Login refused for "alice": wrong (username or )?password/);

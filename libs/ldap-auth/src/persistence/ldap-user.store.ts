@@ -31,8 +31,8 @@ export class LdapUserStore {
   async recordLogin(entry: DirectoryUser, plan: GroupSyncPlan | null, defaultOrganisationId?: number): Promise<number> {
     return this.transaction(async (manager) => {
       const users = manager.getRepository(UserEntity);
-      let user = await users.findOne({ where: { ldapUuid: entry.uuid } });
-      await this.assertUsernameFree(manager, entry, user?.id);
+      let user = (await users.findOne({ where: { ldapUuid: entry.uuid } })) ?? undefined;
+      user = await this.claimUsername(manager, entry, user);
       const isNew = !user;
       user ??= users.create({ ldapUuid: entry.uuid, organisations: [] });
       Object.assign(user, {
@@ -93,13 +93,22 @@ export class LdapUserStore {
     });
   }
 
-  private async assertUsernameFree(manager: EntityManager, entry: DirectoryUser, ownId?: number): Promise<void> {
+  /**
+   * Makes sure the entry's username is not held by another row. Returns the row to update: `own`, or the row a
+   * concurrent first login of the same entry committed between our two reads.
+   */
+  private async claimUsername(
+    manager: EntityManager,
+    entry: DirectoryUser,
+    own?: UserEntity,
+  ): Promise<UserEntity | undefined> {
     const holder = await manager
       .getRepository(UserEntity)
       .createQueryBuilder('u')
       .where('LOWER(u.username) = LOWER(:username)', { username: entry.username })
       .getOne();
-    if (!holder || holder.id === ownId) return;
+    if (!holder || holder.id === own?.id) return own;
+    if (holder.ldapUuid === entry.uuid) return holder;
     if (holder.ldapUuid === null) {
       throw new InvalidCredentialsError(
         `"${entry.username}" is a local user of the app; a directory login never takes over a local user`,
