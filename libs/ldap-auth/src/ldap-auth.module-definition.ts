@@ -10,9 +10,9 @@ export interface LdapAuthModuleExtras {
   /** Register the module globally. @default false */
   isGlobal?: boolean;
   /** Your own username formatter, replacing the built-in chosen by `usernameFormat`. */
-  usernameFormatter?: Type<UsernameFormatter>;
+  usernameFormatterClass?: Type<UsernameFormatter>;
   /** Your own group sync, replacing the built-in chosen by `groupSync`. */
-  groupSync?: Type<GroupSync>;
+  groupSyncClass?: Type<GroupSync>;
 }
 
 export const {
@@ -22,13 +22,16 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<LdapAuthModuleOptions>({ moduleName: 'LdapAuth' })
   .setClassMethodName('forRoot')
-  .setExtras<LdapAuthModuleExtras>({ isGlobal: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-    providers: [
-      ...(definition.providers ?? []),
-      usernameFormatterProvider(extras.usernameFormatter),
-      groupSyncProvider(extras.groupSync),
-    ],
-  }))
+  .setExtras<LdapAuthModuleExtras>(
+    { isGlobal: false, usernameFormatterClass: undefined, groupSyncClass: undefined },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      providers: [
+        ...(definition.providers ?? []),
+        usernameFormatterProvider(extras.usernameFormatterClass),
+        groupSyncProvider(extras.groupSyncClass),
+      ],
+    }),
+  )
   .build();

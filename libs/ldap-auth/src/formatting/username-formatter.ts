@@ -1,6 +1,6 @@
 /**
  * Turns what a user typed into the names the directory understands. An abstract class so it is its own DI
- * token: an app replaces it with `{ provide: UsernameFormatter, useClass: MyFormatter }`.
+ * token: an app passes its own class as `usernameFormatterClass` to `LdapAuthModule.forRoot`.
  *
  * Throw `InvalidCredentialsError` from either method to refuse a name before anything is sent.
  */

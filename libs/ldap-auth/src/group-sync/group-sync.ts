@@ -18,7 +18,7 @@ export interface GroupSyncPlan {
 
 /**
  * Decides, at each login, which of the app's groups the user belongs to. An abstract class so it is its own
- * DI token: pass your own class as the `groupSync` extra of `LdapAuthModule.forRoot`.
+ * DI token: pass your own class as `groupSyncClass` to `LdapAuthModule.forRoot`.
  */
 export abstract class GroupSync {
   /**
