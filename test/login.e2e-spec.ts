@@ -211,7 +211,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
     it('stores one user when the same first login arrives several times at once', async () => {
       const results = await Promise.all(Array.from({ length: 6 }, () => login('dave', fixtureUser('dave').password)));
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
-      expect(new Set(results.map((r) => r.body.user.id)).size).toBe(1);
+      expect(new Set(results.map((r) => (r.body as { user: { id: number } }).user.id)).size).toBe(1);
       expect(await row('dave')).toHaveLength(1);
     });
 
