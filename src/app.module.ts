@@ -8,6 +8,7 @@ import { DEV_DIRECTORY } from './dev-directory/dev-directory.provider.js';
 import { DevDirectoryModule } from './dev-directory/dev-directory.module.js';
 import { AuthController } from './auth/auth.controller.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { LoginThrottlerGuard } from './auth/login-throttler.guard.js';
 import { HealthController } from './health/health.controller.js';
 
 /**
@@ -42,6 +43,6 @@ import { HealthController } from './health/health.controller.js';
     }),
   ],
   controllers: [AuthController, HealthController],
-  providers: [JwtAuthGuard],
+  providers: [JwtAuthGuard, LoginThrottlerGuard],
 })
 export class AppModule {}

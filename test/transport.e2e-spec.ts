@@ -202,6 +202,25 @@ describe('availability', () => {
       .expect(503);
   });
 
+  it('answers 429 once a client has tried one username too often, before asking the directory', async () => {
+    proxy = await startRecordingProxy(Number(new URL(slapd.url).port));
+    app = await createTestApp({
+      ...openLdapEnv(slapd),
+      LDAP_AUTH_URL: proxy.url,
+      LOGIN_THROTTLE_LIMIT: '3',
+      DATABASE_URL: db.url,
+    });
+    const attempt = (username: string, password: string) =>
+      request(app!.getHttpServer()).post('/auth/login').send({ username, password });
+    for (let i = 0; i < 3; i++) await attempt('bob', 'guess').expect(401);
+    proxy.reset();
+    await attempt('bob', fixtureUser('bob').password).expect(429);
+    await attempt(' BOB', fixtureUser('bob').password).expect(429);
+    expect(proxy.sent().length).toBe(0);
+    // Another username from the same client is not affected.
+    await attempt('alice', alice.password).expect(200);
+  });
+
   it('tries the next URL when the first cannot be reached', async () => {
     app = await createTestApp({
       ...openLdapEnv(slapd),

@@ -3,15 +3,16 @@ import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
 import { LdapGuard, type AppUser } from '@app/ldap-auth';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
+import { LoginThrottlerGuard } from './login-throttler.guard.js';
 
 @Controller('auth')
 export class AuthController {
   constructor(private readonly jwt: JwtService) {}
 
-  /** LdapGuard does the login; here the user it produced gets a token. */
+  /** LdapGuard does the login (after the throttle); here the user it produced gets a token. */
   @Post('login')
   @HttpCode(200)
-  @UseGuards(LdapGuard)
+  @UseGuards(LoginThrottlerGuard, LdapGuard)
   async login(@Req() req: Request): Promise<{ accessToken: string; user: AppUser }> {
     const user = req.user as AppUser;
     const accessToken = await this.jwt.signAsync({ sub: String(user.id), username: user.username });

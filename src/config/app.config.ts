@@ -10,6 +10,9 @@ export interface AppConfig {
   databaseUrl: string;
   jwtSecret: string;
   jwtExpiresIn: string;
+  /** Login attempts allowed per client address and username in each window. */
+  loginThrottleLimit: number;
+  loginThrottleTtlMs: number;
 }
 
 let processSecret: string | undefined;
@@ -36,8 +39,20 @@ export function appConfigFromEnvironment(env: Record<string, string | undefined>
   } else if (jwtSecret.length < 16) {
     problems.push('JWT_SECRET must be at least 16 characters');
   }
+  const positive = (name: string, fallback: number) => {
+    const text = env[name]?.trim();
+    if (!text) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0)
+      problems.push(`${name} must be a number greater than 0 (got ${JSON.stringify(text)})`);
+    return value;
+  };
+  const loginThrottleLimit = positive('LOGIN_THROTTLE_LIMIT', 10);
+  const loginThrottleTtlMs = positive('LOGIN_THROTTLE_TTL', 60) * 1000;
   if (problems.length) throw new LdapConfigurationError(problems);
   return {
+    loginThrottleLimit,
+    loginThrottleTtlMs,
     production,
     port,
     host: env.HOST?.trim() || '127.0.0.1',

@@ -10,10 +10,18 @@ import { AppModule } from '../../src/app.module.js';
 export async function createTestApp(env: Record<string, string | undefined>): Promise<INestApplication> {
   const saved = { ...process.env };
   for (const key of Object.keys(process.env)) {
-    if (key.startsWith('LDAP_') || ['DATABASE_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT'].includes(key))
+    if (
+      key.startsWith('LDAP_') ||
+      ['DATABASE_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT', 'LOGIN_THROTTLE_LIMIT', 'LOGIN_THROTTLE_TTL'].includes(key)
+    )
       delete process.env[key];
   }
-  Object.assign(process.env, { JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret' }, withoutUndefined(env));
+  // Suites log the same users in many times on purpose; the throttle has its own test.
+  Object.assign(
+    process.env,
+    { JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret', LOGIN_THROTTLE_LIMIT: '100000' },
+    withoutUndefined(env),
+  );
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     const logs: string[] = [];

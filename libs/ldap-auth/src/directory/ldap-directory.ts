@@ -106,12 +106,9 @@ export class LdapDirectory implements OnApplicationShutdown {
     return this.run(this.servicePool, (client) => fn(this.session(client)));
   }
 
-  /** Answers when some directory server can be reached (reads the root DSE). */
-  async ping(): Promise<{ url: string }> {
-    return this.run(this.userPool, async (client) => {
-      await readRootDse(client);
-      return { url: (client as unknown as { clientOptions: { url: string } }).clientOptions.url };
-    });
+  /** Resolves when some directory server answers (reads the root DSE); throws DirectoryUnavailableError otherwise. */
+  async ping(): Promise<void> {
+    await this.run(this.userPool, readRootDse);
   }
 
   /** Maps failures below LDAP (refused, timed out, TLS) to DirectoryUnavailableError, the rest to DirectoryError. */
