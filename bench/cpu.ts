@@ -1,0 +1,77 @@
+/**
+ * Where the machine's CPU went during a measurement: this process, slapd, and everything else. The last one
+ * says whether the numbers can be trusted (another job on the machine slows both sides down). Linux only;
+ * elsewhere the figures are null.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Linux reports process and system CPU time in these ticks (USER_HZ, 100 on every common platform). */
+const TICKS_PER_SECOND = 100;
+
+export interface CpuSnapshot {
+  at: number;
+  bench: NodeJS.CpuUsage;
+  slapdTicks: number | null;
+  busyTicks: number | null;
+}
+
+/** CPU use over an interval, in % of one core. */
+export interface CpuShare {
+  bench: number;
+  slapd: number | null;
+  /** Every other process on the machine. */
+  others: number | null;
+}
+
+export function cpuSnapshot(slapdPid: number): CpuSnapshot {
+  return {
+    at: performance.now(),
+    bench: process.cpuUsage(),
+    slapdTicks: processTicks(slapdPid),
+    busyTicks: busyTicks(),
+  };
+}
+
+export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
+  const seconds = (to.at - from.at) / 1000;
+  const percent = (cpuSeconds: number): number => Math.round((cpuSeconds / seconds) * 100);
+  const benchSeconds = (to.bench.user - from.bench.user + to.bench.system - from.bench.system) / 1e6;
+  const slapdSeconds =
+    from.slapdTicks !== null && to.slapdTicks !== null ? (to.slapdTicks - from.slapdTicks) / TICKS_PER_SECOND : null;
+  const busySeconds =
+    from.busyTicks !== null && to.busyTicks !== null ? (to.busyTicks - from.busyTicks) / TICKS_PER_SECOND : null;
+  return {
+    bench: percent(benchSeconds),
+    slapd: slapdSeconds === null ? null : percent(slapdSeconds),
+    others:
+      busySeconds === null || slapdSeconds === null
+        ? null
+        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds)),
+  };
+}
+
+/** utime + stime of a process. */
+function processTicks(pid: number): number | null {
+  try {
+    // The command name (in parentheses) may contain spaces: count fields after it.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Time all CPUs spent running processes, or stolen by the hypervisor for other machines. Interrupt time is
+ * left out: on loopback most of it is the benchmark's own traffic, which no process is charged for.
+ */
+function busyTicks(): number | null {
+  try {
+    const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal
+    const [user, nice, system, , , , , steal] = values.map(Number);
+    return user + nice + system + steal;
+  } catch {
+    return null;
+  }
+}
