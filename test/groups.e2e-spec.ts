@@ -6,7 +6,14 @@ import { appDataSource, createTestApp, logsOf } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type DatabaseKind, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';
 import { fixtureUser, USERS } from './support/fixtures.js';
-import { createGroup, deleteGroup, groupDn, removeUserFromGroup } from './support/directory-admin.js';
+import {
+  adminClient,
+  createGroup,
+  deleteGroup,
+  groupDn,
+  removeUserFromGroup,
+  userDn,
+} from './support/directory-admin.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
 
@@ -163,7 +170,7 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
     });
   });
 
-  describe('login restricted to a group', () => {
+  describe.each(DATABASE_KINDS)('login restricted to a group, stored in %s', (dbKind) => {
     const loginGroupEnv = (cn: string, extra: Record<string, string> = {}) => ({
       LDAP_AUTH_FORMAT_SEARCH_FILTERS: 'custom_auth.ldap.login_group_search_filter',
       LDAP_LOGIN_GROUP: dn(cn),
@@ -171,7 +178,7 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
     });
 
     it('lets members in and refuses non-members with the same 401 as a wrong password', async () => {
-      const app = await startApp(kind, 'sqlite', loginGroupEnv('app-users'));
+      const app = await startApp(kind, dbKind, loginGroupEnv('app-users'));
       await login(app, 'alice').expect(200);
       await login(app, 'zoe').expect(200);
       const refused = await login(app, 'eve').expect(401);
@@ -185,15 +192,15 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
     });
 
     it('counts membership through nested groups when LDAP_NESTED_GROUPS is on', async () => {
-      const flat = await startApp(kind, 'sqlite', loginGroupEnv('nested-login'));
+      const flat = await startApp(kind, dbKind, loginGroupEnv('nested-login'));
       await login(flat, 'dave').expect(401);
-      const nested = await startApp(kind, 'sqlite', loginGroupEnv('nested-login', { LDAP_NESTED_GROUPS: 'yes' }));
+      const nested = await startApp(kind, dbKind, loginGroupEnv('nested-login', { LDAP_NESTED_GROUPS: 'yes' }));
       await login(nested, 'dave').expect(200);
       await login(nested, 'alice').expect(401);
     });
 
     it('combines with group sync', async () => {
-      const app = await startApp(kind, 'postgres', { ...loginGroupEnv('app-users'), ...syncEnv(['admins']) });
+      const app = await startApp(kind, dbKind, { ...loginGroupEnv('app-users'), ...syncEnv(['admins']) });
       expect(groupNames((await login(app, 'alice').expect(200)).body)).toEqual(['admins']);
       await login(app, 'eve').expect(401);
     });
@@ -213,5 +220,54 @@ describe('membership read by searching groups (no memberOf), on slapd', () => {
     expect(groupNames((await login(app, 'dave').expect(200)).body)).toEqual(['developers', 'engineering']);
     const orgs = await appDataSource(app).query<Array<{ id: number }>>('SELECT id FROM organisations');
     expect(orgs).toEqual([{ id: 3, name: 'Default' }].map(({ id }) => ({ id })));
+  });
+});
+
+describe('groupOfUniqueNames and posixGroup, on slapd', () => {
+  const slapd = () => directoryInfo('openldap');
+  const unique = 'cn=unique-team,ou=groups,dc=example,dc=com';
+  const posix = 'cn=posix-team,ou=groups,dc=example,dc=com';
+
+  beforeAll(async () => {
+    const client = await adminClient(slapd());
+    try {
+      await client.add(unique, {
+        objectClass: ['top', 'groupOfUniqueNames'],
+        cn: 'unique-team',
+        uniqueMember: [userDn(slapd(), 'alice'), userDn(slapd(), 'zoe')],
+      });
+      await client.add(posix, {
+        objectClass: ['top', 'posixGroup'],
+        cn: 'posix-team',
+        gidNumber: '5000',
+        memberUid: ['bob', 'zoe'],
+      });
+    } finally {
+      await client.unbind();
+    }
+  });
+  afterAll(async () => {
+    const client = await adminClient(slapd());
+    try {
+      await client.del(unique);
+      await client.del(posix);
+    } finally {
+      await client.unbind();
+    }
+  });
+
+  it.each(DATABASE_KINDS)('LDAP_GROUP_MEMBERSHIP=uniqueMember and memberUid read those groups (%s)', async (dbKind) => {
+    const env = (mode: string, group: string) => ({
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+      LDAP_DEFAULT_ORGANISATION_ID: '1',
+      LDAP_SYNCED_GROUPS: group,
+      LDAP_GROUP_MEMBERSHIP: mode,
+    });
+    const byUnique = await startApp('openldap', dbKind, env('uniqueMember', unique));
+    expect(groupNames((await login(byUnique, 'alice').expect(200)).body)).toEqual(['unique-team']);
+    expect(groupNames((await login(byUnique, 'bob').expect(200)).body)).toEqual([]);
+    const byUid = await startApp('openldap', dbKind, env('memberUid', posix));
+    expect(groupNames((await login(byUid, 'bob').expect(200)).body)).toEqual(['posix-team']);
+    expect(groupNames((await login(byUid, 'alice').expect(200)).body)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { readFileSync } from 'node:fs';
 import PassportLdapStrategy from 'passport-ldapauth';
-import { createTestApp } from './support/app.js';
+import { createTestApp, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import { fixtureUser } from './support/fixtures.js';
@@ -59,10 +59,7 @@ describe('transport security', () => {
       DATABASE_URL: db.url,
     });
     for (let i = 0; i < 5; i++) {
-      await request(app.getHttpServer())
-        .post('/auth/login')
-        .send({ username: 'alice', password: alice.password })
-        .expect(200);
+      await postLogin(app, 'alice', alice.password).expect(200);
     }
     expect(proxy.sent().includes(Buffer.from(STARTTLS_OID))).toBe(true);
     expect(leaked(proxy, alice.password)).toBe(false);
@@ -100,15 +97,12 @@ describe('transport security', () => {
       LDAP_AUTH_USE_TLS: 'true',
       DATABASE_URL: db.url,
     });
-    await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(503);
+    await postLogin(app, 'alice', alice.password).expect(503);
     expect(proxy.connections).toBeGreaterThan(0);
     expect(leaked(proxy, alice.password)).toBe(false);
   });
 
-  it('verifies the certificate against the host name in the URL', async () => {
+  it('checks the certificate against LDAP_AUTH_TLS_SERVERNAME when it is set', async () => {
     // The certificate names localhost and 127.0.0.1; any other name must be refused.
     proxy = await startRecordingProxy(slapdPort);
     app = await createTestApp({
@@ -119,10 +113,7 @@ describe('transport security', () => {
       LDAP_AUTH_TLS_SERVERNAME: 'ldap.elsewhere.test',
       DATABASE_URL: db.url,
     });
-    await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(503);
+    await postLogin(app, 'alice', alice.password).expect(503);
     expect(leaked(proxy, alice.password)).toBe(false);
   });
 
@@ -133,22 +124,16 @@ describe('transport security', () => {
       LDAP_AUTH_TLS_CA_FILE: slapd.caFile,
       DATABASE_URL: db.url,
     });
-    await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(200);
+    await postLogin(app, 'alice', alice.password).expect(200);
   });
 
   it('rejects an empty password before opening any connection', async () => {
     proxy = await startRecordingProxy(slapdPort);
     app = await createTestApp({ ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url, DATABASE_URL: db.url });
-    await request(app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: '' }).expect(401);
+    await postLogin(app, 'alice', '').expect(401);
     expect(proxy.connections).toBe(0);
     // The same app does reach the directory for a real attempt (so the zero above means something).
-    await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(200);
+    await postLogin(app, 'alice', alice.password).expect(200);
     expect(proxy.connections).toBeGreaterThan(0);
   });
 });
@@ -178,10 +163,7 @@ describe('availability', () => {
       LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}`,
       DATABASE_URL: db.url,
     });
-    const res = await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(503);
+    const res = await postLogin(app, 'alice', alice.password).expect(503);
     expect(res.body.message).not.toContain(alice.password);
     const health = await request(app.getHttpServer()).get('/health').expect(503);
     expect(health.body).toMatchObject({ status: 'error', database: { status: 'up' }, directory: { status: 'down' } });
@@ -196,10 +178,7 @@ describe('availability', () => {
       LDAP_AUTH_RECEIVE_TIMEOUT: '0.5',
       DATABASE_URL: db.url,
     });
-    await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(503);
+    await postLogin(app, 'alice', alice.password).expect(503);
   });
 
   it('answers 429 once a client has tried one username too often, before asking the directory', async () => {
@@ -210,8 +189,7 @@ describe('availability', () => {
       LOGIN_THROTTLE_LIMIT: '3',
       DATABASE_URL: db.url,
     });
-    const attempt = (username: string, password: string) =>
-      request(app!.getHttpServer()).post('/auth/login').send({ username, password });
+    const attempt = (username: string, password: string) => postLogin(app!, username, password);
     for (let i = 0; i < 3; i++) await attempt('bob', 'guess').expect(401);
     proxy.reset();
     await attempt('bob', fixtureUser('bob').password).expect(429);
@@ -227,10 +205,7 @@ describe('availability', () => {
       LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}, ${slapd.url}`,
       DATABASE_URL: db.url,
     });
-    await request(app.getHttpServer())
-      .post('/auth/login')
-      .send({ username: 'alice', password: alice.password })
-      .expect(200);
+    await postLogin(app, 'alice', alice.password).expect(200);
     await request(app.getHttpServer()).get('/health').expect(200);
   });
 
@@ -256,8 +231,7 @@ describe('availability', () => {
         LDAP_AUTH_TLS_CA_FILE: own.caFile,
         DATABASE_URL: ownDb.url,
       });
-      const login = () =>
-        request(app!.getHttpServer()).post('/auth/login').send({ username: 'alice', password: alice.password });
+      const login = () => postLogin(app!, 'alice', alice.password);
       await login().expect(200);
       await own.restart();
       // The pooled connection died with the server: the next login must open a new one, with StartTLS first.
@@ -274,15 +248,9 @@ describe('availability', () => {
         LDAP_AUTH_RECEIVE_TIMEOUT: '1',
         DATABASE_URL: ownDb.url,
       });
-      await request(app.getHttpServer())
-        .post('/auth/login')
-        .send({ username: 'alice', password: alice.password })
-        .expect(200);
+      await postLogin(app, 'alice', alice.password).expect(200);
       await own.stop();
-      await request(app.getHttpServer())
-        .post('/auth/login')
-        .send({ username: 'alice', password: alice.password })
-        .expect(503);
+      await postLogin(app, 'alice', alice.password).expect(503);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 
@@ -60,4 +61,9 @@ class CapturingLogger extends ConsoleLogger {
 /** Runs SQL on the app's database (for assertions on what was stored). */
 export function appDataSource(app: INestApplication): DataSource {
   return app.get(DataSource);
+}
+
+/** `POST /auth/login` on the app, as a client would send it. */
+export function postLogin(app: INestApplication, username: unknown, password: unknown) {
+  return request(app.getHttpServer()).post('/auth/login').send({ username, password });
 }
