@@ -106,9 +106,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
       throw new InvalidCredentialsError(`${user.dn} is not a member of the login group ${this.options.loginGroup}`);
     }
     const plan = this.groupSync.plan(user, memberOf, this.knownGroups);
-    const id = await this.store.recordLogin(user, plan, this.options.defaultOrganisationId);
-    const appUser = await this.store.findActiveUser(id);
-    if (!appUser) throw new InvalidCredentialsError(`user ${id} is not active`);
+    const appUser = await this.store.recordLogin(user, plan, this.options.defaultOrganisationId);
     this.logger.log(`Login: ${JSON.stringify(user.username)} (${user.dn})`);
     return appUser;
   }

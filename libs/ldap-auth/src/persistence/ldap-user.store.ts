@@ -25,17 +25,31 @@ export class LdapUserStore {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Creates or refreshes the user of a successful login, matched by the directory's stable id, and applies
-   * the group plan, all in one transaction.
+   * Creates or refreshes the user of a successful login, matched by the directory's stable id, applies the
+   * group plan, and returns the user as the API shows it; all in one transaction, in as few statements as
+   * that allows (a returning user without group changes: one read, one update, one read of the groups).
    */
-  async recordLogin(entry: DirectoryUser, plan: GroupSyncPlan | null, defaultOrganisationId?: number): Promise<number> {
+  async recordLogin(
+    entry: DirectoryUser,
+    plan: GroupSyncPlan | null,
+    defaultOrganisationId?: number,
+  ): Promise<AppUser> {
     return this.transaction(async (manager) => {
       const users = manager.getRepository(UserEntity);
-      let user = (await users.findOne({ where: { ldapUuid: entry.uuid } })) ?? undefined;
-      user = await this.claimUsername(manager, entry, user);
-      const isNew = !user;
-      user ??= users.create({ ldapUuid: entry.uuid, organisations: [] });
-      Object.assign(user, {
+      // One statement reads both the entry's row and any row holding its username, so a concurrent first
+      // login of the same entry is either seen here or fails our insert (and the transaction is retried).
+      const rows = await users
+        .createQueryBuilder('u')
+        .where('u.ldap_uuid = :uuid OR LOWER(u.username) = LOWER(:username)', {
+          uuid: entry.uuid,
+          username: entry.username,
+        })
+        .getMany();
+      const own = rows.find((row) => row.ldapUuid === entry.uuid);
+      const holder = rows.find((row) => row !== own);
+      if (holder) this.refuseUsernameTakeover(entry, holder);
+
+      const fields = {
         username: entry.username,
         email: entry.email,
         firstName: entry.firstName,
@@ -43,35 +57,40 @@ export class LdapUserStore {
         ldapDn: entry.dn,
         isActive: true,
         lastLoginAt: new Date(),
-      });
-      user = await users.save(user);
-      if (isNew && defaultOrganisationId !== undefined) {
-        await manager.createQueryBuilder().relation(UserEntity, 'organisations').of(user.id).add(defaultOrganisationId);
+      };
+      let id: number;
+      if (own) {
+        id = own.id;
+        await users.update({ id }, fields);
+      } else {
+        const inserted = await users.insert({ ...fields, ldapUuid: entry.uuid });
+        id = (inserted.identifiers[0] as { id: number }).id;
+        if (defaultOrganisationId !== undefined) {
+          await manager.createQueryBuilder().relation(UserEntity, 'organisations').of(id).add(defaultOrganisationId);
+        }
       }
-      if (plan) await this.applyGroupPlan(manager, user.id, plan);
-      return user.id;
+      if (plan) await this.applyGroupPlan(manager, id, plan);
+      return { id, ...pick(fields), groups: await this.groupsOf(manager, id) };
     });
   }
 
   /** The user as the API shows it, or null when there is no such active user. */
   async findActiveUser(id: number): Promise<AppUser | null> {
-    const user = await this.dataSource.getRepository(UserEntity).findOne({ where: { id, isActive: true } });
+    const manager = this.dataSource.manager;
+    const user = await manager.getRepository(UserEntity).findOne({ where: { id, isActive: true } });
     if (!user) return null;
-    const groups = await this.dataSource
+    return { id: user.id, ...pick(user), groups: await this.groupsOf(manager, id) };
+  }
+
+  private async groupsOf(manager: EntityManager, userId: number): Promise<AppUser['groups']> {
+    const groups = await manager
       .getRepository(GroupEntity)
       .createQueryBuilder('g')
       .innerJoin('user_groups', 'ug', 'ug.group_id = g.id')
-      .where('ug.user_id = :id', { id })
+      .where('ug.user_id = :userId', { userId })
       .orderBy('g.name')
       .getMany();
-    return {
-      id: user.id,
-      username: user.username,
-      email: user.email,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      groups: groups.map((g) => ({ name: g.name, ldapDn: g.ldapDn })),
-    };
+    return groups.map((g) => ({ name: g.name, ldapDn: g.ldapDn }));
   }
 
   /** Creates the organisation (named `Default`) if no organisation has that id. Returns whether it did. */
@@ -93,22 +112,8 @@ export class LdapUserStore {
     });
   }
 
-  /**
-   * Makes sure the entry's username is not held by another row. Returns the row to update: `own`, or the row a
-   * concurrent first login of the same entry committed between our two reads.
-   */
-  private async claimUsername(
-    manager: EntityManager,
-    entry: DirectoryUser,
-    own?: UserEntity,
-  ): Promise<UserEntity | undefined> {
-    const holder = await manager
-      .getRepository(UserEntity)
-      .createQueryBuilder('u')
-      .where('LOWER(u.username) = LOWER(:username)', { username: entry.username })
-      .getOne();
-    if (!holder || holder.id === own?.id) return own;
-    if (holder.ldapUuid === entry.uuid) return holder;
+  /** A username held by another row is never taken over: a local user's, or a deleted entry's that the sync has not removed yet. */
+  private refuseUsernameTakeover(entry: DirectoryUser, holder: UserEntity): never {
     if (holder.ldapUuid === null) {
       throw new InvalidCredentialsError(
         `"${entry.username}" is a local user of the app; a directory login never takes over a local user`,
@@ -172,6 +177,10 @@ export class LdapUserStore {
     this.sqliteQueue = run.catch(() => undefined);
     return run;
   }
+}
+
+function pick(user: Pick<UserEntity, 'username' | 'email' | 'firstName' | 'lastName'>) {
+  return { username: user.username, email: user.email, firstName: user.firstName, lastName: user.lastName };
 }
 
 function isUniqueViolation(error: unknown): boolean {
