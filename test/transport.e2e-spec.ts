@@ -49,15 +49,15 @@ describe('transport security', () => {
     await db?.drop();
   });
 
-  it('with StartTLS, never puts the password on the wire in clear text', async () => {
+  /** The demo app talking to slapd through a recording proxy. */
+  async function appBehindProxy(env: Record<string, string> = {}): Promise<INestApplication> {
     proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({
-      ...openLdapEnv(slapd),
-      LDAP_AUTH_URL: proxy.url,
-      LDAP_AUTH_USE_TLS: 'true',
-      LDAP_AUTH_TLS_CA_FILE: slapd.caFile,
-      DATABASE_URL: db.url,
-    });
+    app = await createTestApp({ ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url, DATABASE_URL: db.url, ...env });
+    return app;
+  }
+
+  it('with StartTLS, never puts the password on the wire in clear text', async () => {
+    app = await appBehindProxy({ LDAP_AUTH_USE_TLS: 'true', LDAP_AUTH_TLS_CA_FILE: slapd.caFile });
     for (let i = 0; i < 5; i++) {
       await postLogin(app, 'alice', alice.password).expect(200);
     }
@@ -90,13 +90,7 @@ describe('transport security', () => {
   });
 
   it('refuses to continue when the certificate is not trusted: 503, and nothing secret is sent', async () => {
-    proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({
-      ...openLdapEnv(slapd),
-      LDAP_AUTH_URL: proxy.url,
-      LDAP_AUTH_USE_TLS: 'true',
-      DATABASE_URL: db.url,
-    });
+    app = await appBehindProxy({ LDAP_AUTH_USE_TLS: 'true' });
     await postLogin(app, 'alice', alice.password).expect(503);
     expect(proxy.connections).toBeGreaterThan(0);
     expect(leaked(proxy, alice.password)).toBe(false);
@@ -104,14 +98,10 @@ describe('transport security', () => {
 
   it('checks the certificate against LDAP_AUTH_TLS_SERVERNAME when it is set', async () => {
     // The certificate names localhost and 127.0.0.1; any other name must be refused.
-    proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({
-      ...openLdapEnv(slapd),
-      LDAP_AUTH_URL: proxy.url,
+    app = await appBehindProxy({
       LDAP_AUTH_USE_TLS: 'true',
       LDAP_AUTH_TLS_CA_FILE: slapd.caFile,
       LDAP_AUTH_TLS_SERVERNAME: 'ldap.elsewhere.test',
-      DATABASE_URL: db.url,
     });
     await postLogin(app, 'alice', alice.password).expect(503);
     expect(leaked(proxy, alice.password)).toBe(false);
@@ -128,8 +118,7 @@ describe('transport security', () => {
   });
 
   it('rejects an empty password before opening any connection', async () => {
-    proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({ ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url, DATABASE_URL: db.url });
+    app = await appBehindProxy();
     await postLogin(app, 'alice', '').expect(401);
     expect(proxy.connections).toBe(0);
     // The same app does reach the directory for a real attempt (so the zero above means something).
