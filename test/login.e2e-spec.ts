@@ -7,7 +7,7 @@ import { appDataSource, createTestApp, logsOf } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';
 import { fixtureUser, USERS } from './support/fixtures.js';
-import { renameUser, setAttributes } from './support/directory-admin.js';
+import { adminClient, renameUser, setAttributes } from './support/directory-admin.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
 
@@ -325,4 +325,33 @@ describe.each(DIRECTORY_KINDS)('search login mode against %s', (kind) => {
     await request(app.getHttpServer()).post('/auth/login').send({ username: 'bob', password: 'nope' }).expect(401);
     await request(app.getHttpServer()).post('/auth/login').send({ username: 'nobody', password: 'nope' }).expect(401);
   });
+
+  if (kind === 'openldap') {
+    it('refuses a name that matches two entries, rather than picking one', async () => {
+      const info = directoryInfo(kind);
+      if (info.kind !== 'slapd') throw new Error('slapd expected');
+      const twin = `uid=bob,${info.servicesDn}`;
+      const client = await adminClient(info);
+      try {
+        await client.add(twin, {
+          objectClass: ['inetOrgPerson'],
+          uid: 'bob',
+          cn: 'Bob Twin',
+          sn: 'Twin',
+          userPassword: fixtureUser('bob').password,
+        });
+        const res = await request(app.getHttpServer())
+          .post('/auth/login')
+          .send({ username: 'bob', password: fixtureUser('bob').password })
+          .expect(401);
+        expect(res.body).toEqual(GENERIC_401);
+        expect(logsOf(app)).toContainEqual(
+          expect.stringMatching(/Login refused for "bob": more than one entry matches the username/),
+        );
+      } finally {
+        await client.del(twin).catch(() => undefined);
+        await client.unbind();
+      }
+    });
+  }
 });
