@@ -15,6 +15,8 @@ export class LdapConnectionPool {
     private readonly size: number,
     /** Whether a client can still be used; a client that is not is closed instead of reused. */
     private readonly usable: (client: Client) => boolean = (client) => client.isConnected,
+    /** Closes a client for good. */
+    private readonly destroy: (client: Client) => Promise<void> = unbindQuietly,
   ) {}
 
   /** Runs `fn` on a connection of the pool. LDAP result errors keep the connection; anything else drops it. */
@@ -34,7 +36,7 @@ export class LdapConnectionPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('LDAP connection pool closed'));
-    await Promise.all(this.idle.splice(0).map((c) => destroy(c)));
+    await Promise.all(this.idle.splice(0).map((c) => this.destroy(c)));
   }
 
   private async acquire(): Promise<Client> {
@@ -44,7 +46,7 @@ export class LdapConnectionPool {
       // A client whose socket went away would silently reconnect (without StartTLS): never reuse it.
       if (this.usable(client)) return client;
       this.open--;
-      void destroy(client);
+      void this.destroy(client);
     }
     if (this.open < this.size) return this.create();
     return new Promise<Client>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -69,7 +71,7 @@ export class LdapConnectionPool {
       return;
     }
     this.open--;
-    void destroy(client);
+    void this.destroy(client);
     this.wakeOne();
   }
 
@@ -81,7 +83,7 @@ export class LdapConnectionPool {
   }
 }
 
-async function destroy(client: Client): Promise<void> {
+async function unbindQuietly(client: Client): Promise<void> {
   try {
     await client.unbind();
   } catch {

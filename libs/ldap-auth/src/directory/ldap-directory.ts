@@ -33,6 +33,12 @@ import {
   LdapConfigurationError,
 } from '../errors/ldap-auth.errors.js';
 
+/** The sockets we opened for one client, and whether they are all still open. */
+interface ClientSockets {
+  alive: boolean;
+  sockets: net.Socket[];
+}
+
 /** Deepest nesting followed when groups are expanded by the client. */
 const MAX_NESTING_DEPTH = 32;
 
@@ -59,7 +65,7 @@ export class LdapDirectory implements OnApplicationShutdown {
   private readonly userPool: LdapConnectionPool;
   private readonly servicePool: LdapConnectionPool;
   /** Whether a client's sockets are all still open (see createClient). */
-  private readonly liveness = new WeakMap<Client, { alive: boolean }>();
+  private readonly liveness = new WeakMap<Client, ClientSockets>();
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -67,8 +73,9 @@ export class LdapDirectory implements OnApplicationShutdown {
   ) {
     const size = options.server.poolSize;
     const usable = (client: Client) => client.isConnected && this.liveness.get(client)?.alive !== false;
-    this.userPool = new LdapConnectionPool(() => this.connect(), size, usable);
-    this.servicePool = new LdapConnectionPool(() => this.connectAsService(), size, usable);
+    const dispose = (client: Client) => this.dispose(client);
+    this.userPool = new LdapConnectionPool(() => this.connect(), size, usable, dispose);
+    this.servicePool = new LdapConnectionPool(() => this.connectAsService(), size, usable, dispose);
     if (options.server.tlsOptions.rejectUnauthorized === false) {
       this.logger.warn(
         'TLS certificate verification is OFF (LDAP_AUTH_TLS_REJECT_UNAUTHORIZED=false): anyone on the path can read passwords.',
@@ -306,7 +313,7 @@ export class LdapDirectory implements OnApplicationShutdown {
         );
         return client;
       } catch (error) {
-        await client.unbind().catch(() => undefined);
+        await this.dispose(client);
         if (error instanceof ResultCodeError) {
           // The server answered but refused (StartTLS not supported, ...): not a reason to try plain text.
           throw new DirectoryError(`${url}: ${error.message} (code ${error.code})`, { cause: error });
@@ -325,7 +332,7 @@ export class LdapDirectory implements OnApplicationShutdown {
       await client.bind(dn, password);
       return client;
     } catch (error) {
-      await client.unbind().catch(() => undefined);
+      await this.dispose(client);
       if (error instanceof ResultCodeError && (error.code === 49 || error.code === 53)) {
         throw new DirectoryError(
           `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
@@ -348,18 +355,31 @@ export class LdapDirectory implements OnApplicationShutdown {
     throw new LdapConfigurationError(['no service account: set LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD']);
   }
 
+  /**
+   * Closes a client for good. ldapts' unbind waits for a close it never sees on a StartTLS socket (and would
+   * hold a timer for the whole operation timeout), so we also destroy the sockets ourselves; a client whose
+   * socket is already gone gets no unbind at all.
+   */
+  private async dispose(client: Client): Promise<void> {
+    const state = this.liveness.get(client);
+    const unbound = state?.alive === false ? Promise.resolve() : client.unbind().catch(() => undefined);
+    for (const socket of state?.sockets ?? []) socket.destroy();
+    await unbound;
+  }
+
   private createClient(url: string): Client {
     const { server } = this.options;
     // Each client opens one socket (plus one TLS upgrade for StartTLS): if it drops, ldapts would reconnect
     // on its own, without StartTLS and unauthenticated. Refusing a second one makes the pool discard it.
     // ldapts also misses the close of a StartTLS-upgraded socket, so we watch the sockets ourselves.
-    const state = { alive: true };
+    const state: ClientSockets = { alive: true, sockets: [] };
     const once = <F extends (...args: never[]) => net.Socket>(open: F): F => {
       let used = false;
       return ((...args: Parameters<F>) => {
         if (used) throw new Error('connection lost');
         used = true;
         const socket = open(...args);
+        state.sockets.push(socket);
         socket.once('close', () => (state.alive = false));
         return socket;
       }) as F;
