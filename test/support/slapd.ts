@@ -14,6 +14,8 @@ import { freePort, logTail, spawnServer, stopProcess, waitForPorts, type ServerP
 const run = promisify(execFile);
 
 const BASE_DN = 'dc=example,dc=com';
+/** uid of the one entry under ou=people that an ACL hides from its own user (see slapdConf). */
+export const HIDDEN_SELF_UID = 'hidden-self';
 
 /** Plain data about a running slapd (what global setup writes to test/.run/servers.json). */
 export interface SlapdInfo {
@@ -216,6 +218,14 @@ rootpw ${sshaPassword(info.adminPassword)}
 directory ${f('data')}
 
 index objectClass,uid,cn,mail,member,memberOf,entryUUID eq
+
+# An entry its own user may bind as but not see (login-security e2e: the app must store the identity that
+# bound, not a same-named entry the search finds elsewhere).
+access to dn.exact="uid=${HIDDEN_SELF_UID},${info.peopleDn}" attrs=entry,userPassword
+  by anonymous auth
+  by * none
+access to dn.exact="uid=${HIDDEN_SELF_UID},${info.peopleDn}"
+  by * none
 
 # Passwords: only for binding and for their owner; everything else is readable, anonymously too.
 access to attrs=userPassword

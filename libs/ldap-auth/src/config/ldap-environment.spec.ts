@@ -88,6 +88,8 @@ describe('ldapAuthOptionsFromEnvironment', () => {
       LDAP_SYNC_REMOVED_USERS: 'deactivate',
       LDAP_SYNC_MAX_REMOVALS: '25',
       LDAP_AUTH_POOL_SIZE: '4',
+      LDAP_AUTH_POOL_MAX_WAITING: '0',
+      LDAP_AUTH_POOL_WAIT_TIMEOUT: '1.5',
     });
     expect(options.server).toMatchObject({
       url: ['ldap://a.example:389', 'ldaps://b.example:636'],
@@ -97,6 +99,8 @@ describe('ldapAuthOptionsFromEnvironment', () => {
       connectTimeout: 2500,
       timeout: 60000,
       poolSize: 4,
+      poolMaxWaiting: 0,
+      poolWaitTimeout: 1500,
     });
     expect(options.userFields).toEqual({ username: 'sAMAccountName', email: 'mail' });
     expect(options).toMatchObject({
@@ -168,5 +172,28 @@ describe('ldapAuthOptionsFromEnvironment', () => {
   it('leaves the URL list empty when LDAP_AUTH_URL is unset (the app decides)', () => {
     expect(ldapAuthOptionsFromEnvironment({}).server.url).toEqual([]);
     expect(() => resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment({}))).toThrow(/server.url: at least one/);
+  });
+
+  it('refuses a timeout that would round to 0 ms (which ldapts reads as "no timeout"), from the environment or code', () => {
+    const resolve = (env: Record<string, string>) => () =>
+      resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment({ ...URL, ...env }));
+    expect(resolve({ LDAP_AUTH_RECEIVE_TIMEOUT: '0.0001' })).toThrow(
+      /server.timeout \(LDAP_AUTH_RECEIVE_TIMEOUT\) must be at least 1 ms \(got 0.1 ms/,
+    );
+    expect(resolve({ LDAP_AUTH_CONNECT_TIMEOUT: '0.0004' })).toThrow(
+      /server.connectTimeout \(LDAP_AUTH_CONNECT_TIMEOUT\)/,
+    );
+    expect(resolve({ LDAP_AUTH_POOL_WAIT_TIMEOUT: '0.0002' })).toThrow(/server.poolWaitTimeout/);
+    expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', timeout: 0.4 } })).toThrow(/at least 1 ms/);
+    expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', timeout: 0 } })).toThrow(/at least 1 ms/);
+    expect(resolveLdapAuthOptions({ server: { url: 'ldap://x', timeout: 1.4 } }).server.timeout).toBe(1);
+    expect(resolve({ LDAP_AUTH_RECEIVE_TIMEOUT: '0.001' })().server.timeout).toBe(1);
+  });
+
+  it('refuses pool limits that are not whole numbers', () => {
+    expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', poolSize: 0 } })).toThrow(/server.poolSize/);
+    expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', poolMaxWaiting: -1 } })).toThrow(
+      /server.poolMaxWaiting \(LDAP_AUTH_POOL_MAX_WAITING\) must be a whole number of at least 0/,
+    );
   });
 });

@@ -147,6 +147,14 @@ export class LdapEnvironmentVariables {
   LDAP_AUTH_POOL_SIZE?: string;
 
   @IsOptional()
+  @Matches(/^\s*\d+\s*$/, says('a whole number (0 or more)'))
+  LDAP_AUTH_POOL_MAX_WAITING?: string;
+
+  @IsOptional()
+  @Matches(SECONDS, says('a number of seconds greater than 0'))
+  LDAP_AUTH_POOL_WAIT_TIMEOUT?: string;
+
+  @IsOptional()
   LDAP_SYNC_USER_USERNAME?: string;
 
   @IsOptional()
@@ -171,7 +179,8 @@ export class LdapEnvironmentVariables {
 
 const isTrue = (value: string | undefined, fallback: boolean) =>
   value === undefined ? fallback : /^(true|1|yes)$/i.test(value);
-const seconds = (value: string | undefined) => (value === undefined ? undefined : Math.round(parseFloat(value) * 1000));
+// Not rounded here: resolveLdapAuthOptions refuses what would round to 0 ms (ldapts reads 0 as "never").
+const seconds = (value: string | undefined) => (value === undefined ? undefined : parseFloat(value) * 1000);
 const defined = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
 
 /**
@@ -244,7 +253,11 @@ export function ldapAuthOptionsFromEnvironment(
       'LDAP_AUTH_LOGIN_MODE=search needs LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD (the account that searches)',
     );
   }
-  for (const name of ['LDAP_AUTH_CONNECT_TIMEOUT', 'LDAP_AUTH_RECEIVE_TIMEOUT'] as const) {
+  for (const name of [
+    'LDAP_AUTH_CONNECT_TIMEOUT',
+    'LDAP_AUTH_RECEIVE_TIMEOUT',
+    'LDAP_AUTH_POOL_WAIT_TIMEOUT',
+  ] as const) {
     if (vars[name] !== undefined && SECONDS.test(vars[name]) && parseFloat(vars[name]) <= 0)
       problems.push(`${name} must be a number of seconds greater than 0 (got ${JSON.stringify(vars[name])})`);
   }
@@ -266,6 +279,8 @@ export function ldapAuthOptionsFromEnvironment(
       connectTimeout: seconds(vars.LDAP_AUTH_CONNECT_TIMEOUT),
       timeout: seconds(vars.LDAP_AUTH_RECEIVE_TIMEOUT),
       poolSize: vars.LDAP_AUTH_POOL_SIZE ? parseInt(vars.LDAP_AUTH_POOL_SIZE, 10) : undefined,
+      poolMaxWaiting: vars.LDAP_AUTH_POOL_MAX_WAITING ? parseInt(vars.LDAP_AUTH_POOL_MAX_WAITING, 10) : undefined,
+      poolWaitTimeout: seconds(vars.LDAP_AUTH_POOL_WAIT_TIMEOUT),
     },
     objectClass: vars.LDAP_AUTH_OBJECT_CLASS ?? DEFAULT_OBJECT_CLASS,
     userFields,

@@ -9,7 +9,6 @@ import type {
   UsernameFormat,
 } from '../interfaces/ldap-auth-options.interface.js';
 import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
-import { parentDn } from '../directory/ldap-escape.js';
 
 export const DEFAULT_SEARCH_BASE = 'ou=people,dc=example,dc=com';
 export const DEFAULT_OBJECT_CLASS = 'inetOrgPerson';
@@ -22,13 +21,19 @@ export const DEFAULT_USER_FIELDS: LdapUserFieldMap = {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_POOL_SIZE = 8;
+export const DEFAULT_POOL_MAX_WAITING = 100;
+export const DEFAULT_POOL_WAIT_TIMEOUT_MS = 5_000;
 export const DEFAULT_SYNC_CRON = '0 3 * * *';
 export const DEFAULT_MAX_REMOVALS = '10%';
 
 /** Options with every default filled in: what the rest of the library reads. */
 export interface ResolvedLdapAuthOptions {
-  server: Required<Omit<LdapServerOptions, 'url' | 'bindDN' | 'bindCredentials' | 'searchFilter'>> & {
+  server: Required<
+    Omit<LdapServerOptions, 'url' | 'bindDN' | 'bindCredentials' | 'searchFilter' | 'groupSearchBase'>
+  > & {
     urls: string[];
+    /** Unset: derived per server from the search base and the server's naming contexts. */
+    groupSearchBase?: string;
     bindDN?: string;
     bindCredentials?: string;
     searchFilter?: string;
@@ -76,6 +81,44 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
   if (options.serviceAccount && !options.serviceAccount.password) {
     problems.push('serviceAccount.password must not be empty');
   }
+  const milliseconds = (name: string, variable: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    // ldapts reads 0 as "no timeout": a value that rounds to 0 must never get through.
+    if (!Number.isFinite(value) || value < 1) {
+      problems.push(
+        `${name} (${variable}) must be at least 1 ms (got ${value} ms; the variable is in seconds, at least 0.001)`,
+      );
+    }
+    return Math.round(value);
+  };
+  const timeout = milliseconds('server.timeout', 'LDAP_AUTH_RECEIVE_TIMEOUT', server.timeout, DEFAULT_TIMEOUT_MS);
+  const connectTimeout = milliseconds(
+    'server.connectTimeout',
+    'LDAP_AUTH_CONNECT_TIMEOUT',
+    server.connectTimeout,
+    DEFAULT_CONNECT_TIMEOUT_MS,
+  );
+  const poolWaitTimeout = milliseconds(
+    'server.poolWaitTimeout',
+    'LDAP_AUTH_POOL_WAIT_TIMEOUT',
+    server.poolWaitTimeout,
+    DEFAULT_POOL_WAIT_TIMEOUT_MS,
+  );
+  const count = (name: string, variable: string, value: number | undefined, fallback: number, min: number) => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < min) {
+      problems.push(`${name} (${variable}) must be a whole number of at least ${min} (got ${value})`);
+    }
+    return value;
+  };
+  const poolSize = count('server.poolSize', 'LDAP_AUTH_POOL_SIZE', server.poolSize, DEFAULT_POOL_SIZE, 1);
+  const poolMaxWaiting = count(
+    'server.poolMaxWaiting',
+    'LDAP_AUTH_POOL_MAX_WAITING',
+    server.poolMaxWaiting,
+    DEFAULT_POOL_MAX_WAITING,
+    0,
+  );
   if (problems.length) throw new LdapConfigurationError(problems);
 
   return {
@@ -88,10 +131,12 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
       searchBase,
       searchFilter: server.searchFilter,
       searchAttributes: server.searchAttributes ?? [],
-      groupSearchBase: server.groupSearchBase ?? (parentDn(searchBase) || searchBase),
-      timeout: server.timeout ?? DEFAULT_TIMEOUT_MS,
-      connectTimeout: server.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      poolSize: server.poolSize ?? DEFAULT_POOL_SIZE,
+      groupSearchBase: server.groupSearchBase,
+      timeout,
+      connectTimeout,
+      poolSize,
+      poolMaxWaiting,
+      poolWaitTimeout,
     },
     usernameField: options.usernameField ?? 'username',
     passwordField: options.passwordField ?? 'password',

@@ -17,6 +17,14 @@ const AD_BIND_SUBCODES: Record<string, string> = {
 export function describeBindFailure(error: ResultCodeError): string {
   const sub = /\bdata ([0-9a-f]{3,4})\b/i.exec(error.message)?.[1]?.toLowerCase();
   if (sub && AD_BIND_SUBCODES[sub]) return `${AD_BIND_SUBCODES[sub]} (AD data ${sub})`;
+  if (error.code === 49) return 'wrong username or password';
   if (error.code === 53) return 'the server refused the bind (unwilling to perform)';
-  return 'wrong username or password';
+  // Other codes (19 constraint violation and 48 inappropriate authentication are used for locked or
+  // policy-refused accounts; 8 means the server wants TLS) keep the server's own words.
+  // ldapts appends " Code: 0x13" to the server's message; the code is given in decimal instead.
+  const words = error.message
+    .split('\n')[0]
+    .replace(/\s*Code: 0x[0-9a-f]+$/i, '')
+    .trim();
+  return `the server refused the bind: ${words || error.name} (code ${error.code})`;
 }

@@ -1,9 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidCredentialsError as LdapInvalidCredentials, UnwillingToPerformError } from 'ldapts';
+import {
+  ConstraintViolationError,
+  InvalidCredentialsError as LdapInvalidCredentials,
+  UnwillingToPerformError,
+} from 'ldapts';
 import { guidToString, toDirectoryUser } from './directory-user.js';
 import { describeBindFailure } from './bind-failure.js';
 
 const FIELDS = { username: 'uid', email: 'mail', firstName: 'givenName', lastName: 'sn' };
+const OPENLDAP = { activeDirectory: false };
+const AD = { activeDirectory: true };
 
 describe('guidToString', () => {
   it('writes objectGUID bytes the way AD shows them (first three fields little-endian)', () => {
@@ -29,6 +35,7 @@ describe('toDirectoryUser', () => {
         objectGUID: [],
       },
       FIELDS,
+      OPENLDAP,
     );
     expect(user).toMatchObject({
       uuid: 'abc-1',
@@ -44,6 +51,7 @@ describe('toDirectoryUser', () => {
     const user = toDirectoryUser(
       { dn: 'CN=a', sAMAccountName: 'a', objectGUID: Buffer.alloc(16, 1), memberOf: ['CN=g1', 'CN=g2'] },
       { username: 'sAMAccountName' },
+      AD,
     );
     expect(user).toMatchObject({
       uuid: '01010101-0101-0101-0101-010101010101',
@@ -54,12 +62,30 @@ describe('toDirectoryUser', () => {
   });
 
   it('matches attribute names case-insensitively', () => {
-    expect(toDirectoryUser({ dn: 'x', UID: 'a', entryuuid: 'u' }, FIELDS)?.username).toBe('a');
+    expect(toDirectoryUser({ dn: 'x', UID: 'a', entryuuid: 'u' }, FIELDS, OPENLDAP)?.username).toBe('a');
   });
 
   it('gives nothing for an entry without a stable id or a username', () => {
-    expect(toDirectoryUser({ dn: 'x', uid: 'a' }, FIELDS)).toBeUndefined();
-    expect(toDirectoryUser({ dn: 'x', entryUUID: 'u' }, FIELDS)).toBeUndefined();
+    expect(toDirectoryUser({ dn: 'x', uid: 'a' }, FIELDS, OPENLDAP)).toBeUndefined();
+    expect(toDirectoryUser({ dn: 'x', entryUUID: 'u' }, FIELDS, OPENLDAP)).toBeUndefined();
+  });
+
+  it('takes the stable id the kind of server guarantees, never one the entry merely carries', () => {
+    // A schema that lets users write an objectGUID must not let them claim an AD-looking id on OpenLDAP.
+    const entry = { dn: 'uid=m', uid: 'm', entryUUID: 'REAL-UUID', objectGUID: Buffer.alloc(16, 7) };
+    expect(toDirectoryUser(entry, FIELDS, OPENLDAP)).toMatchObject({ uuid: 'real-uuid', isActiveDirectory: false });
+    // On AD an entry without an objectGUID has no identity, whatever entryUUID it shows.
+    expect(toDirectoryUser({ dn: 'CN=a', uid: 'a', entryUUID: 'x' }, FIELDS, AD)).toBeUndefined();
+  });
+
+  it('keeps the value of a multi-valued username that matched the login, not the first one', () => {
+    const entry = { dn: 'uid=al', uid: ['al', 'Alice', 'alice.archer'], entryUUID: 'u' };
+    expect(toDirectoryUser(entry, FIELDS, { ...OPENLDAP, lookupName: 'alice.archer' })?.username).toBe('alice.archer');
+    expect(toDirectoryUser(entry, FIELDS, { ...OPENLDAP, lookupName: ' ALICE ' })?.username).toBe('Alice');
+    // Full-width letters are the same name to the directory.
+    expect(toDirectoryUser(entry, FIELDS, { ...OPENLDAP, lookupName: 'ａｌ' })?.username).toBe('al');
+    // No value matched (a custom filter found the entry by mail): the first value.
+    expect(toDirectoryUser(entry, FIELDS, { ...OPENLDAP, lookupName: 'al@example.com' })?.username).toBe('al');
   });
 });
 
@@ -75,6 +101,11 @@ describe('describeBindFailure', () => {
       `80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data ${code}, v4563`,
     );
     expect(describeBindFailure(error)).toBe(text);
+  });
+
+  it("keeps the server's words and code for other refusals (locked or policy-refused accounts)", () => {
+    const error = new ConstraintViolationError('account locked by password policy');
+    expect(describeBindFailure(error)).toBe('the server refused the bind: account locked by password policy (code 19)');
   });
 
   it('says "wrong username or password" for OpenLDAP, and names an unwilling server', () => {

@@ -19,7 +19,7 @@ export interface DirectoryUser {
   email: string | null;
   firstName: string | null;
   lastName: string | null;
-  /** The entry came from Active Directory (it has an objectGUID). */
+  /** The entry came from an Active Directory server (decided from the server's root DSE). */
   isActiveDirectory: boolean;
   /** DNs from the entry's `memberOf`, as the server wrote them; undefined when the entry has none. */
   memberOf?: string[];
@@ -55,16 +55,30 @@ export function allValues(entry: Entry, attribute: string): string[] | undefined
   return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
 }
 
+/** How to read an entry: depends on the kind of server, never on what the entry itself claims. */
+export interface EntryContext {
+  /** The server is Active Directory: the stable id is objectGUID; elsewhere entryUUID (a writable objectGUID proves nothing). */
+  activeDirectory: boolean;
+  /** The name the user logged in with: of a multi-valued username attribute, the value that matched is kept. */
+  lookupName?: string;
+}
+
 /** Builds a DirectoryUser from an entry; undefined if the entry has no stable id or no username. */
-export function toDirectoryUser(entry: Entry, fields: LdapUserFieldMap): DirectoryUser | undefined {
+export function toDirectoryUser(
+  entry: Entry,
+  fields: LdapUserFieldMap,
+  context: EntryContext,
+): DirectoryUser | undefined {
   let uuid: string | undefined;
-  const guidKey = Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid');
-  const guid = guidKey ? entry[guidKey] : undefined;
-  const guidBytes = Array.isArray(guid) ? guid[0] : guid;
-  const isActiveDirectory = Buffer.isBuffer(guidBytes) && guidBytes.length === 16;
-  if (isActiveDirectory) uuid = guidToString(guidBytes);
-  uuid ??= firstValue(entry, 'entryUUID')?.toLowerCase();
-  const username = firstValue(entry, fields.username);
+  if (context.activeDirectory) {
+    const guidKey = Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid');
+    const guid = guidKey ? entry[guidKey] : undefined;
+    const guidBytes = Array.isArray(guid) ? guid[0] : guid;
+    if (Buffer.isBuffer(guidBytes) && guidBytes.length === 16) uuid = guidToString(guidBytes);
+  } else {
+    uuid = firstValue(entry, 'entryUUID')?.toLowerCase();
+  }
+  const username = matchingValue(entry, fields.username, context.lookupName);
   if (!uuid || !username) return undefined;
   return {
     dn: entry.dn,
@@ -73,8 +87,22 @@ export function toDirectoryUser(entry: Entry, fields: LdapUserFieldMap): Directo
     email: firstValue(entry, fields.email),
     firstName: firstValue(entry, fields.firstName),
     lastName: firstValue(entry, fields.lastName),
-    isActiveDirectory,
+    isActiveDirectory: context.activeDirectory,
     memberOf: allValues(entry, 'memberOf'),
     attributes: entry,
   };
+}
+
+/** The value of `attribute` that equals `wanted` as directories compare names, else the first value. */
+function matchingValue(entry: Entry, attribute: string, wanted: string | undefined): string | null {
+  const values = allValues(entry, attribute);
+  if (!values?.length) return null;
+  if (wanted === undefined) return values[0];
+  const key = foldName(wanted);
+  return values.find((v) => foldName(v) === key) ?? values[0];
+}
+
+/** Names compare case-insensitively, ignoring surrounding spaces and Unicode compatibility forms. */
+export function foldName(name: string): string {
+  return name.normalize('NFKC').trim().toLowerCase();
 }

@@ -1,12 +1,13 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type * as net from 'node:net';
 import {
   AndFilter,
   Client,
   Control,
   EqualityFilter,
   ExtensibleFilter,
+  type Entry,
   type Filter,
   NoSuchObjectError,
   OrFilter,
@@ -14,9 +15,24 @@ import {
   type SearchOptions,
 } from 'ldapts';
 import { LdapConnectionPool } from './ldap-connection-pool.js';
-import { escapeFilterValue, firstRdnValue, looksLikeDn, tryNormalizeDn } from './ldap-escape.js';
-import { type DirectoryGroup, type DirectoryUser, firstValue, toDirectoryUser } from './directory-user.js';
+import {
+  escapeDnValue,
+  escapeFilterValue,
+  firstRdnValue,
+  looksLikeDn,
+  normalizeDn,
+  tryNormalizeDn,
+} from './ldap-escape.js';
+import { type DirectoryGroup, type DirectoryUser, firstValue, foldName, toDirectoryUser } from './directory-user.js';
 import { describeBindFailure } from './bind-failure.js';
+import { LdapSocketError, openLdapSocket } from './ldap-socket.js';
+import {
+  deriveGroupSearchBase,
+  ROOT_DSE_ATTRIBUTES,
+  type ServerInfo,
+  serverInfoFromRootDse,
+  WHO_AM_I_OID,
+} from './server-info.js';
 import {
   AD_DOMAIN_SCOPE_CONTROL,
   AD_MATCHING_RULE_IN_CHAIN,
@@ -30,23 +46,33 @@ import {
   DirectoryError,
   DirectoryUnavailableError,
   InvalidCredentialsError,
+  LdapAuthError,
   LdapConfigurationError,
 } from '../errors/ldap-auth.errors.js';
 
-/** The sockets we opened for one client, and whether they are all still open. */
-interface ClientSockets {
-  alive: boolean;
-  sockets: net.Socket[];
+/** One pooled connection: the ldapts client, the socket we opened for it, and what its server is. */
+interface LdapConnection {
+  client: Client;
+  socket: net.Socket;
+  server: ServerInfo;
+  url: string;
 }
 
+/** Result codes of a refused bind that mean "the server cannot answer now", not "this login is wrong". */
+const SERVER_BUSY_CODES = new Set([51, 52]);
 /** Deepest nesting followed when groups are expanded by the client. */
 const MAX_NESTING_DEPTH = 32;
+/** AD's security identifier attribute (binary). */
+const AD_SID_ATTRIBUTE = 'objectSid';
 
 /**
  * Reads done on one connection, bound as one identity (a user who just logged in, or the service account).
  */
 export interface DirectorySession {
-  /** The user's entry by bare login name; exactly one entry or an InvalidCredentialsError. */
+  /**
+   * The user's entry by bare login name; exactly one entry or an InvalidCredentialsError. On a session bound
+   * as a user, the entry must also be the identity that bound, or the login is refused.
+   */
   findUser(lookupName: string): Promise<DirectoryUser>;
   /** Which of `groupDns` (normalised) the user belongs to, directly or, with `nestedGroups`, through nesting. */
   membership(user: DirectoryUser, groupDns: readonly string[]): Promise<Set<string>>;
@@ -56,31 +82,37 @@ export interface DirectorySession {
 
 /**
  * The one place that speaks LDAP. Two pools: one whose connections bind as users logging in, one bound as
- * the service account. URLs are tried in order when one cannot be reached; StartTLS is awaited before any
- * bind, and a connection that drops is discarded rather than silently reconnected in clear text.
+ * the service account. URLs are tried in order when one cannot be reached; sockets (TCP, TLS, StartTLS) are
+ * opened by openLdapSocket before ldapts sees them, and a connection that drops is discarded rather than
+ * silently reconnected.
  */
 @Injectable()
-export class LdapDirectory implements OnApplicationShutdown {
+export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LdapDirectory.name);
-  private readonly userPool: LdapConnectionPool;
-  private readonly servicePool: LdapConnectionPool;
-  /** Whether a client's sockets are all still open (see createClient). */
-  private readonly liveness = new WeakMap<Client, ClientSockets>();
+  private readonly userPool: LdapConnectionPool<LdapConnection>;
+  private readonly servicePool: LdapConnectionPool<LdapConnection>;
+  /** Per URL: whether the server's schema defines memberOf (OpenLDAP with the memberof overlay). */
+  private readonly memberOfSupport = new Map<string, Promise<boolean>>();
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly formatter: UsernameFormatter,
   ) {
-    const size = options.server.poolSize;
-    const usable = (client: Client) => client.isConnected && this.liveness.get(client)?.alive !== false;
-    const dispose = (client: Client) => this.dispose(client);
-    this.userPool = new LdapConnectionPool(() => this.connect(), size, usable, dispose);
-    this.servicePool = new LdapConnectionPool(() => this.connectAsService(), size, usable, dispose);
-    if (options.server.tlsOptions.rejectUnauthorized === false) {
-      this.logger.warn(
-        'TLS certificate verification is OFF (LDAP_AUTH_TLS_REJECT_UNAUTHORIZED=false): anyone on the path can read passwords.',
-      );
-    }
+    const { poolSize, poolMaxWaiting, poolWaitTimeout } = options.server;
+    const limits = { size: poolSize, maxWaiting: poolMaxWaiting, waitTimeoutMs: poolWaitTimeout };
+    const hooks = {
+      usable: (c: LdapConnection) => c.client.isConnected,
+      // An LDAP answer (a refused bind, no such object...) leaves the connection fine; anything else may not.
+      breaks: (error: unknown) => !(error instanceof ResultCodeError || error instanceof LdapAuthError),
+      destroy: (c: LdapConnection) => this.dispose(c),
+    };
+    this.userPool = new LdapConnectionPool(limits, { ...hooks, connect: () => this.connect() });
+    this.servicePool = new LdapConnectionPool(limits, { ...hooks, connect: () => this.connectAsService() });
+  }
+
+  /** Warns at every start about transports that expose passwords (here, once the app's logger is in place). */
+  onApplicationBootstrap(): void {
+    this.warnAboutTransport();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -95,36 +127,42 @@ export class LdapDirectory implements OnApplicationShutdown {
   ): Promise<T> {
     // Servers treat a name with an empty password as an anonymous bind: it must never be sent.
     if (!password) throw new InvalidCredentialsError('empty password');
-    return this.run(this.userPool, async (client) => {
-      try {
-        await client.bind(bindName, password);
-      } catch (error) {
-        if (error instanceof ResultCodeError && (error.code === 49 || error.code === 53)) {
-          throw new InvalidCredentialsError(describeBindFailure(error));
-        }
-        throw error;
-      }
-      return fn(this.session(client));
+    return this.run(this.userPool, async (connection) => {
+      await this.bindAsUser(connection, bindName, password);
+      return fn(this.session(connection, bindName));
     });
   }
 
   /** Runs `fn` on a connection bound as the service account. */
   async withServiceSession<T>(fn: (session: DirectorySession) => Promise<T>): Promise<T> {
-    return this.run(this.servicePool, (client) => fn(this.session(client)));
+    return this.run(this.servicePool, (connection) => fn(this.session(connection)));
+  }
+
+  /**
+   * A bind that cannot succeed (a DN that does not exist), costing the same round trips as a real one: so a
+   * search-mode login for an unknown user takes as long as one with a wrong password. Never throws.
+   */
+  async decoyBind(password: string): Promise<void> {
+    const dn = `cn=${escapeDnValue(randomUUID())},${this.options.server.searchBase}`;
+    await this.run(this.userPool, (connection) =>
+      this.bindAsUser(connection, dn, password || 'x').catch(() => undefined),
+    ).catch(() => undefined);
   }
 
   /** Resolves when some directory server answers (reads the root DSE); throws DirectoryUnavailableError otherwise. */
   async ping(): Promise<void> {
-    await this.run(this.userPool, readRootDse);
+    await this.run(this.userPool, (connection) => readRootDse(connection.client));
   }
 
   /** Maps failures below LDAP (refused, timed out, TLS) to DirectoryUnavailableError, the rest to DirectoryError. */
-  private async run<T>(pool: LdapConnectionPool, fn: (client: Client) => Promise<T>): Promise<T> {
+  private async run<T>(
+    pool: LdapConnectionPool<LdapConnection>,
+    fn: (connection: LdapConnection) => Promise<T>,
+  ): Promise<T> {
     try {
       return await pool.use(fn);
     } catch (error) {
-      if (error instanceof InvalidCredentialsError || error instanceof LdapConfigurationError) throw error;
-      if (error instanceof DirectoryUnavailableError || error instanceof DirectoryError) throw error;
+      if (error instanceof LdapAuthError) throw error;
       if (error instanceof ResultCodeError) {
         throw new DirectoryError(`the directory refused a request: ${error.message} (code ${error.code})`, {
           cause: error,
@@ -134,36 +172,106 @@ export class LdapDirectory implements OnApplicationShutdown {
     }
   }
 
-  private session(client: Client): DirectorySession {
+  private async bindAsUser(connection: LdapConnection, bindName: string, password: string): Promise<void> {
+    try {
+      await connection.client.bind(bindName, password);
+    } catch (error) {
+      if (!(error instanceof ResultCodeError)) throw error;
+      // Every refusal is a failed login (wrong password, locked, disabled, policy...), except a server that
+      // says it cannot answer right now.
+      if (SERVER_BUSY_CODES.has(error.code)) {
+        throw new DirectoryUnavailableError(`the directory cannot take binds now: ${describeBindFailure(error)}`);
+      }
+      throw new InvalidCredentialsError(describeBindFailure(error));
+    }
+  }
+
+  private session(connection: LdapConnection, boundAs?: string): DirectorySession {
     return {
-      findUser: (lookupName) => this.findUser(client, lookupName),
-      membership: (user, groupDns) => this.membership(client, user, groupDns),
-      readGroups: (dns) => this.readGroups(client, dns),
+      findUser: async (lookupName) => {
+        const user = await this.findUser(connection, lookupName);
+        if (boundAs !== undefined) await this.verifyBoundIdentity(connection, boundAs, user);
+        return user;
+      },
+      membership: (user, groupDns) => this.membership(connection, user, groupDns),
+      readGroups: (dns) => this.readGroups(connection.client, dns),
     };
   }
 
-  private isActiveDirectory(user?: DirectoryUser): boolean {
-    if (user) return user.isActiveDirectory;
-    return this.options.usernameFormat !== 'openldap' || this.options.objectClass.toLowerCase() === 'user';
+  /**
+   * Refuses an entry that is not the identity the connection is bound as. A bind name resolves in ways the
+   * search does not (AD matches an explicit userPrincipalName first; an entry can be hidden from the search
+   * by ACL while a same-named one elsewhere is not), so the entry found by name proves nothing by itself.
+   * - a DN bind is bound as exactly that DN;
+   * - on AD the bound user's token (the root DSE's tokenGroups) holds the entry's objectSid;
+   * - otherwise RFC 4532 "Who am I?" names the identity (`dn:…`, or `u:DOMAIN\name` on AD).
+   */
+  private async verifyBoundIdentity(connection: LdapConnection, bindName: string, user: DirectoryUser): Promise<void> {
+    if (looksLikeDn(bindName)) {
+      if (normalizeDn(bindName) === normalizeDn(user.dn)) return;
+      throw new InvalidCredentialsError(`bound as ${bindName}, but the entry found is ${user.dn}`);
+    }
+    if (connection.server.activeDirectory) {
+      const sid = binaryValue(user.attributes, AD_SID_ATTRIBUTE);
+      const token = await tokenSids(connection.client);
+      if (sid && token?.some((s) => s.equals(sid))) return;
+      if (token?.length && !connection.server.whoAmI) {
+        throw new InvalidCredentialsError(
+          `bound as ${JSON.stringify(bindName)}, whose security token does not hold the objectSid of ${user.dn}`,
+        );
+      }
+    }
+    if (connection.server.whoAmI) {
+      const { value } = await connection.client.exop(WHO_AM_I_OID);
+      const authzId = value ?? '';
+      if (authzId.toLowerCase().startsWith('dn:')) {
+        if (tryNormalizeDn(authzId.slice(3)) === normalizeDn(user.dn)) return;
+      } else if (authzId.toLowerCase().startsWith('u:') && this.sameDownLevelName(authzId.slice(2), user)) {
+        return;
+      }
+      throw new InvalidCredentialsError(`bound as ${JSON.stringify(authzId)}, which is not the entry ${user.dn}`);
+    }
+    throw new InvalidCredentialsError(
+      `bound as ${JSON.stringify(bindName)}, but the server cannot tell who that is (no tokenGroups, no "Who am I?") to compare with ${user.dn}`,
+    );
   }
 
-  private searchControls(): Control[] | undefined {
+  /** `DOMAIN\name` (or `name`) from "Who am I?" against the entry's sAMAccountName and the configured domain. */
+  private sameDownLevelName(authzName: string, user: DirectoryUser): boolean {
+    const slash = authzName.lastIndexOf('\\');
+    const domain = slash >= 0 ? authzName.slice(0, slash) : undefined;
+    const name = authzName.slice(slash + 1);
+    const account = firstValue(user.attributes, 'sAMAccountName') ?? user.username;
+    if (foldName(name) !== foldName(account)) return false;
+    const configured = this.options.activeDirectoryDomain;
+    // A NetBIOS domain name can be compared; a DNS name cannot be checked against `DOMAIN` exactly.
+    if (domain !== undefined && configured && !configured.includes('.')) {
+      return foldName(domain) === foldName(configured);
+    }
+    return true;
+  }
+
+  private searchControls(connection: LdapConnection): Control[] | undefined {
     // Without it a subtree search from an AD domain root also returns referrals to other partitions.
-    return this.isActiveDirectory() ? [new Control(AD_DOMAIN_SCOPE_CONTROL, { critical: false })] : undefined;
+    return connection.server.activeDirectory ? [new Control(AD_DOMAIN_SCOPE_CONTROL, { critical: false })] : undefined;
   }
 
-  private userFilter(lookupName: string): Filter | string {
+  private userFilter(connection: LdapConnection, lookupName: string): Filter | string {
     const { searchFilter } = this.options.server;
-    if (searchFilter) return searchFilter.replaceAll('{{username}}', escapeFilterValue(lookupName));
-    return new AndFilter({
-      filters: [
-        new EqualityFilter({ attribute: 'objectClass', value: this.options.objectClass }),
-        new EqualityFilter({ attribute: this.options.userFields.username, value: lookupName }),
-      ],
-    });
+    // A function replacer: a string one would read `$&`, `$'`... in the name as patterns.
+    if (searchFilter) return searchFilter.replaceAll('{{username}}', () => escapeFilterValue(lookupName));
+    const filters = [
+      new EqualityFilter({ attribute: 'objectClass', value: this.options.objectClass }),
+      new EqualityFilter({ attribute: this.options.userFields.username, value: lookupName }),
+    ];
+    // On AD computer accounts are of class user too, and any domain user may create some.
+    if (connection.server.activeDirectory && this.options.objectClass.toLowerCase() === 'user') {
+      filters.push(new EqualityFilter({ attribute: 'objectCategory', value: 'person' }));
+    }
+    return new AndFilter({ filters });
   }
 
-  private userAttributes(): string[] {
+  private userAttributes(connection: LdapConnection): string[] {
     const { userFields, server } = this.options;
     const names = [
       userFields.username,
@@ -171,28 +279,28 @@ export class LdapDirectory implements OnApplicationShutdown {
       userFields.firstName,
       userFields.lastName,
       ...server.searchAttributes,
-      OPENLDAP_UUID_ATTRIBUTE,
-      AD_UUID_ATTRIBUTE,
+      connection.server.activeDirectory ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE,
       'memberOf',
+      ...(connection.server.activeDirectory ? [AD_SID_ATTRIBUTE, 'sAMAccountName'] : []),
     ];
     return [...new Set(names.filter((n): n is string => !!n))];
   }
 
-  private async findUser(client: Client, lookupName: string): Promise<DirectoryUser> {
+  private async findUser(connection: LdapConnection, lookupName: string): Promise<DirectoryUser> {
     const options: SearchOptions = {
       scope: 'sub',
-      filter: this.userFilter(lookupName),
-      attributes: this.userAttributes(),
-      explicitBufferAttributes: [AD_UUID_ATTRIBUTE],
+      filter: this.userFilter(connection, lookupName),
+      attributes: this.userAttributes(connection),
+      explicitBufferAttributes: [AD_UUID_ATTRIBUTE, AD_SID_ATTRIBUTE],
       // Two are enough to know the name is ambiguous.
       sizeLimit: 2,
     };
     let entries;
     try {
-      ({ searchEntries: entries } = await client.search(
+      ({ searchEntries: entries } = await connection.client.search(
         this.options.server.searchBase,
         options,
-        this.searchControls(),
+        this.searchControls(connection),
       ));
     } catch (error) {
       if (error instanceof NoSuchObjectError) {
@@ -208,21 +316,27 @@ export class LdapDirectory implements OnApplicationShutdown {
         entries.length === 0 ? 'no entry matches the username' : 'more than one entry matches the username',
       );
     }
-    const user = toDirectoryUser(entries[0], this.options.userFields);
+    const activeDirectory = connection.server.activeDirectory;
+    const user = toDirectoryUser(entries[0], this.options.userFields, { activeDirectory, lookupName });
     if (!user) {
       throw new InvalidCredentialsError(
-        `the entry ${entries[0].dn} has no ${this.options.userFields.username} or no entryUUID/objectGUID`,
+        `the entry ${entries[0].dn} has no ${this.options.userFields.username} or no ${activeDirectory ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE}`,
       );
     }
     return user;
   }
 
-  private async membership(client: Client, user: DirectoryUser, groupDns: readonly string[]): Promise<Set<string>> {
+  private async membership(
+    connection: LdapConnection,
+    user: DirectoryUser,
+    groupDns: readonly string[],
+  ): Promise<Set<string>> {
     const wanted = new Set(groupDns);
     const found = new Set<string>();
     if (wanted.size === 0) return found;
-    const source = this.options.groupMembership;
-    const ad = this.isActiveDirectory(user);
+    const { client } = connection;
+    const source = await this.membershipSource(connection);
+    const ad = connection.server.activeDirectory;
 
     if (this.options.nestedGroups && ad) {
       // AD answers nesting itself: ask, per wanted group, whether the user's entry is in its chain.
@@ -234,7 +348,7 @@ export class LdapDirectory implements OnApplicationShutdown {
       return found;
     }
 
-    const direct = await this.directGroups(client, user, source);
+    const direct = await this.directGroups(connection, user, source);
     for (const dn of direct) if (wanted.has(dn)) found.add(dn);
     if (!this.options.nestedGroups || source === 'memberUid') return found;
 
@@ -244,7 +358,7 @@ export class LdapDirectory implements OnApplicationShutdown {
     let frontier = [...direct];
     for (let depth = 0; frontier.length && depth < MAX_NESTING_DEPTH && found.size < wanted.size; depth++) {
       const filter = new OrFilter({ filters: frontier.map((dn) => new EqualityFilter({ attribute, value: dn })) });
-      const parents = await this.searchDns(client, filter);
+      const parents = await this.searchDns(connection, filter);
       frontier = parents.filter((dn) => !seen.has(dn));
       for (const dn of frontier) {
         seen.add(dn);
@@ -254,28 +368,47 @@ export class LdapDirectory implements OnApplicationShutdown {
     return found;
   }
 
+  /**
+   * Where membership is read, decided per server and never per entry: AD, and OpenLDAP with the memberof
+   * overlay, keep memberOf (an entry without it is in no group); other servers are searched on `member`.
+   */
+  private async membershipSource(
+    connection: LdapConnection,
+  ): Promise<Exclude<ResolvedLdapAuthOptions['groupMembership'], 'auto'>> {
+    const configured = this.options.groupMembership;
+    if (configured !== 'auto') return configured;
+    if (connection.server.activeDirectory) return 'memberOf';
+    let known = this.memberOfSupport.get(connection.url);
+    if (!known) {
+      known = schemaDefines(connection, 'memberOf');
+      this.memberOfSupport.set(connection.url, known);
+      known.catch(() => this.memberOfSupport.delete(connection.url));
+    }
+    return (await known) ? 'memberOf' : 'member';
+  }
+
   /** Normalised DNs of the groups the user is directly in. */
   private async directGroups(
-    client: Client,
+    connection: LdapConnection,
     user: DirectoryUser,
-    source: ResolvedLdapAuthOptions['groupMembership'],
+    source: Exclude<ResolvedLdapAuthOptions['groupMembership'], 'auto'>,
   ): Promise<string[]> {
-    if (source === 'memberOf' || (source === 'auto' && user.memberOf?.length)) {
+    if (source === 'memberOf') {
       return (user.memberOf ?? []).map(tryNormalizeDn).filter((dn): dn is string => !!dn);
     }
     const filter =
       source === 'memberUid'
         ? new EqualityFilter({ attribute: 'memberUid', value: user.username })
         : new EqualityFilter({ attribute: source === 'uniqueMember' ? 'uniqueMember' : 'member', value: user.dn });
-    return this.searchDns(client, filter);
+    return this.searchDns(connection, filter);
   }
 
-  private async searchDns(client: Client, filter: Filter): Promise<string[]> {
+  private async searchDns(connection: LdapConnection, filter: Filter): Promise<string[]> {
     const dns: string[] = [];
-    const pages = client.searchPaginated(
-      this.options.server.groupSearchBase,
+    const pages = connection.client.searchPaginated(
+      this.groupSearchBase(connection),
       { scope: 'sub', filter, attributes: ['1.1'], paged: { pageSize: 500 } },
-      this.searchControls(),
+      this.searchControls(connection),
     );
     for await (const page of pages) {
       for (const entry of page.searchEntries) {
@@ -284,6 +417,19 @@ export class LdapDirectory implements OnApplicationShutdown {
       }
     }
     return dns;
+  }
+
+  /** LDAP_GROUP_SEARCH_BASE, or one level above the user search base but never above its naming context. */
+  private groupSearchBase(connection: LdapConnection): string {
+    const { groupSearchBase, searchBase } = this.options.server;
+    if (groupSearchBase) return groupSearchBase;
+    const derived = deriveGroupSearchBase(searchBase, connection.server.namingContexts);
+    if (derived === undefined) {
+      throw new DirectoryError(
+        `cannot derive where groups are: the server names no naming context holding "${searchBase}"; set LDAP_GROUP_SEARCH_BASE`,
+      );
+    }
+    return derived;
   }
 
   private async readGroups(client: Client, dns: readonly string[]): Promise<Map<string, DirectoryGroup>> {
@@ -300,40 +446,43 @@ export class LdapDirectory implements OnApplicationShutdown {
     return groups;
   }
 
-  /** Opens a connection to the first server that answers. */
-  private async connect(): Promise<Client> {
+  /** Opens a connection to the first server that answers, and learns what kind of server it is. */
+  private async connect(): Promise<LdapConnection> {
+    const { server } = this.options;
     const failures: string[] = [];
-    for (const url of this.options.server.urls) {
-      const client = this.createClient(url);
+    for (const url of server.urls) {
+      let connection: LdapConnection | undefined;
       try {
-        await withDeadline(
-          this.establish(client, url),
-          this.options.server.connectTimeout + this.options.server.timeout,
-          `connecting to ${url}`,
-        );
-        return client;
+        const socket = await openLdapSocket(url, {
+          starttls: server.starttls,
+          tlsOptions: server.tlsOptions,
+          deadlineMs: server.connectTimeout + server.timeout,
+        });
+        connection = { client: this.createClient(url, socket), socket, url, server: serverInfoFromRootDse(undefined) };
+        connection.server = serverInfoFromRootDse(await readRootDse(connection.client));
+        return connection;
       } catch (error) {
-        await this.dispose(client);
-        if (error instanceof ResultCodeError) {
-          // The server answered but refused (StartTLS not supported, ...): not a reason to try plain text.
-          throw new DirectoryError(`${url}: ${error.message} (code ${error.code})`, { cause: error });
+        if (connection) await this.dispose(connection);
+        if (error instanceof LdapSocketError && error.resultCode !== undefined) {
+          // The server answered but refused StartTLS: a configuration problem, and never a reason for plain text.
+          throw new DirectoryError(`${url}: ${error.message}`, { cause: error });
         }
         failures.push(`${url}: ${messageOf(error)}`);
-        this.logger.warn(`Cannot reach ${url}: ${messageOf(error)}`);
+        this.logger.warn(`Cannot use ${url}: ${messageOf(error)}`);
       }
     }
     throw new DirectoryUnavailableError(`no directory server could be reached (${failures.join('; ')})`);
   }
 
-  private async connectAsService(): Promise<Client> {
-    const client = await this.connect();
+  private async connectAsService(): Promise<LdapConnection> {
+    const connection = await this.connect();
     const { dn, password } = this.serviceCredentials();
     try {
-      await client.bind(dn, password);
-      return client;
+      await connection.client.bind(dn, password);
+      return connection;
     } catch (error) {
-      await this.dispose(client);
-      if (error instanceof ResultCodeError && (error.code === 49 || error.code === 53)) {
+      await this.dispose(connection);
+      if (error instanceof ResultCodeError) {
         throw new DirectoryError(
           `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
         );
@@ -355,77 +504,108 @@ export class LdapDirectory implements OnApplicationShutdown {
     throw new LdapConfigurationError(['no service account: set LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD']);
   }
 
-  /**
-   * Closes a client for good. ldapts' unbind waits for a close it never sees on a StartTLS socket (and would
-   * hold a timer for the whole operation timeout), so we also destroy the sockets ourselves; a client whose
-   * socket is already gone gets no unbind at all.
-   */
-  private async dispose(client: Client): Promise<void> {
-    const state = this.liveness.get(client);
-    const unbound = state?.alive === false ? Promise.resolve() : client.unbind().catch(() => undefined);
-    for (const socket of state?.sockets ?? []) socket.destroy();
+  /** Closes a connection for good: unbind politely, but never wait on a peer that does not answer. */
+  private async dispose(connection: LdapConnection): Promise<void> {
+    const unbound = connection.client.isConnected ? connection.client.unbind().catch(() => undefined) : undefined;
+    connection.socket.destroy();
     await unbound;
   }
 
-  private createClient(url: string): Client {
+  /**
+   * An ldapts client on a socket that is already open (and already TLS where TLS is due). It may use that one
+   * socket only: if it drops, ldapts would otherwise reconnect on its own, without TLS and unauthenticated.
+   */
+  private createClient(url: string, socket: net.Socket): Client {
     const { server } = this.options;
-    // Each client opens one socket (plus one TLS upgrade for StartTLS): if it drops, ldapts would reconnect
-    // on its own, without StartTLS and unauthenticated. Refusing a second one makes the pool discard it.
-    // ldapts also misses the close of a StartTLS-upgraded socket, so we watch the sockets ourselves.
-    const state: ClientSockets = { alive: true, sockets: [] };
-    const once = <F extends (...args: never[]) => net.Socket>(open: F): F => {
-      let used = false;
-      return ((...args: Parameters<F>) => {
-        if (used) throw new Error('connection lost');
-        used = true;
-        const socket = open(...args);
-        state.sockets.push(socket);
-        socket.once('close', () => (state.alive = false));
-        return socket;
-      }) as F;
+    let handedOver = false;
+    const handOver = () => {
+      if (handedOver) throw new Error('connection lost');
+      handedOver = true;
+      return socket;
     };
-    const client = new Client({
+    return new Client({
       url,
       timeout: server.timeout,
       connectTimeout: server.connectTimeout,
-      // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps:// URLs.
-      tlsOptions: url.toLowerCase().startsWith('ldaps://') ? server.tlsOptions : undefined,
       strictDN: false,
-      createConnection: once(net.connect),
-      createSecureConnection: once(tls.connect),
+      createConnection: handOver,
+      createSecureConnection: handOver as never,
     });
-    this.liveness.set(client, state);
-    return client;
   }
 
-  private async establish(client: Client, url: string): Promise<void> {
+  private warnAboutTransport(): void {
     const { server } = this.options;
-    if (server.starttls && url.toLowerCase().startsWith('ldap://')) {
-      const host = new URL(url).hostname;
-      // Checked against the certificate; a separate servername option wins (an IP, a load balancer).
-      await client.startTLS({ host, ...server.tlsOptions });
-      return;
+    if (server.tlsOptions.rejectUnauthorized === false) {
+      this.logger.warn(
+        'TLS certificate verification is OFF (LDAP_AUTH_TLS_REJECT_UNAUTHORIZED=false): anyone on the path can read passwords.',
+      );
     }
-    await readRootDse(client);
+    const plain = server.urls.filter((url) => url.toLowerCase().startsWith('ldap://'));
+    if (plain.length && !server.starttls) {
+      const message = `${plain.join(', ')} without StartTLS: passwords cross the network in clear text. Use ldaps:// (recommended) or LDAP_AUTH_USE_TLS=true.`;
+      if (process.env.NODE_ENV === 'production') this.logger.error(`INSECURE: ${message}`);
+      else this.logger.warn(message);
+    }
   }
 }
 
-/** Root DSE read: opens the socket (and TLS) now, so an unreachable server is found before any bind. */
-async function readRootDse(client: Client): Promise<void> {
+/** Root DSE read; undefined when the server answered but would not show it. Throws when it did not answer. */
+async function readRootDse(client: Client): Promise<Entry | undefined> {
   try {
-    await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
+    const { searchEntries } = await client.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ROOT_DSE_ATTRIBUTES,
+    });
+    return searchEntries[0];
   } catch (error) {
-    // The server answered: it is reachable even if it does not let anonymous clients read the root DSE.
-    if (!(error instanceof ResultCodeError)) throw error;
+    if (error instanceof ResultCodeError) return undefined;
+    throw error;
   }
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+/** Whether the server's schema defines `attribute` (read once per server: the schema is large). */
+async function schemaDefines(connection: LdapConnection, attribute: string): Promise<boolean> {
+  const base = connection.server.subschemaSubentry ?? 'cn=Subschema';
+  try {
+    const { searchEntries } = await connection.client.search(base, {
+      scope: 'base',
+      filter: '(objectClass=subschema)',
+      attributes: ['attributeTypes'],
+    });
+    const types = searchEntries[0]?.attributeTypes ?? [];
+    const values = (Array.isArray(types) ? types : [types]).map(String);
+    // `NAME 'memberOf'` or `NAME ( 'alias' 'memberOf' )` in an attribute type description (RFC 4512).
+    const pattern = new RegExp(`NAME\\s+(\\(\\s*)?('[^']*'\\s+)*'${attribute}'`, 'i');
+    return values.some((value) => pattern.test(value));
+  } catch (error) {
+    if (error instanceof ResultCodeError) return false;
+    throw error;
+  }
+}
+
+/** The SIDs in the bound identity's token (AD's root DSE tokenGroups: the user's own and its groups'). */
+async function tokenSids(client: Client): Promise<Buffer[] | undefined> {
+  try {
+    const { searchEntries } = await client.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['tokenGroups'],
+      explicitBufferAttributes: ['tokenGroups'],
+    });
+    const value = searchEntries[0]?.tokenGroups;
+    return (Array.isArray(value) ? value : [value]).filter((v): v is Buffer => Buffer.isBuffer(v));
+  } catch (error) {
+    if (error instanceof ResultCodeError) return undefined;
+    throw error;
+  }
+}
+
+function binaryValue(entry: Entry, attribute: string): Buffer | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  const value = key ? entry[key] : undefined;
+  const first = Array.isArray(value) ? value[0] : value;
+  return Buffer.isBuffer(first) ? first : undefined;
 }
 
 function messageOf(error: unknown): string {

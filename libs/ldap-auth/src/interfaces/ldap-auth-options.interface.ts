@@ -52,7 +52,10 @@ export interface LdapServerOptions {
   searchFilter?: string;
   /** Extra attributes to read from the user's entry (the mapped fields are always read). */
   searchAttributes?: string[];
-  /** Where groups are searched when membership is not read from `memberOf`. @default the parent of `searchBase` */
+  /**
+   * Where groups are searched when membership is not read from `memberOf`.
+   * @default the parent of `searchBase`, but never above the server's naming context that holds it
+   */
   groupSearchBase?: string;
   /** Milliseconds an operation may take. @default 10000 */
   timeout?: number;
@@ -60,6 +63,10 @@ export interface LdapServerOptions {
   connectTimeout?: number;
   /** Connections kept open per pool (one for user binds, one for the service account). @default 8 */
   poolSize?: number;
+  /** Requests that may wait for a busy pool; one more is refused at once (503). @default 100 */
+  poolMaxWaiting?: number;
+  /** Milliseconds a request may wait for a pooled connection before it is refused (503). @default 5000 */
+  poolWaitTimeout?: number;
 }
 
 /** Options of {@link LdapAuthModule.forRoot}. Defaults are applied in one place: `resolveLdapAuthOptions`. */

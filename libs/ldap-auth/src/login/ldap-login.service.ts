@@ -89,9 +89,16 @@ export class LdapLoginService implements OnApplicationBootstrap {
     let user: DirectoryUser;
     let memberOf: Set<string>;
     if (this.options.loginMode === 'search') {
-      user = await this.directory.withServiceSession((session) => session.findUser(lookupName));
+      try {
+        user = await this.directory.withServiceSession((session) => session.findUser(lookupName));
+      } catch (error) {
+        // An unknown name must cost what a wrong password costs (a search and a bind), or timing tells who exists.
+        if (error instanceof InvalidCredentialsError) await this.directory.decoyBind(password);
+        throw error;
+      }
       memberOf = await this.directory.withUserSession(user.dn, password, (session) => readGroups(session, user));
     } else {
+      // findUser on a user session also checks that the entry is the identity that bound.
       ({ user, memberOf } = await this.directory.withUserSession(
         this.formatter.toBindName(lookupName),
         password,
