@@ -3,6 +3,7 @@ import {
   escapeDnValue,
   escapeFilterValue,
   firstRdnValue,
+  foldDnValue,
   looksLikeDn,
   normalizeDn,
   parentDn,
@@ -23,6 +24,19 @@ describe('escapeFilterValue (RFC 4515)', () => {
     expect(escapeFilterValue('*')).toBe('\\2a');
     expect(`(uid=${escapeFilterValue('*)(uid=*')})`).toBe('(uid=\\2a\\29\\28uid=\\2a)');
   });
+
+  it('leaves astral characters whole', () => {
+    expect(escapeFilterValue('😀(x)')).toBe('😀\\28x\\29');
+  });
+
+  it('escapes $, so the value is safe as a String.replace replacement', () => {
+    const filter = '(&(objectClass=person)(uid={{username}}))';
+    for (const pattern of ["$'", '$`', '$&', '$$']) {
+      const escaped = escapeFilterValue(`x${pattern}`);
+      expect(escaped).not.toContain('$');
+      expect(filter.replaceAll('{{username}}', escaped)).toBe(`(&(objectClass=person)(uid=${escaped}))`);
+    }
+  });
 });
 
 describe('escapeDnValue (RFC 4514)', () => {
@@ -38,6 +52,22 @@ describe('escapeDnValue (RFC 4514)', () => {
 
   it('escapes NUL', () => {
     expect(escapeDnValue('a\0b')).toBe('a\\00b');
+  });
+
+  it('escapes a value that is only spaces, and a # only in first place', () => {
+    expect(escapeDnValue(' ')).toBe('\\ ');
+    expect(escapeDnValue('  ')).toBe('\\ \\ ');
+    expect(escapeDnValue('   ')).toBe('\\  \\ ');
+    expect(escapeDnValue('#')).toBe('\\#');
+    expect(escapeDnValue('a#b#')).toBe('a#b#');
+    expect(escapeDnValue('')).toBe('');
+  });
+
+  it('counts an astral character as one character', () => {
+    expect(escapeDnValue('😀')).toBe('😀');
+    expect(escapeDnValue('😀 ')).toBe('😀\\ ');
+    expect(escapeDnValue(' 😀')).toBe('\\ 😀');
+    expect(escapeDnValue('#😀')).toBe('\\#😀');
   });
 
   it('round-trips through parseDn', () => {
@@ -74,9 +104,136 @@ describe('parseDn / normalizeDn', () => {
     expect(looksLikeDn('uid=alice,ou=people')).toBe(true);
   });
 
+  it('rejects attribute types that are not names or OIDs', () => {
+    expect(tryNormalizeDn('c n=x,dc=y')).toBeUndefined();
+    expect(tryNormalizeDn('cn=x,d(c=y')).toBeUndefined();
+    expect(normalizeDn('2.5.4.3=X,DC=y')).toBe('2.5.4.3=x,dc=y');
+  });
+
   it('finds the parent and the first RDN value', () => {
     expect(parentDn('ou=people,dc=example,dc=com')).toBe('dc=example,dc=com');
     expect(parentDn('dc=com')).toBe('');
     expect(firstRdnValue('CN=Ops\\+Admin,OU=Groups')).toBe('Ops+Admin');
+  });
+});
+
+describe('parseDn / normalizeDn beyond the BMP and ASCII', () => {
+  it('keeps astral characters distinct (a code point is never U+FFFD)', () => {
+    expect(parseDn('cn=😀admins,dc=x')[0][0].value).toBe('😀admins');
+    expect(normalizeDn('cn=😀admins,dc=x')).not.toBe(normalizeDn('cn=😈admins,dc=x'));
+    expect(normalizeDn('cn=😀admins,dc=x')).toBe('cn=😀admins,dc=x');
+  });
+
+  it('reads hex escapes that spell multi-byte UTF-8', () => {
+    expect(parseDn('cn=\\F0\\9F\\98\\80admins,dc=x')[0][0].value).toBe('😀admins');
+    expect(normalizeDn('cn=\\F0\\9F\\98\\80Admins,dc=x')).toBe(normalizeDn('cn=😀admins,dc=x'));
+    expect(normalizeDn('cn=Caf\\C3\\A9,dc=x')).toBe(normalizeDn('cn=café,dc=x'));
+    expect(parseDn('cn=\\C3\\A9t\\c3\\a9,dc=x')[0][0].value).toBe('été');
+  });
+
+  it('refuses escapes that are not UTF-8 instead of turning them into U+FFFD', () => {
+    expect(() => parseDn('cn=\\FF,dc=x')).toThrow(/not UTF-8/);
+    expect(() => parseDn('cn=\\F0\\9F\\98,dc=x')).toThrow(/not UTF-8/);
+    expect(tryNormalizeDn('cn=\\FE')).toBeUndefined();
+  });
+
+  it('refuses unpaired surrogates', () => {
+    expect(() => parseDn('cn=\ud83d,dc=x')).toThrow(/unpaired surrogate/);
+    expect(() => parseDn('cn=\ude00,dc=x')).toThrow(/unpaired surrogate/);
+  });
+
+  it('keeps a byte order mark that is part of the value', () => {
+    expect(parseDn('cn=\\EF\\BB\\BFx')[0][0].value).toBe('\uFEFFx');
+    expect(parseDn('cn=\uFEFFx')[0][0].value).toBe('\uFEFFx');
+  });
+
+  it('folds compatibility forms: the Kelvin sign, full-width letters, ligatures', () => {
+    expect(normalizeDn('cn=\u212Aelvin,dc=x')).toBe(normalizeDn('cn=kelvin,dc=x'));
+    expect(normalizeDn('CN=ＤＥＶＥＬＯＰＥＲＳ,DC=x')).toBe(normalizeDn('cn=developers,dc=x'));
+    expect(normalizeDn('cn=ﬁnance,dc=x')).toBe(normalizeDn('cn=Finance,dc=x'));
+    // A full-width comma becomes a comma inside the value, escaped, never a separator.
+    expect(normalizeDn('cn=Ops，Admin,dc=x')).toBe(normalizeDn('cn=Ops\\,Admin,dc=x'));
+    expect(parseDn(normalizeDn('cn=Ops，Admin,dc=x'))).toHaveLength(2);
+  });
+
+  it('folds case one code point at a time, astral letters included', () => {
+    expect(normalizeDn('cn=ΣΟΦΙΑ,dc=x')).toBe(normalizeDn('cn=σοφια,dc=x'));
+    expect(foldDnValue('ΟΔΟΣ')).toBe('οδοσ'); // no final-sigma context
+    expect(normalizeDn('cn=𐐀,dc=x')).toBe(normalizeDn('cn=𐐨,dc=x')); // Deseret capital and small long I
+    expect(normalizeDn('cn=ÉQUIPE,dc=x')).toBe(normalizeDn('cn=e\u0301quipe,dc=x')); // composed or not
+  });
+
+  it('keeps apart what directories do not all fold together', () => {
+    expect(foldDnValue('Straße')).toBe('straße');
+    expect(foldDnValue('STRASSE')).toBe('strasse');
+    expect(foldDnValue('STRAẞE')).toBe('straße');
+    expect(foldDnValue('ı')).toBe('ı');
+    expect(foldDnValue('I')).toBe('i');
+    expect(foldDnValue('İ')).toBe('İ');
+    expect(foldDnValue('ς')).toBe('ς');
+  });
+});
+
+describe('DN escaping, property-checked on random values', () => {
+  /** mulberry32: a small seeded generator, so a failure replays the same way. */
+  function generator(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const ALPHABET = Array.from('aZ09 #,+";<>=\\\0-_.éßİıΣς\u212AＡ，ﬁ中😀😈𐐀𐐨\u0301\uFEFF\u00A0');
+  const random = generator(0x1da9);
+  const randomValue = (): string => {
+    const length = Math.floor(random() * 12);
+    let value = '';
+    for (let k = 0; k < length; k++) {
+      // Sometimes any code point outside the surrogates, astral planes included.
+      if (random() < 0.2) {
+        let cp = Math.floor(random() * 0x30000);
+        if (cp >= 0xd800 && cp < 0xe000) cp -= 0x800;
+        value += String.fromCodePoint(cp);
+      } else {
+        value += ALPHABET[Math.floor(random() * ALPHABET.length)];
+      }
+    }
+    return value;
+  };
+  const hexEscaped = (value: string): string =>
+    [...Buffer.from(value, 'utf8')].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
+  const cases = Array.from({ length: 500 }, () => [randomValue(), randomValue(), randomValue()] as const);
+
+  it('parse(escape(value)) gives the value back', () => {
+    for (const [a, b, c] of cases) {
+      const dn = `cn=${escapeDnValue(a)}+uid=${escapeDnValue(b)},ou=${escapeDnValue(c)}`;
+      expect(parseDn(dn)).toEqual([
+        [
+          { type: 'cn', value: a },
+          { type: 'uid', value: b },
+        ],
+        [{ type: 'ou', value: c }],
+      ]);
+    }
+  });
+
+  it('reads every byte hex-escaped as the same value', () => {
+    for (const [a, , c] of cases) {
+      expect(parseDn(`cn=${hexEscaped(a)},ou=${hexEscaped(c)}`).map((rdn) => rdn[0].value)).toEqual([a, c]);
+      expect(normalizeDn(`cn=${hexEscaped(a)},ou=${hexEscaped(c)}`)).toBe(
+        normalizeDn(`cn=${escapeDnValue(a)},ou=${escapeDnValue(c)}`),
+      );
+    }
+  });
+
+  it('normalises to a fixed point that parses to the folded values', () => {
+    for (const [a, b, c] of cases) {
+      const normalized = normalizeDn(`CN=${escapeDnValue(a)} + UID=${escapeDnValue(b)} , OU=${escapeDnValue(c)}`);
+      expect(normalizeDn(normalized)).toBe(normalized);
+      expect(parseDn(normalized)[1]).toEqual([{ type: 'ou', value: foldDnValue(c) }]);
+    }
   });
 });

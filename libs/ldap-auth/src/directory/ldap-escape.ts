@@ -1,20 +1,33 @@
 /**
  * Escaping and DN handling with no I/O (RFC 4515 filters, RFC 4514 DNs). Every value that reaches a
- * filter string or a DN goes through here.
+ * filter string or a DN goes through here. Strings are walked by code point, never by UTF-16 unit, so a
+ * character outside the BMP is one character (and never becomes U+FFFD).
  */
 
-/** Escapes a value for an LDAP filter string (RFC 4515): `*`, `(`, `)`, `\` and NUL become `\XX`. */
+/**
+ * Escapes a value for an LDAP filter string (RFC 4515): `*`, `(`, `)`, `\` and NUL become `\XX`. `$` too
+ * (any character may be escaped): the result is then also safe as a `String.replace` replacement, where
+ * `$&`, `` $` `` and `$'` would otherwise copy parts of the filter into it.
+ */
 export function escapeFilterValue(value: string): string {
-  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return value.replace(/[\\*()\0$]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** Escapes an attribute value for a DN (RFC 4514). */
+/**
+ * Escapes an attribute value for a DN (RFC 4514): the special characters, NUL, a leading `#` or space and a
+ * trailing space. Positions count code points, so an astral last character is never mistaken for two.
+ */
 export function escapeDnValue(value: string): string {
-  const trailingSpace = value.length > 1 && value.endsWith(' ');
-  const body = trailingSpace ? value.slice(0, -1) : value;
-  let out = body.replace(/[\\"+,;<>=\0]/g, (c) => (c === '\0' ? '\\00' : `\\${c}`));
-  if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
-  return trailingSpace ? `${out}\\ ` : out;
+  const chars = Array.from(value);
+  const last = chars.length - 1;
+  return chars
+    .map((c, i) => {
+      if (c === '\0') return '\\00';
+      if ('\\"+,;<>='.includes(c)) return `\\${c}`;
+      if ((i === 0 && (c === ' ' || c === '#')) || (i === last && c === ' ')) return `\\${c}`;
+      return c;
+    })
+    .join('');
 }
 
 export interface ParsedRdn {
@@ -24,40 +37,48 @@ export interface ParsedRdn {
   value: string;
 }
 
+/** Attribute types: a name (`cn`, `sAMAccountName`) or a numeric OID (`2.5.4.3`). */
+const ATTRIBUTE_TYPE = /^(?:[a-z][a-z0-9-]*|\d+(?:\.\d+)*)$/i;
+const HEX_DIGIT = /^[0-9a-fA-F]$/;
+/** Fatal: escaped bytes that are not UTF-8 are an error, not U+FFFD (two such values would compare equal). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
  * Splits a DN into RDNs (each a list of type/value pairs, for multi-valued RDNs) and unescapes values,
- * including `\XX` hex pairs that spell UTF-8. Throws on syntax it cannot read.
+ * including `\XX` hex pairs that spell UTF-8 (`\C3\A9`, `\F0\9F\98\80`). Throws on syntax it cannot read.
  */
 export function parseDn(dn: string): ParsedRdn[][] {
+  const chars = Array.from(dn);
+  if (chars.some(isLoneSurrogate)) throw new Error(`invalid DN "${dn}": unpaired surrogate`);
   const rdns: ParsedRdn[][] = [];
   let current: ParsedRdn[] = [];
   let i = 0;
-  const n = dn.length;
+  const n = chars.length;
   const skipSpaces = () => {
-    while (i < n && dn[i] === ' ') i++;
+    while (i < n && chars[i] === ' ') i++;
   };
   skipSpaces();
   if (i === n) return [];
   while (i < n) {
     skipSpaces();
-    const eq = dn.indexOf('=', i);
+    const eq = chars.indexOf('=', i);
     if (eq < 0) throw new Error(`invalid DN "${dn}": missing "="`);
-    const type = dn.slice(i, eq).trim().toLowerCase();
+    const type = chars.slice(i, eq).join('').trim().toLowerCase();
     if (!type) throw new Error(`invalid DN "${dn}": empty attribute type`);
+    if (!ATTRIBUTE_TYPE.test(type)) throw new Error(`invalid DN "${dn}": "${type}" is not an attribute type`);
     i = eq + 1;
     skipSpaces();
     const bytes: number[] = [];
     let trailingSpaces = 0;
     let ended: string | undefined;
     while (i < n) {
-      const c = dn[i];
+      const c = chars[i];
       if (c === '\\') {
-        const next = dn.slice(i + 1, i + 3);
-        if (/^[0-9a-fA-F]{2}$/.test(next)) {
-          bytes.push(parseInt(next, 16));
+        if (i + 2 < n && HEX_DIGIT.test(chars[i + 1]) && HEX_DIGIT.test(chars[i + 2])) {
+          bytes.push(parseInt(chars[i + 1] + chars[i + 2], 16));
           i += 3;
         } else if (i + 1 < n) {
-          bytes.push(...Buffer.from(dn[i + 1], 'utf8'));
+          bytes.push(...Buffer.from(chars[i + 1], 'utf8'));
           i += 2;
         } else {
           throw new Error(`invalid DN "${dn}": dangling escape`);
@@ -74,7 +95,12 @@ export function parseDn(dn: string): ParsedRdn[][] {
       trailingSpaces = c === ' ' ? trailingSpaces + 1 : 0;
       i++;
     }
-    const value = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString('utf8');
+    let value: string;
+    try {
+      value = UTF8.decode(Uint8Array.from(bytes.slice(0, bytes.length - trailingSpaces)));
+    } catch {
+      throw new Error(`invalid DN "${dn}": escaped bytes of the "${type}" value are not UTF-8`);
+    }
     current.push({ type, value });
     if (ended !== '+') {
       rdns.push(current);
@@ -85,15 +111,40 @@ export function parseDn(dn: string): ParsedRdn[][] {
   return rdns;
 }
 
+function isLoneSurrogate(c: string): boolean {
+  const unit = c.charCodeAt(0);
+  return c.length === 1 && unit >= 0xd800 && unit <= 0xdfff;
+}
+
 /**
- * A canonical form for comparing and storing DNs: types and values lower-cased (directories compare DNs
- * case-insensitively), values re-escaped one way, no spaces around separators.
+ * Folds a value the way directories compare names (caseIgnoreMatch, RFC 4518): NFKC, so compatibility
+ * forms meet their plain letters (full-width `Ａ` → `a`, the Kelvin sign → `k`, `ﬁ` → `fi`), and case
+ * folded one code point at a time, never by context (Σ is σ at the end of a word too).
+ *
+ * Where real directories disagree we keep values apart, because a false match lets a member of one group
+ * pass as a member of another, while a missed one only fails closed. Hence only mappings from one code point
+ * to one (OpenLDAP's rule): `ß` stays `ß` (≠ `ss`; `ẞ` folds to `ß`), final `ς` stays `ς`, dotless `ı` stays
+ * `ı` and `İ` stays `İ` (no Turkish rules: `I` is `i`). Spaces are compared as written.
+ */
+export function foldDnValue(value: string): string {
+  let folded = '';
+  for (const c of value.normalize('NFKC')) {
+    const lower = c.toLowerCase();
+    folded += Array.from(lower).length === 1 ? lower : c;
+  }
+  // Lower-casing can un-compose (and NFKC re-compose) a few characters: normalise once more.
+  return folded.normalize('NFKC');
+}
+
+/**
+ * A canonical form for comparing and storing DNs: types lower-cased, values folded as directories compare
+ * them (see {@link foldDnValue}), re-escaped one way, multi-valued RDNs sorted, no spaces around separators.
  */
 export function normalizeDn(dn: string): string {
   return parseDn(dn)
     .map((rdn) =>
       rdn
-        .map(({ type, value }) => `${type}=${escapeDnValue(value.toLowerCase())}`)
+        .map(({ type, value }) => `${type}=${escapeDnValue(foldDnValue(value))}`)
         .sort()
         .join('+'),
     )

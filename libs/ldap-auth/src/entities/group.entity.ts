@@ -1,5 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { OrganisationEntity } from './organisation.entity.js';
+import { DN_MAX_LENGTH, GROUP_NAME_MAX_LENGTH } from './column-limits.js';
 
 /** An app group. `ldapDn` (normalised) is set for groups mirrored from the directory, null for local ones. */
 @Entity({ name: 'groups' })
@@ -15,9 +16,9 @@ export class GroupEntity {
   @JoinColumn({ name: 'organisation_id' })
   organisation?: OrganisationEntity;
 
-  @Column({ type: 'varchar', length: 255 })
+  @Column({ type: 'varchar', length: GROUP_NAME_MAX_LENGTH })
   name!: string;
 
-  @Column({ name: 'ldap_dn', type: 'varchar', length: 1024, nullable: true })
+  @Column({ name: 'ldap_dn', type: 'varchar', length: DN_MAX_LENGTH, nullable: true })
   ldapDn!: string | null;
 }

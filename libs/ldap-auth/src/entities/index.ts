@@ -7,3 +7,4 @@ export { GroupEntity, LdapSyncRunEntity, OrganisationEntity, UserEntity };
 
 /** Every entity of the library: list them in your TypeORM options (or use `autoLoadEntities`). */
 export const LDAP_AUTH_ENTITIES = [OrganisationEntity, UserEntity, GroupEntity, LdapSyncRunEntity];
+export * from './column-limits.js';

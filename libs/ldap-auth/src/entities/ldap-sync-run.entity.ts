@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { SYNC_RUN_STATUS_MAX_LENGTH } from './column-limits.js';
 
 /** One run of the full reconciliation, kept for the operators. */
 @Entity({ name: 'ldap_sync_runs' })
@@ -12,7 +13,7 @@ export class LdapSyncRunEntity {
   @Column({ name: 'finished_at', type: Date, nullable: true })
   finishedAt!: Date | null;
 
-  @Column({ type: 'varchar', length: 32 })
+  @Column({ type: 'varchar', length: SYNC_RUN_STATUS_MAX_LENGTH })
   status!: string;
 
   @Column({ name: 'dry_run', type: 'boolean', default: false })

@@ -9,6 +9,13 @@ import {
 } from 'typeorm';
 import { GroupEntity } from './group.entity.js';
 import { OrganisationEntity } from './organisation.entity.js';
+import {
+  DN_MAX_LENGTH,
+  EMAIL_MAX_LENGTH,
+  LDAP_UUID_MAX_LENGTH,
+  PERSON_NAME_MAX_LENGTH,
+  USERNAME_MAX_LENGTH,
+} from './column-limits.js';
 
 /** An app user. `ldapUuid` (entryUUID / objectGUID) is set for directory users, null for local ones. */
 @Entity({ name: 'users' })
@@ -16,25 +23,25 @@ export class UserEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
 
-  @Column({ type: 'varchar', length: 255, unique: true })
+  @Column({ type: 'varchar', length: USERNAME_MAX_LENGTH, unique: true })
   username!: string;
 
-  @Column({ type: 'varchar', length: 255, nullable: true })
+  @Column({ type: 'varchar', length: EMAIL_MAX_LENGTH, nullable: true })
   email!: string | null;
 
-  @Column({ name: 'first_name', type: 'varchar', length: 255, nullable: true })
+  @Column({ name: 'first_name', type: 'varchar', length: PERSON_NAME_MAX_LENGTH, nullable: true })
   firstName!: string | null;
 
-  @Column({ name: 'last_name', type: 'varchar', length: 255, nullable: true })
+  @Column({ name: 'last_name', type: 'varchar', length: PERSON_NAME_MAX_LENGTH, nullable: true })
   lastName!: string | null;
 
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive!: boolean;
 
-  @Column({ name: 'ldap_dn', type: 'varchar', length: 1024, nullable: true })
+  @Column({ name: 'ldap_dn', type: 'varchar', length: DN_MAX_LENGTH, nullable: true })
   ldapDn!: string | null;
 
-  @Column({ name: 'ldap_uuid', type: 'varchar', length: 64, nullable: true, unique: true })
+  @Column({ name: 'ldap_uuid', type: 'varchar', length: LDAP_UUID_MAX_LENGTH, nullable: true, unique: true })
   ldapUuid!: string | null;
 
   @Column({ name: 'last_login_at', type: Date, nullable: true })

@@ -4,8 +4,16 @@ import { DataSource, type EntityManager, In, QueryFailedError } from 'typeorm';
 import { GroupEntity } from '../entities/group.entity.js';
 import { OrganisationEntity } from '../entities/organisation.entity.js';
 import { UserEntity } from '../entities/user.entity.js';
+import {
+  DN_MAX_LENGTH,
+  EMAIL_MAX_LENGTH,
+  GROUP_DN_MAX_BYTES,
+  GROUP_NAME_MAX_LENGTH,
+  PERSON_NAME_MAX_LENGTH,
+  USERNAME_MAX_LENGTH,
+} from '../entities/column-limits.js';
 import type { DirectoryUser } from '../directory/directory-user.js';
-import type { GroupSyncPlan } from '../group-sync/group-sync.js';
+import type { GroupSyncPlan, GroupToJoin } from '../group-sync/group-sync.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
 
@@ -34,6 +42,7 @@ export class LdapUserStore {
     plan: GroupSyncPlan | null,
     defaultOrganisationId?: number,
   ): Promise<AppUser> {
+    const fitted = this.fitUserToColumns(entry);
     return this.transaction(async (manager) => {
       const users = manager.getRepository(UserEntity);
       // One statement reads both the entry's row and any row holding its username, so a concurrent first
@@ -50,11 +59,7 @@ export class LdapUserStore {
       if (holder) this.refuseUsernameTakeover(entry, holder);
 
       const fields = {
-        username: entry.username,
-        email: entry.email,
-        firstName: entry.firstName,
-        lastName: entry.lastName,
-        ldapDn: entry.dn,
+        ...fitted,
         isActive: true,
         lastLoginAt: new Date(),
       };
@@ -127,15 +132,16 @@ export class LdapUserStore {
   private async applyGroupPlan(manager: EntityManager, userId: number, plan: GroupSyncPlan): Promise<void> {
     const groups = manager.getRepository(GroupEntity);
     const membership = manager.createQueryBuilder().relation(UserEntity, 'groups').of(userId);
-    const managedDns = [...plan.join.map((g) => g.ldapDn), ...plan.leave];
+    const join = plan.join.flatMap((group) => this.fitGroupToColumns(group) ?? []);
+    const managedDns = [...join.map((g) => g.ldapDn), ...plan.leave];
     if (managedDns.length === 0) return;
 
-    if (plan.join.length) {
+    if (join.length) {
       // Two first logins into a new group at once: the second insert is ignored, both then read the one row.
       await groups
         .createQueryBuilder()
         .insert()
-        .values(plan.join.map((g) => ({ organisationId: plan.organisationId, name: g.name, ldapDn: g.ldapDn })))
+        .values(join.map((g) => ({ organisationId: plan.organisationId, name: g.name, ldapDn: g.ldapDn })))
         .orIgnore()
         .execute();
     }
@@ -152,11 +158,72 @@ export class LdapUserStore {
           .getMany()
       ).map((g) => g.id),
     );
-    const toAdd = plan.join.map((g) => idOf.get(g.ldapDn)!).filter((id) => id !== undefined && !current.has(id));
+    const toAdd = join.map((g) => idOf.get(g.ldapDn)!).filter((id) => id !== undefined && !current.has(id));
     const toRemove = plan.leave
       .map((dn) => idOf.get(dn))
       .filter((id): id is number => id !== undefined && current.has(id));
     if (toAdd.length || toRemove.length) await membership.addAndRemove(toAdd, toRemove);
+  }
+
+  /**
+   * The entry's values checked against the columns (entities/column-limits.ts) before anything is written,
+   * so every database behaves the same: PostgreSQL would fail the statement (a 500), SQLite would store
+   * anything. An identifier that does not fit refuses the login; an email that does not fit is dropped (a cut
+   * address is someone else's); names are cut. Logs say how long and what the limit is, never the whole value.
+   */
+  private fitUserToColumns(entry: DirectoryUser) {
+    for (const [what, value, limit, column] of [
+      ['username', entry.username, USERNAME_MAX_LENGTH, 'users.username'],
+      ['DN', entry.dn, DN_MAX_LENGTH, 'users.ldap_dn'],
+    ] as const) {
+      const length = codePointLength(value);
+      if (length > limit) {
+        throw new InvalidCredentialsError(
+          `the entry's ${what} is ${length} characters long, more than ${column} holds (${limit}): ${preview(value)}`,
+        );
+      }
+    }
+    let email = entry.email;
+    if (email !== null && codePointLength(email) > EMAIL_MAX_LENGTH) {
+      this.logger.warn(
+        `User ${JSON.stringify(entry.username)}: the email is ${codePointLength(email)} characters long, more than users.email holds (${EMAIL_MAX_LENGTH}); stored as null: ${preview(email)}`,
+      );
+      email = null;
+    }
+    const name = (column: string, value: string | null): string | null => {
+      if (value === null || codePointLength(value) <= PERSON_NAME_MAX_LENGTH) return value;
+      this.logger.warn(
+        `User ${JSON.stringify(entry.username)}: ${column} is ${codePointLength(value)} characters long, more than users.${column} holds (${PERSON_NAME_MAX_LENGTH}); stored cut`,
+      );
+      return cut(value, PERSON_NAME_MAX_LENGTH);
+    };
+    return {
+      username: entry.username,
+      email,
+      firstName: name('first_name', entry.firstName),
+      lastName: name('last_name', entry.lastName),
+      ldapDn: entry.dn,
+    };
+  }
+
+  /**
+   * A group to join, checked against the columns: a DN that does not fit (in characters, or in bytes for the
+   * unique index) is not mirrored, which only withholds a membership; a name that does not fit is cut.
+   */
+  private fitGroupToColumns(group: GroupToJoin): GroupToJoin | undefined {
+    const length = codePointLength(group.ldapDn);
+    const bytes = Buffer.byteLength(group.ldapDn, 'utf8');
+    if (length > DN_MAX_LENGTH || bytes > GROUP_DN_MAX_BYTES) {
+      this.logger.warn(
+        `Group not mirrored: its DN is ${length} characters (${bytes} bytes of UTF-8) long, more than groups.ldap_dn holds (${DN_MAX_LENGTH} characters, ${GROUP_DN_MAX_BYTES} bytes): ${preview(group.ldapDn)}`,
+      );
+      return undefined;
+    }
+    if (codePointLength(group.name) <= GROUP_NAME_MAX_LENGTH) return group;
+    this.logger.warn(
+      `Group ${preview(group.ldapDn)}: its name is ${codePointLength(group.name)} characters long, more than groups.name holds (${GROUP_NAME_MAX_LENGTH}); stored cut`,
+    );
+    return { ...group, name: cut(group.name, GROUP_NAME_MAX_LENGTH) };
   }
 
   /** A transaction, retried when a concurrent one inserted the same unique row first. */
@@ -181,6 +248,34 @@ export class LdapUserStore {
 
 function pick(user: Pick<UserEntity, 'username' | 'email' | 'firstName' | 'lastName'>) {
   return { username: user.username, email: user.email, firstName: user.firstName, lastName: user.lastName };
+}
+
+/** Length as the databases count varchar(n): in code points, not UTF-16 units. */
+function codePointLength(value: string): number {
+  let length = 0;
+  for (const _ of value) length++;
+  return length;
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** The longest start of the value within `max` code points that does not split a character from its accents. */
+function cut(value: string, max: number): string {
+  let out = '';
+  let length = 0;
+  for (const { segment } of graphemes.segment(value)) {
+    const size = codePointLength(segment);
+    if (length + size > max) break;
+    out += segment;
+    length += size;
+  }
+  // One grapheme longer than the column (a pile of combining marks): cut it by code point.
+  return out || Array.from(value).slice(0, max).join('');
+}
+
+/** The start of an over-long value, for logs. */
+function preview(value: string): string {
+  return JSON.stringify(`${Array.from(value).slice(0, 40).join('')}…`);
 }
 
 function isUniqueViolation(error: unknown): boolean {

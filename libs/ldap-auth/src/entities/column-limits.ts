@@ -1,0 +1,31 @@
+/**
+ * Sizes of the text columns, in characters (code points: PostgreSQL and MySQL count `varchar(n)` that way;
+ * SQLite does not enforce them at all). The entities declare these and LdapUserStore checks directory values
+ * against them before writing, so every database refuses, truncates or drops the same values. Migrations
+ * write their own numbers: a migration describes the schema of its day and must not move when these do.
+ */
+
+/** `users.username`: a longer directory username refuses the login. */
+export const USERNAME_MAX_LENGTH = 255;
+/** `users.email`: a longer address is stored as null (a cut address would be someone else's). */
+export const EMAIL_MAX_LENGTH = 255;
+/** `users.first_name`, `users.last_name`: longer names are stored cut. */
+export const PERSON_NAME_MAX_LENGTH = 255;
+/**
+ * `users.ldap_dn`, `groups.ldap_dn`. Deep trees and long RDNs go past 1,024; a longer user DN refuses the
+ * login, a longer group DN is not mirrored.
+ */
+export const DN_MAX_LENGTH = 2048;
+/**
+ * `groups.ldap_dn` is in the unique index `(organisation_id, ldap_dn)`, and a PostgreSQL b-tree entry holds at
+ * most 2,704 bytes with its headers: 2,048 characters of non-ASCII text can be 8 KB. Group DNs are also held
+ * to this many bytes of UTF-8.
+ */
+export const GROUP_DN_MAX_BYTES = 2600;
+/** `groups.name`, `organisations.name`: a longer directory group name is stored cut. */
+export const GROUP_NAME_MAX_LENGTH = 255;
+export const ORGANISATION_NAME_MAX_LENGTH = 255;
+/** `users.ldap_uuid`: entryUUID and objectGUID are 36 characters. */
+export const LDAP_UUID_MAX_LENGTH = 64;
+/** `ldap_sync_runs.status`. */
+export const SYNC_RUN_STATUS_MAX_LENGTH = 32;
