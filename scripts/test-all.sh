@@ -31,6 +31,20 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (set E2E_POSTGRES_URL)" >&2; exit 1; }
 fi
 
+# Redis: the login throttle's shared-counter tests (two app processes, one Redis).
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "== Starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  else
+    echo "== Installing redis-server"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  fi
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
+fi
+
 [ -d node_modules ] || npm ci
 
 echo "== Type check";  npm run -s typecheck
@@ -38,5 +52,5 @@ echo "== Lint";        npm run -s lint
 echo "== Format";      npm run -s format:check
 echo "== Build";       npm run -s build
 echo "== Unit tests";  npm run -s test:unit
-echo "== End-to-end tests (slapd, Samba AD, SQLite, PostgreSQL)"
+echo "== End-to-end tests (slapd, Samba AD, SQLite, PostgreSQL, Redis)"
 npm run -s test:e2e

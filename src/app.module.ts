@@ -9,6 +9,7 @@ import { DevDirectoryModule } from './dev-directory/dev-directory.module.js';
 import { AuthController } from './auth/auth.controller.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { LoginThrottlerGuard } from './auth/login-throttler.guard.js';
+import { LoginThrottleService } from './auth/login-throttle.service.js';
 import { HealthController } from './health/health.controller.js';
 
 /**
@@ -43,6 +44,6 @@ import { HealthController } from './health/health.controller.js';
     }),
   ],
   controllers: [AuthController, HealthController],
-  providers: [JwtAuthGuard, LoginThrottlerGuard],
+  providers: [JwtAuthGuard, LoginThrottleService, LoginThrottlerGuard],
 })
 export class AppModule {}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { DEFAULT_DATABASE_URL, LdapConfigurationError } from '@app/ldap-auth';
+import { DEFAULT_DATABASE_URL, LdapConfigurationError, redactUrl } from '@app/ldap-auth';
 
 export interface AppConfig {
   production: boolean;
@@ -10,10 +10,19 @@ export interface AppConfig {
   databaseUrl: string;
   jwtSecret: string;
   jwtExpiresIn: string;
-  /** Login attempts allowed per client address and username in each window. */
+  /** Login attempts allowed per client (IPv4 address or IPv6 /64) and account in each window. */
   loginThrottleLimit: number;
-  loginThrottleTtlMs: number;
+  /** Length of the window, whole seconds (Redis expiry works in seconds). */
+  loginThrottleTtlSeconds: number;
+  /** Counters shared in Redis by every replica; unset: in this process's memory. */
+  loginThrottleRedisUrl?: string;
+  /** Most counters kept in this process's memory (the store, or the fallback while Redis is down). */
+  loginThrottleMaxKeys: number;
+  /** Prefix of the counters' keys (separates apps or environments sharing one Redis). */
+  loginThrottleKeyPrefix: string;
 }
+
+export const DEFAULT_LOGIN_THROTTLE_MAX_KEYS = 50_000;
 
 let processSecret: string | undefined;
 let warned = false;
@@ -39,20 +48,34 @@ export function appConfigFromEnvironment(env: Record<string, string | undefined>
   } else if (jwtSecret.length < 16) {
     problems.push('JWT_SECRET must be at least 16 characters');
   }
-  const positive = (name: string, fallback: number) => {
+  const wholePositive = (name: string, fallback: number) => {
     const text = env[name]?.trim();
     if (!text) return fallback;
     const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0)
-      problems.push(`${name} must be a number greater than 0 (got ${JSON.stringify(text)})`);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value <= 0)
+      problems.push(`${name} must be a whole number greater than 0 (got ${JSON.stringify(text)})`);
     return value;
   };
-  const loginThrottleLimit = positive('LOGIN_THROTTLE_LIMIT', 10);
-  const loginThrottleTtlMs = positive('LOGIN_THROTTLE_TTL', 60) * 1000;
+  const loginThrottleLimit = wholePositive('LOGIN_THROTTLE_LIMIT', 10);
+  const loginThrottleTtlSeconds = wholePositive('LOGIN_THROTTLE_TTL', 60);
+  const loginThrottleMaxKeys = wholePositive('LOGIN_THROTTLE_MAX_KEYS', DEFAULT_LOGIN_THROTTLE_MAX_KEYS);
+  const loginThrottleRedisUrl = env.LOGIN_THROTTLE_REDIS_URL?.trim() || undefined;
+  if (loginThrottleRedisUrl && !isRedisUrl(loginThrottleRedisUrl))
+    problems.push(
+      `LOGIN_THROTTLE_REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (got ${JSON.stringify(redactUrl(loginThrottleRedisUrl))})`,
+    );
+  const loginThrottleKeyPrefix = env.LOGIN_THROTTLE_KEY_PREFIX?.trim() || 'login-throttle';
+  if (!/^[\w.:-]{1,64}$/.test(loginThrottleKeyPrefix))
+    problems.push(
+      `LOGIN_THROTTLE_KEY_PREFIX must be 1 to 64 letters, digits or ._:- (got ${JSON.stringify(loginThrottleKeyPrefix)})`,
+    );
   if (problems.length) throw new LdapConfigurationError(problems);
   return {
     loginThrottleLimit,
-    loginThrottleTtlMs,
+    loginThrottleTtlSeconds,
+    loginThrottleRedisUrl,
+    loginThrottleMaxKeys,
+    loginThrottleKeyPrefix,
     production,
     port,
     host: env.HOST?.trim() || '127.0.0.1',
@@ -60,6 +83,15 @@ export function appConfigFromEnvironment(env: Record<string, string | undefined>
     jwtSecret,
     jwtExpiresIn: env.JWT_EXPIRES_IN?.trim() || '1h',
   };
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && !!url.hostname;
+  } catch {
+    return false;
+  }
 }
 
 export const appConfig = registerAs('app', () => appConfigFromEnvironment(process.env));

@@ -13,7 +13,17 @@ export async function createTestApp(env: Record<string, string | undefined>): Pr
   for (const key of Object.keys(process.env)) {
     if (
       key.startsWith('LDAP_') ||
-      ['DATABASE_URL', 'JWT_SECRET', 'NODE_ENV', 'PORT', 'LOGIN_THROTTLE_LIMIT', 'LOGIN_THROTTLE_TTL'].includes(key)
+      [
+        'DATABASE_URL',
+        'JWT_SECRET',
+        'NODE_ENV',
+        'PORT',
+        'LOGIN_THROTTLE_LIMIT',
+        'LOGIN_THROTTLE_TTL',
+        'LOGIN_THROTTLE_REDIS_URL',
+        'LOGIN_THROTTLE_MAX_KEYS',
+        'LOGIN_THROTTLE_KEY_PREFIX',
+      ].includes(key)
     )
       delete process.env[key];
   }

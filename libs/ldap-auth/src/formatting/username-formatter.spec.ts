@@ -6,6 +6,7 @@ import { OpenLdapUsernameFormatter } from './openldap-username.formatter.js';
 import {
   ActiveDirectoryPrincipalUsernameFormatter,
   ActiveDirectoryUsernameFormatter,
+  dnsDomainOfDn,
   sameDomain,
   stripActiveDirectoryDomain,
 } from './active-directory-username.formatter.js';
@@ -40,7 +41,9 @@ describe('OpenLdapUsernameFormatter', () => {
 });
 
 describe('ActiveDirectoryUsernameFormatter (DOMAIN\\name)', () => {
-  const formatter = new ActiveDirectoryUsernameFormatter(options({ activeDirectoryDomain: 'EXAMPLE' }));
+  // As in AD: users under CN=Users of the domain whose DNS name is example.test.
+  const adBase = { url: 'ldap://127.0.0.1:389', searchBase: 'CN=Users,DC=example,DC=test' };
+  const formatter = new ActiveDirectoryUsernameFormatter(options({ activeDirectoryDomain: 'EXAMPLE', server: adBase }));
 
   it('binds as DOMAIN\\name', () => {
     expect(formatter.toBindName(formatter.toLookupName('alice'))).toBe('EXAMPLE\\alice');
@@ -50,11 +53,30 @@ describe('ActiveDirectoryUsernameFormatter (DOMAIN\\name)', () => {
     expect(formatter.toLookupName('EXAMPLE\\alice')).toBe('alice');
     expect(formatter.toLookupName('example\\alice')).toBe('alice');
     expect(formatter.toLookupName('alice@example.test')).toBe('alice');
+    expect(formatter.toLookupName('alice@EXAMPLE.TEST')).toBe('alice');
+    expect(formatter.toLookupName('alice@EXAMPLE')).toBe('alice');
   });
 
   it('refuses another domain before any bind', () => {
     expect(() => formatter.toLookupName('OTHER\\alice')).toThrow(InvalidCredentialsError);
     expect(() => formatter.toLookupName('alice@other.test')).toThrow(InvalidCredentialsError);
+  });
+
+  it('refuses a DNS domain that merely starts with the NetBIOS name', () => {
+    expect(() => formatter.toLookupName('alice@example.evil.com')).toThrow(InvalidCredentialsError);
+    expect(() => formatter.toLookupName('example.evil.com\\alice')).toThrow(InvalidCredentialsError);
+    expect(() => formatter.toLookupName('alice@example.test.evil.com')).toThrow(InvalidCredentialsError);
+    expect(() => formatter.toLookupName('alice@example')).not.toThrow();
+  });
+
+  it('refuses every name@dns.domain when the search base names no DNS domain', () => {
+    const f = new ActiveDirectoryUsernameFormatter(
+      options({ activeDirectoryDomain: 'EXAMPLE', server: { ...adBase, searchBase: 'o=example' } }),
+    );
+    expect(() => f.toLookupName('alice@example.test')).toThrow(InvalidCredentialsError);
+    expect(() => f.toLookupName('alice@example.evil.com')).toThrow(InvalidCredentialsError);
+    expect(f.toLookupName('EXAMPLE\\alice')).toBe('alice');
+    expect(f.toLookupName('alice@example')).toBe('alice');
   });
 
   it('refuses an empty name after the domain', () => {
@@ -78,10 +100,36 @@ describe('ActiveDirectoryPrincipalUsernameFormatter (name@domain)', () => {
 });
 
 describe('domain matching', () => {
-  it('treats the NetBIOS name and the DNS name as one domain', () => {
+  it('with a DNS name configured, accepts it and its first label as the NetBIOS name', () => {
+    expect(sameDomain('example.test', 'example.test')).toBe(true);
+    expect(sameDomain('EXAMPLE.TEST', 'example.test')).toBe(true);
     expect(sameDomain('EXAMPLE', 'example.test')).toBe(true);
-    expect(sameDomain('example.test', 'EXAMPLE')).toBe(true);
     expect(sameDomain('EXAMPLE2', 'example.test')).toBe(false);
-    expect(stripActiveDirectoryDomain('a@b@example.test', 'EXAMPLE')).toBe('a@b');
+    expect(sameDomain('example.evil.com', 'example.test')).toBe(false);
+    expect(sameDomain('test', 'example.test')).toBe(false);
+  });
+
+  it('with a NetBIOS name configured, accepts a DNS name only when it is the known one', () => {
+    expect(sameDomain('example', 'EXAMPLE')).toBe(true);
+    expect(sameDomain('example.test', 'EXAMPLE')).toBe(false);
+    expect(sameDomain('example.test', 'EXAMPLE', 'example.test')).toBe(true);
+    expect(sameDomain('Example.Test', 'EXAMPLE', 'example.test')).toBe(true);
+    expect(sameDomain('example.evil.com', 'EXAMPLE')).toBe(false);
+    expect(sameDomain('example.evil.com', 'EXAMPLE', 'example.test')).toBe(false);
+    expect(sameDomain('example.test.evil.com', 'EXAMPLE', 'example.test')).toBe(false);
+  });
+
+  it('splits at the last @', () => {
+    expect(stripActiveDirectoryDomain('a@b@example.test', 'EXAMPLE', 'example.test')).toBe('a@b');
+    expect(() => stripActiveDirectoryDomain('a@b@example.test', 'EXAMPLE')).toThrow(InvalidCredentialsError);
+  });
+
+  it('reads the DNS name from the trailing DC components of a DN', () => {
+    expect(dnsDomainOfDn('CN=Users,DC=example,DC=test')).toBe('example.test');
+    expect(dnsDomainOfDn('ou=people, dc=Corp ,dc=Example,dc=com')).toBe('corp.example.com');
+    expect(dnsDomainOfDn('DC=example,DC=test')).toBe('example.test');
+    expect(dnsDomainOfDn('dc=a,ou=people,o=example')).toBeUndefined();
+    expect(dnsDomainOfDn('o=example')).toBeUndefined();
+    expect(dnsDomainOfDn('not a dn')).toBeUndefined();
   });
 });
