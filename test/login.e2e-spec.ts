@@ -1,5 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  Controller,
+  HttpCode,
+  Post,
+  Req,
+  UseGuards,
+  type INestApplication,
+  type LogLevel,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { inspect } from 'node:util';
+import {
+  type AppUser,
+  databaseOptionsFromUrl,
+  LdapAuthModule,
+  ldapAuthOptionsFromEnvironment,
+  LdapGuard,
+} from '@app/ldap-auth';
 import request from 'supertest';
 import { Client } from 'ldapts';
 import { readFileSync } from 'node:fs';
@@ -10,6 +29,28 @@ import { fixtureUser, USERS } from './support/fixtures.js';
 import { adminClient, renameUser, setAttributes } from './support/directory-admin.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
+
+/** Names that would match alice (or everyone) if they reached a filter unescaped. */
+const FILTER_INJECTION_NAMES = [
+  '*',
+  'ali*',
+  '*lice',
+  'alice)(uid=*',
+  'alice)(|(objectClass=*)',
+  '(alice',
+  'alice\\',
+  'alice\0',
+  'alice\0junk',
+];
+
+/**
+ * The log line proving an injection name reached the directory search and matched nothing there. Undefined
+ * for names refused before any search (NUL bytes; on AD, `alice\` reads as a login naming domain "alice").
+ */
+function injectionRefusal(kind: DirectoryKind, username: string): string | undefined {
+  if (username.includes('\0') || (kind === 'ad' && username.includes('\\'))) return undefined;
+  return `Login refused for ${JSON.stringify(username)}: no entry matches the username`;
+}
 
 interface UserRow {
   id: number;
@@ -129,20 +170,13 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         .expect(400);
     });
 
-    it.each([
-      ['*'],
-      ['ali*'],
-      ['*lice'],
-      ['alice)(uid=*'],
-      ['alice)(|(objectClass=*)'],
-      ['(alice'],
-      ['alice\\'],
-      ['alice\0'],
-      ['alice\0junk'],
-    ])('never lets %j match another entry (401 even with alice’s password)', async (username) => {
-      const res = await login(username, fixtureUser('alice').password).expect(401);
-      expect(res.body).toEqual(GENERIC_401);
-    });
+    it.each(FILTER_INJECTION_NAMES.map((name) => [name]))(
+      'never lets %j match another entry (401 even with alice’s password)',
+      async (username) => {
+        const res = await login(username, fixtureUser('alice').password).expect(401);
+        expect(res.body).toEqual(GENERIC_401);
+      },
+    );
 
     it('refuses a password with a NUL byte even when the part before it is right', async () => {
       await login('alice', `${fixtureUser('alice').password}\0junk`).expect(401);
@@ -229,8 +263,8 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       expect(ds.options.synchronize).toBe(false);
       const pending = await ds.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
-      const ran = await ds.query('SELECT name FROM migrations');
-      expect(ran).toEqual([{ name: 'InitialSchema1764028800000' }]);
+      const ran = await ds.query('SELECT name FROM migrations ORDER BY id');
+      expect(ran).toEqual([{ name: 'InitialSchema1764028800000' }, { name: 'WiderDnColumns1795996800000' }]);
     });
   });
 });
@@ -326,6 +360,21 @@ describe.each(DIRECTORY_KINDS)('search login mode against %s', (kind) => {
     await request(app.getHttpServer()).post('/auth/login').send({ username: 'nobody', password: 'nope' }).expect(401);
   });
 
+  // Here the name does reach a filter (the service account's search), unlike in bind mode where the bind fails
+  // first: an unescaped `ali*` would find alice, and her password would then log in.
+  it.each(FILTER_INJECTION_NAMES.map((name) => [name]))(
+    'never lets %j match another entry (401 even with alice’s password)',
+    async (username) => {
+      const res = await request(app.getHttpServer())
+        .post('/auth/login')
+        .send({ username, password: fixtureUser('alice').password })
+        .expect(401);
+      expect(res.body).toEqual(GENERIC_401);
+      const refusal = injectionRefusal(kind, username);
+      if (refusal) expect(logsOf(app)).toContainEqual(expect.stringContaining(refusal));
+    },
+  );
+
   if (kind === 'openldap') {
     it('refuses a name that matches two entries, rather than picking one', async () => {
       const info = directoryInfo(kind);
@@ -354,4 +403,82 @@ describe.each(DIRECTORY_KINDS)('search login mode against %s', (kind) => {
       }
     });
   }
+});
+
+/** The app's log lines, kept for assertions (as support/app.ts does for the demo app). */
+class ListLogger extends ConsoleLogger {
+  constructor(readonly lines: string[]) {
+    super();
+  }
+
+  protected override printMessages(messages: unknown[], context = '', logLevel: LogLevel = 'log'): void {
+    for (const message of messages) {
+      this.lines.push(
+        `${logLevel.toUpperCase()} [${context}] ${typeof message === 'string' ? message : inspect(message)}`,
+      );
+    }
+  }
+}
+
+@Controller('auth')
+class LoginController {
+  @Post('login')
+  @HttpCode(200)
+  @UseGuards(LdapGuard)
+  login(@Req() req: { user: AppUser }): AppUser {
+    return req.user;
+  }
+}
+
+// There is no environment variable for server.searchFilter: an app sets it in code, through forRoot.
+describe.each(DIRECTORY_KINDS)('custom search filter against %s', (kind) => {
+  let app: INestApplication;
+  let db: TestDatabase;
+  const logs: string[] = [];
+  const login = (username: string, password: string) =>
+    request(app.getHttpServer()).post('/auth/login').send({ username, password });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    const info = directoryInfo(kind);
+    const options = ldapAuthOptionsFromEnvironment({
+      ...directoryEnv(kind),
+      LDAP_AUTH_LOGIN_MODE: 'search',
+      LDAP_SYNC_USER_USERNAME: info.kind === 'slapd' ? info.serviceDn : 'ldap-sync',
+      LDAP_SYNC_USER_PASSWORD: info.servicePassword,
+      LDAP_AUTH_SEARCH_BASE: info.baseDn,
+    });
+    // The login name or the full name ("Alice Archer": cn on slapd, displayName on AD), so {{username}} is
+    // substituted twice; the full name logging in below proves this filter is the one in use.
+    options.server.searchFilter =
+      kind === 'ad'
+        ? '(&(objectClass=user)(|(sAMAccountName={{username}})(displayName={{username}})))'
+        : '(&(objectClass=inetOrgPerson)(|(uid={{username}})(cn={{username}})))';
+    const moduleRef = await Test.createTestingModule({
+      imports: [TypeOrmModule.forRoot(databaseOptionsFromUrl(db.url)), LdapAuthModule.forRoot(options)],
+      controllers: [LoginController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: new ListLogger(logs) });
+    await app.init();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('finds users through the custom filter', async () => {
+    const alice = fixtureUser('alice');
+    expect((await login('alice', alice.password).expect(200)).body.username).toBe('alice');
+    expect((await login(`${alice.givenName} ${alice.sn}`, alice.password).expect(200)).body.username).toBe('alice');
+  });
+
+  it.each(FILTER_INJECTION_NAMES.map((name) => [name]))(
+    'never lets %j match another entry (401 even with alice’s password)',
+    async (username) => {
+      const res = await login(username, fixtureUser('alice').password).expect(401);
+      expect(res.body).toEqual(GENERIC_401);
+      const refusal = injectionRefusal(kind, username);
+      if (refusal) expect(logs).toContainEqual(expect.stringContaining(refusal));
+    },
+  );
 });

@@ -68,7 +68,7 @@ describe('transport security', () => {
 
   it('passport-ldapauth (the baseline) sends the password in clear text under StartTLS', async () => {
     proxy = await startRecordingProxy(slapdPort);
-    const outcome = await passportLdapauthLogin(
+    await passportLdapauthLogin(
       {
         url: proxy.url,
         bindDN: slapd.serviceDn,
@@ -84,8 +84,10 @@ describe('transport security', () => {
       alice.password,
     );
     // The service account's bind leaves before TLS is up (ldapauth-fork issue #94); whether the login then
-    // succeeds depends on timing, the leak does not.
-    expect(outcome).toMatch(/^(success|fail|error: .*)$/);
+    // succeeds depends on timing, the leak does not. So no claim on how it ended, only that a login under
+    // StartTLS was attempted: the StartTLS request and the service bind both reached the wire.
+    expect(proxy.sent().includes(Buffer.from(STARTTLS_OID))).toBe(true);
+    expect(leaked(proxy, slapd.serviceDn)).toBe(true);
     expect(leaked(proxy, slapd.servicePassword)).toBe(true);
   });
 

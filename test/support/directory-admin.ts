@@ -9,6 +9,9 @@ import { Attribute, Change, Client } from 'ldapts';
 import { GROUPS, USERS, type FixtureUser } from './fixtures.js';
 import type { SambaInfo } from './samba.js';
 import type { SlapdInfo } from './slapd.js';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
 export type DirectoryInfo = SlapdInfo | SambaInfo;
 
@@ -261,4 +264,134 @@ export async function seedFixtures(info: DirectoryInfo): Promise<void> {
   for (const group of GROUPS) {
     for (const child of group.groupMembers ?? []) await addGroupToGroup(info, child, group.cn);
   }
+}
+
+// ---- Active Directory account states (Samba only) ----
+
+/** Milliseconds between 1601-01-01 (the FILETIME epoch) and 1970-01-01. */
+const FILETIME_EPOCH_OFFSET_MS = 11_644_473_600_000n;
+
+/** A date as an AD FILETIME (accountExpires, pwdLastSet): 100-ns intervals since 1601-01-01 UTC. */
+export function toFileTime(date: Date): string {
+  return String((BigInt(date.getTime()) + FILETIME_EPOCH_OFFSET_MS) * 10_000n);
+}
+
+/** A negative AD interval (the PSO ages and durations are stored negated), from minutes. */
+function adInterval(minutes: number): string {
+  return String(-BigInt(minutes) * 60n * 10_000_000n);
+}
+
+function sambaOnly(info: DirectoryInfo, what: string): SambaInfo {
+  if (info.kind !== 'samba') throw new Error(`${what} is AD-only`);
+  return info;
+}
+
+async function replaceAttribute(info: DirectoryInfo, username: string, type: string, value: string): Promise<void> {
+  await withAdmin(info, (client) =>
+    client.modify(
+      userDn(info, username),
+      new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) }),
+    ),
+  );
+}
+
+/** AD only: pwdLastSet=0, the "user must change password at next logon" flag (bind sub-code 773). */
+export async function requirePasswordChange(info: DirectoryInfo, username: string): Promise<void> {
+  await replaceAttribute(sambaOnly(info, 'pwdLastSet'), username, 'pwdLastSet', '0');
+}
+
+/** AD only: the account expires at `when` (bind sub-code 701 once it is past). */
+export async function setAccountExpires(info: DirectoryInfo, username: string, when: Date): Promise<void> {
+  await replaceAttribute(sambaOnly(info, 'accountExpires'), username, 'accountExpires', toFileTime(when));
+}
+
+export interface PasswordSettingsOptions {
+  /** Bad passwords before the account locks (0: never). */
+  lockoutThreshold: number;
+}
+
+/**
+ * AD only: a fine-grained password settings object (PSO) applied to one user, so that user gets its own
+ * lockout threshold while the domain policy (and every other user) stays as it is. Created over LDAP as the
+ * administrator, like `samba-tool domain passwordsettings pso create` + `pso apply` would.
+ */
+export async function applyPasswordSettings(
+  info: DirectoryInfo,
+  name: string,
+  username: string,
+  options: PasswordSettingsOptions,
+): Promise<void> {
+  const samba = sambaOnly(info, 'a password settings object');
+  await withAdmin(samba, (client) =>
+    client.add(passwordSettingsDn(samba, name), {
+      objectClass: ['top', 'msDS-PasswordSettings'],
+      'msDS-PasswordSettingsPrecedence': '1',
+      'msDS-PasswordReversibleEncryptionEnabled': 'FALSE',
+      'msDS-PasswordHistoryLength': '0',
+      'msDS-PasswordComplexityEnabled': 'TRUE',
+      'msDS-MinimumPasswordLength': '7',
+      'msDS-MinimumPasswordAge': '0',
+      'msDS-MaximumPasswordAge': adInterval(42 * 24 * 60),
+      'msDS-LockoutThreshold': String(options.lockoutThreshold),
+      'msDS-LockoutObservationWindow': adInterval(30),
+      'msDS-LockoutDuration': adInterval(30),
+      'msDS-PSOAppliesTo': userDn(samba, username),
+    }),
+  );
+}
+
+export async function deletePasswordSettings(info: DirectoryInfo, name: string): Promise<void> {
+  const samba = sambaOnly(info, 'a password settings object');
+  await withAdmin(samba, (client) => client.del(passwordSettingsDn(samba, name)));
+}
+
+function passwordSettingsDn(info: SambaInfo, name: string): string {
+  return `CN=${escapeDnValue(name)},CN=Password Settings Container,CN=System,${info.baseDn}`;
+}
+
+/**
+ * AD only: sets the user's password as if it had been set at `when`, so it can be older than the maximum
+ * password age (bind sub-code 532). Over LDAP pwdLastSet only takes 0 or -1, and Samba treats any maximum age
+ * of one day or less as "never expires", so a PSO with a tiny age cannot do it. This writes the directory's
+ * database directly (as samba-tool does) through Samba's Python bindings, with the control Samba's own upgrade
+ * path uses to keep a given pwdLastSet (DSDB_CONTROL_PASSWORD_BYPASS_LAST_SET_OID).
+ */
+export async function setPasswordAsOf(
+  info: DirectoryInfo,
+  username: string,
+  password: string,
+  when: Date,
+): Promise<void> {
+  const samba = sambaOnly(info, 'pwdLastSet');
+  const script = `
+import sys, ldb
+from samba.auth import system_session
+from samba.param import LoadParm
+from samba.samdb import SamDB
+conf, dn, password, last_set = sys.argv[1:5]
+lp = LoadParm()
+lp.load(conf)
+db = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+m = ldb.Message(ldb.Dn(db, dn))
+m['unicodePwd'] = ldb.MessageElement(('"%s"' % password).encode('utf-16-le'), ldb.FLAG_MOD_REPLACE, 'unicodePwd')
+m['pwdLastSet'] = ldb.MessageElement(last_set, ldb.FLAG_MOD_REPLACE, 'pwdLastSet')
+db.modify(m, controls=['local_oid:1.3.6.1.4.1.7165.4.3.20:0'])
+`;
+  const conf = path.join(samba.dir, 'etc', 'smb.conf');
+  // Test passwords only, so the command line may carry one.
+  await promisify(execFile)(await sambaPython(), [
+    '-c',
+    script,
+    conf,
+    userDn(samba, username),
+    password,
+    toFileTime(when),
+  ]);
+}
+
+/** The interpreter samba-tool runs with: the one that has Samba's bindings (a python3 on PATH may not). */
+async function sambaPython(): Promise<string> {
+  const { stdout } = await promisify(execFile)('sh', ['-c', 'command -v samba-tool']);
+  const shebang = /^#!\s*(\S+)/.exec(readFileSync(stdout.trim(), 'utf8').split('\n', 1)[0]);
+  return shebang?.[1] ?? '/usr/bin/python3';
 }
