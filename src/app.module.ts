@@ -4,7 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LdapAuthModule, databaseOptionsFromUrl, ldapAuthConfig, type LdapAuthModuleOptions } from '@app/ldap-auth';
 import { appConfig } from './config/app.config.js';
-import { DEV_DIRECTORY } from './dev-directory/dev-directory.provider.js';
+import { DEV_DIRECTORY, DEV_SERVICE_ACCOUNT } from './dev-directory/dev-directory.provider.js';
 import { DevDirectoryModule } from './dev-directory/dev-directory.module.js';
 import { AuthController } from './auth/auth.controller.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
@@ -32,7 +32,14 @@ import { HealthController } from './health/health.controller.js';
         options: LdapAuthModuleOptions,
         dev: { directory: { url: string } } | null,
       ): LdapAuthModuleOptions =>
-        dev ? { ...options, server: { ...options.server, url: [dev.directory.url] } } : options,
+        dev
+          ? {
+              ...options,
+              server: { ...options.server, url: [dev.directory.url] },
+              // The embedded directory's own service account (dev/directory.ldif), so `npm run sync` works too.
+              serviceAccount: options.serviceAccount ?? DEV_SERVICE_ACCOUNT,
+            }
+          : options,
     }),
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(appConfig)],

@@ -264,7 +264,11 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       const pending = await ds.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
       const ran = await ds.query('SELECT name FROM migrations ORDER BY id');
-      expect(ran).toEqual([{ name: 'InitialSchema1764028800000' }, { name: 'WiderDnColumns1795996800000' }]);
+      expect(ran).toEqual([
+        { name: 'InitialSchema1764028800000' },
+        { name: 'WiderDnColumns1795996800000' },
+        { name: 'SyncState1796083200000' },
+      ]);
     });
   });
 });

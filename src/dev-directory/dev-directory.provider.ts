@@ -7,6 +7,12 @@ export const DEV_DIRECTORY = Symbol('DEV_DIRECTORY');
 
 export const DEFAULT_DEV_DIRECTORY_LDIF = 'dev/directory.ldif';
 
+/** The service account seeded in dev/directory.ldif (public, like every password there). */
+export const DEV_SERVICE_ACCOUNT = {
+  username: 'cn=ldap-sync,ou=services,dc=example,dc=com',
+  password: 'sync-password',
+};
+
 /** Stops the embedded directory with the app. */
 class DevDirectoryHandle implements OnApplicationShutdown {
   constructor(readonly directory: EmbeddedDirectory) {}

@@ -11,8 +11,8 @@ export { LdapGuard, INVALID_CREDENTIALS_MESSAGE } from './strategy/ldap.guard.js
 export { LdapStrategy } from './strategy/ldap.strategy.js';
 export { LdapLoginService } from './login/ldap-login.service.js';
 export { LdapDirectory, type DirectorySession } from './directory/ldap-directory.js';
-export type { DirectoryUser } from './directory/directory-user.js';
-export { escapeDnValue, escapeFilterValue, normalizeDn } from './directory/ldap-escape.js';
+export type { DirectoryUser } from './model/directory-user.js';
+export { escapeDnValue, escapeFilterValue, normalizeDn } from './model/ldap-escape.js';
 export { UsernameFormatter } from './formatting/username-formatter.js';
 export { OpenLdapUsernameFormatter } from './formatting/openldap-username.formatter.js';
 export {
@@ -23,6 +23,16 @@ export { GroupSync, type GroupSyncPlan, type GroupToJoin } from './group-sync/gr
 export { NoGroupSync } from './group-sync/no-group-sync.js';
 export { SyncedGroupsGroupSync } from './group-sync/synced-groups.group-sync.js';
 export { LdapUserStore } from './persistence/ldap-user.store.js';
+export {
+  LdapSyncService,
+  maxRemovals,
+  type SyncOutcome,
+  type SyncReport,
+  type SyncRunOptions,
+} from './sync/ldap-sync.service.js';
+export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
+export { reconcile, type AppState, type SyncPlan } from './sync/reconcile.js';
+export type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from './model/directory-snapshot.js';
 export * from './entities/index.js';
 export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';
 export * from './errors/ldap-auth.errors.js';

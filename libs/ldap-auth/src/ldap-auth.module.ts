@@ -9,6 +9,10 @@ import { LdapDirectory } from './directory/ldap-directory.js';
 import { UsernameFormatter } from './formatting/username-formatter.js';
 import { GroupSync } from './group-sync/group-sync.js';
 import { LdapUserStore } from './persistence/ldap-user.store.js';
+import { LdapSyncStore } from './persistence/ldap-sync.store.js';
+import { TransactionRunner } from './persistence/transaction-runner.js';
+import { LdapSyncService } from './sync/ldap-sync.service.js';
+import { LdapSyncScheduler } from './sync/ldap-sync.scheduler.js';
 import { LdapLoginService } from './login/ldap-login.service.js';
 import { LdapStrategy } from './strategy/ldap.strategy.js';
 import { LdapGuard } from './strategy/ldap.guard.js';
@@ -23,8 +27,12 @@ import { LdapGuard } from './strategy/ldap.guard.js';
   providers: [
     { provide: LDAP_AUTH_RESOLVED_OPTIONS, useFactory: resolveLdapAuthOptions, inject: [LDAP_AUTH_MODULE_OPTIONS] },
     LdapDirectory,
+    TransactionRunner,
     LdapUserStore,
+    LdapSyncStore,
     LdapLoginService,
+    LdapSyncService,
+    LdapSyncScheduler,
     LdapStrategy,
     LdapGuard,
   ],
@@ -33,6 +41,7 @@ import { LdapGuard } from './strategy/ldap.guard.js';
     LdapDirectory,
     LdapUserStore,
     LdapLoginService,
+    LdapSyncService,
     LdapGuard,
     UsernameFormatter,
     GroupSync,

@@ -8,6 +8,7 @@ import type {
   RemovedUsersPolicy,
   UsernameFormat,
 } from '../interfaces/ldap-auth-options.interface.js';
+import { validateCronExpression } from 'cron';
 import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
 
 export const DEFAULT_SEARCH_BASE = 'ou=people,dc=example,dc=com';
@@ -119,6 +120,13 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
     DEFAULT_POOL_MAX_WAITING,
     0,
   );
+  const cron = options.sync?.cron ?? DEFAULT_SYNC_CRON;
+  const cronCheck = validateCronExpression(cron);
+  if (!cronCheck.valid) {
+    problems.push(
+      `sync.cron (LDAP_SYNC_CRON) "${cron}" is not a cron expression: ${cronCheck.error?.message ?? 'invalid'}`,
+    );
+  }
   if (problems.length) throw new LdapConfigurationError(problems);
 
   return {
@@ -153,7 +161,7 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
     nestedGroups: options.nestedGroups ?? false,
     groupMembership: options.groupMembership ?? 'auto',
     sync: {
-      cron: options.sync?.cron ?? DEFAULT_SYNC_CRON,
+      cron,
       enabled: options.sync?.enabled ?? hasServiceAccount,
       removedUsers: options.sync?.removedUsers ?? 'delete',
       maxRemovals: options.sync?.maxRemovals ?? DEFAULT_MAX_REMOVALS,

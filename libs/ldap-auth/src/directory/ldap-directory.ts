@@ -22,10 +22,18 @@ import {
   looksLikeDn,
   normalizeDn,
   tryNormalizeDn,
-} from './ldap-escape.js';
-import { type DirectoryGroup, type DirectoryUser, firstValue, foldName, toDirectoryUser } from './directory-user.js';
+} from '../model/ldap-escape.js';
+import {
+  type DirectoryGroup,
+  type DirectoryUser,
+  firstValue,
+  foldName,
+  toDirectoryUser,
+} from '../model/directory-user.js';
 import { describeBindFailure } from './bind-failure.js';
 import { LdapSocketError, openLdapSocket } from './ldap-socket.js';
+import { readDirectorySnapshot } from './snapshot-reader.js';
+import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
 import {
   deriveGroupSearchBase,
   ROOT_DSE_ATTRIBUTES,
@@ -147,6 +155,27 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     await this.run(this.userPool, (connection) =>
       this.bindAsUser(connection, dn, password || 'x').catch(() => undefined),
     ).catch(() => undefined);
+  }
+
+  /**
+   * The whole directory as the full sync needs it, read with the service account; throws
+   * IncompleteDirectoryReadError (or DirectoryUnavailableError) rather than return a partial snapshot.
+   */
+  async readSnapshot(onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot> {
+    const { server, objectClass, userFields, syncedGroups, loginGroup, nestedGroups, groupMembership } = this.options;
+    return this.run(this.servicePool, (connection) =>
+      readDirectorySnapshot(connection.client, connection.server, {
+        searchBase: server.searchBase,
+        objectClass,
+        userFields,
+        groupDns: syncedGroups.map(normalizeDn),
+        loginGroup: loginGroup ? normalizeDn(loginGroup) : undefined,
+        nestedGroups,
+        memberAttribute:
+          groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
+        onProgress,
+      }),
+    );
   }
 
   /** Resolves when some directory server answers (reads the root DSE); throws DirectoryUnavailableError otherwise. */

@@ -38,6 +38,10 @@ export class UserEntity {
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive!: boolean;
 
+  /** The full sync deactivated this user (disabled or removed in the directory); only then may it reactivate them. */
+  @Column({ name: 'deactivated_by_sync', type: 'boolean', default: false })
+  deactivatedBySync!: boolean;
+
   @Column({ name: 'ldap_dn', type: 'varchar', length: DN_MAX_LENGTH, nullable: true })
   ldapDn!: string | null;
 

@@ -27,6 +27,9 @@ export class DirectoryUnavailableError extends LdapAuthError {}
 /** The directory answered in a way we cannot use (for example a search base that does not exist). */
 export class DirectoryError extends LdapAuthError {}
 
+/** The full sync could not read the directory completely; it aborts before anything is written. */
+export class IncompleteDirectoryReadError extends LdapAuthError {}
+
 /** A configuration value is wrong. The message names the variable or option and says what is allowed. */
 export class LdapConfigurationError extends LdapAuthError {
   constructor(readonly problems: string[]) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UsernameFormatter } from './username-formatter.js';
-import { escapeDnValue } from '../directory/ldap-escape.js';
+import { escapeDnValue } from '../model/ldap-escape.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 

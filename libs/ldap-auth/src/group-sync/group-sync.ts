@@ -1,4 +1,4 @@
-import type { DirectoryGroup, DirectoryUser } from '../directory/directory-user.js';
+import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 
 /** A group the user must be in after this login. */
 export interface GroupToJoin {

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GroupSync, type GroupSyncPlan } from './group-sync.js';
-import { firstRdnValue, normalizeDn } from '../directory/ldap-escape.js';
+import { firstRdnValue, normalizeDn } from '../model/ldap-escape.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
-import type { DirectoryGroup, DirectoryUser } from '../directory/directory-user.js';
+import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 
 /**
  * `sync_user_groups`: mirrors each group of `LDAP_SYNCED_GROUPS` into the default organisation. A member is

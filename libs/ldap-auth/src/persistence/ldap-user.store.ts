@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, QueryFailedError } from 'typeorm';
 import { GroupEntity } from '../entities/group.entity.js';
 import { OrganisationEntity } from '../entities/organisation.entity.js';
@@ -12,9 +11,10 @@ import {
   PERSON_NAME_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
 } from '../entities/column-limits.js';
-import type { DirectoryUser } from '../directory/directory-user.js';
+import type { DirectoryUser } from '../model/directory-user.js';
 import type { GroupSyncPlan, GroupToJoin } from '../group-sync/group-sync.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
+import { TransactionRunner } from './transaction-runner.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
 
 /** Attempts at a login's transaction when a concurrent login wrote the same row first. */
@@ -27,10 +27,11 @@ const MAX_ATTEMPTS = 3;
 @Injectable()
 export class LdapUserStore {
   private readonly logger = new Logger(LdapUserStore.name);
-  /** SQLite has one writer: queue our transactions instead of failing with "database is locked". */
-  private sqliteQueue: Promise<unknown> = Promise.resolve();
+  private readonly dataSource: DataSource;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly transactions: TransactionRunner) {
+    this.dataSource = transactions.dataSource;
+  }
 
   /**
    * Creates or refreshes the user of a successful login, matched by the directory's stable id, applies the
@@ -56,11 +57,25 @@ export class LdapUserStore {
         .getMany();
       const own = rows.find((row) => row.ldapUuid === entry.uuid);
       const holder = rows.find((row) => row !== own);
-      if (holder) this.refuseUsernameTakeover(entry, holder);
+      if (own && !own.isActive && !own.deactivatedBySync) {
+        throw new InvalidCredentialsError(
+          `user ${own.id} was deactivated in the app; only the app can reactivate them`,
+        );
+      }
+      if (holder) {
+        if (!isReleasedBySync(holder)) this.refuseUsernameTakeover(entry, holder);
+        // A removed entry's row the sync kept deactivated gives its name to the entry that now has it.
+        await users.update({ id: holder.id }, { username: handedOverUsername(holder.username, holder.id) });
+        this.logger.log(
+          `User ${holder.id} (deactivated by the sync) gave the name ${JSON.stringify(entry.username)} to the entry ${entry.dn}`,
+        );
+      }
 
+      // A login proves the entry exists and may log in: a user the sync deactivated is active again.
       const fields = {
         ...fitted,
         isActive: true,
+        deactivatedBySync: false,
         lastLoginAt: new Date(),
       };
       let id: number;
@@ -117,7 +132,10 @@ export class LdapUserStore {
     });
   }
 
-  /** A username held by another row is never taken over: a local user's, or a deleted entry's that the sync has not removed yet. */
+  /**
+   * A username held by another row is never taken over: a local user's, or an active LDAP user's whose entry
+   * may be gone (the full sync removes or deactivates those, which frees the name).
+   */
   private refuseUsernameTakeover(entry: DirectoryUser, holder: UserEntity): never {
     if (holder.ldapUuid === null) {
       throw new InvalidCredentialsError(
@@ -230,20 +248,28 @@ export class LdapUserStore {
   private async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.serialized(() => this.dataSource.transaction(work));
+        return await this.transactions.transaction(work);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isUniqueViolation(error)) throw error;
         this.logger.debug(`A concurrent login wrote the same row first; retrying (attempt ${attempt + 1})`);
       }
     }
   }
+}
 
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.dataSource.options.type !== 'better-sqlite3') return fn();
-    const run = this.sqliteQueue.then(fn, fn);
-    this.sqliteQueue = run.catch(() => undefined);
-    return run;
-  }
+/** An LDAP user the sync deactivated: its name may be handed to the entry that has it now. */
+function isReleasedBySync(row: UserEntity): boolean {
+  return row.ldapUuid !== null && !row.isActive && row.deactivatedBySync;
+}
+
+/** The name a row gives up: `<name>~<id>`, cut to fit the column. */
+export function handedOverUsername(username: string, id: number): string {
+  const suffix = `~${id}`;
+  return (
+    Array.from(username)
+      .slice(0, USERNAME_MAX_LENGTH - suffix.length)
+      .join('') + suffix
+  );
 }
 
 function pick(user: Pick<UserEntity, 'username' | 'email' | 'firstName' | 'lastName'>) {

@@ -1,5 +1,10 @@
-import type { Entry } from 'ldapts';
 import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
+
+/** An entry as an LDAP client returns it (ldapts' shape): binary attributes as Buffers. */
+export interface Entry {
+  dn: string;
+  [attribute: string]: Buffer | Buffer[] | string[] | string;
+}
 
 /** A group as the directory names it. */
 export interface DirectoryGroup {

@@ -136,11 +136,17 @@ export function foldDnValue(value: string): string {
   return folded.normalize('NFKC');
 }
 
+/** RDNs `type=value` of letters, digits, `.`, `_`, `-` and inner spaces: their normal form is just lower case. */
+const PLAIN_RDN = '[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9._-](?:[A-Za-z0-9._ -]*[A-Za-z0-9._-])?';
+const PLAIN_DN = new RegExp(`^${PLAIN_RDN}(?:,${PLAIN_RDN})*$`);
+
 /**
  * A canonical form for comparing and storing DNs: types lower-cased, values folded as directories compare
  * them (see {@link foldDnValue}), re-escaped one way, multi-valued RDNs sorted, no spaces around separators.
  */
 export function normalizeDn(dn: string): string {
+  // Most DNs are plain ASCII with nothing to unescape or fold but case: the sync normalises 100,000s.
+  if (PLAIN_DN.test(dn)) return dn.toLowerCase();
   return parseDn(dn)
     .map((rdn) =>
       rdn

@@ -237,3 +237,38 @@ describe('DN escaping, property-checked on random values', () => {
     }
   });
 });
+
+describe('normalizeDn fast path for plain DNs', () => {
+  it('gives exactly what the full parse gives', () => {
+    const samples = [
+      'uid=alice,ou=people,dc=example,dc=com',
+      'CN=Alice Archer,CN=Users,DC=example,DC=test',
+      'cn=ops-team_2,ou=groups.eu,o=X',
+      'cn=a  b,dc=x',
+      'OID.2.5.4.3=x,dc=y',
+      '2.5.4.3=x,dc=y',
+      'cn=a ,dc=x',
+      'cn= a,dc=x',
+      'cn=a, dc=x',
+      'cn=#a,dc=x',
+      'cn=a=b,dc=x',
+      'cn=Ｋelvin,dc=x',
+    ];
+    for (const dn of samples) {
+      let full: string | undefined;
+      try {
+        full = parseDn(dn)
+          .map((rdn) =>
+            rdn
+              .map(({ type, value }) => `${type}=${escapeDnValue(foldDnValue(value))}`)
+              .sort()
+              .join('+'),
+          )
+          .join(',');
+      } catch {
+        full = undefined;
+      }
+      expect([dn, tryNormalizeDn(dn)]).toEqual([dn, full || undefined]);
+    }
+  });
+});

@@ -1,0 +1,276 @@
+import { AndFilter, type Client, Control, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
+import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
+import { allValues, firstValue, foldName, guidToString, type Entry } from '../model/directory-user.js';
+import { firstRdnValue, tryNormalizeDn } from '../model/ldap-escape.js';
+import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
+import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
+import { AD_DOMAIN_SCOPE_CONTROL, AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../ldap-auth.constants.js';
+import type { ServerInfo } from './server-info.js';
+
+/** AD caps pages at 1,000 entries; asking for more only gets 1,000 with a cookie. */
+export const SYNC_PAGE_SIZE = 1000;
+/** AD userAccountControl ACCOUNTDISABLE. */
+const UAC_ACCOUNT_DISABLE = 0x2;
+/** Deepest group nesting followed. */
+const MAX_NESTING_DEPTH = 32;
+
+export interface SnapshotReadOptions {
+  searchBase: string;
+  objectClass: string;
+  userFields: LdapUserFieldMap;
+  /** Listed groups (LDAP_SYNCED_GROUPS), normalised. */
+  groupDns: readonly string[];
+  /** Normalised DN of the login group: only its members count as users. */
+  loginGroup?: string;
+  nestedGroups: boolean;
+  /** The attribute of a group entry that lists its members. */
+  memberAttribute: 'member' | 'uniqueMember' | 'memberUid';
+  onProgress?: (progress: ReadProgress) => void;
+}
+
+/**
+ * One complete read of the directory for the full sync: every user entry, then every listed group's
+ * complete membership. Reads page by page into compact records (no raw entries are kept), follows AD's
+ * ranged attribute retrieval, and throws IncompleteDirectoryReadError on anything that could make the
+ * read partial: an error on any page (a size or time limit included), a referral it cannot follow, a lost
+ * connection. A snapshot that is returned is complete.
+ */
+export async function readDirectorySnapshot(
+  client: Client,
+  server: ServerInfo,
+  options: SnapshotReadOptions,
+): Promise<DirectorySnapshot> {
+  const reader = new SnapshotReader(client, server, options);
+  try {
+    return await reader.read();
+  } catch (error) {
+    if (error instanceof IncompleteDirectoryReadError) throw error;
+    throw new IncompleteDirectoryReadError(`the directory read failed: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+class SnapshotReader {
+  private readonly users = new Map<string, SnapshotUser>();
+  /** Normalised DN → uuid, and folded username → uuid (memberUid), for membership. */
+  private readonly uuidByDn = new Map<string, string>();
+  private readonly uuidByName = new Map<string, string>();
+  private readonly stats = { entriesRead: 0, pages: 0 };
+  private readonly controls?: Control[];
+
+  constructor(
+    private readonly client: Client,
+    private readonly server: ServerInfo,
+    private readonly options: SnapshotReadOptions,
+  ) {
+    // Without it a subtree search from an AD domain root also returns referrals to other partitions.
+    this.controls = server.activeDirectory ? [new Control(AD_DOMAIN_SCOPE_CONTROL, { critical: false })] : undefined;
+  }
+
+  async read(): Promise<DirectorySnapshot> {
+    await this.readUsers();
+    const groups = new Map<string, SnapshotGroup>();
+    const missingGroups = new Set<string>();
+    if (this.options.loginGroup) {
+      const login = await this.readGroup(this.options.loginGroup);
+      if (!login) {
+        throw new IncompleteDirectoryReadError(
+          `the login group ${this.options.loginGroup} does not exist (LDAP_LOGIN_GROUP): refusing to treat every user as removed`,
+        );
+      }
+      for (const uuid of [...this.users.keys()]) if (!login.memberUuids.has(uuid)) this.users.delete(uuid);
+    }
+    for (const dn of this.options.groupDns) {
+      const group = await this.readGroup(dn);
+      if (group) groups.set(dn, group);
+      else missingGroups.add(dn);
+    }
+    return { users: this.users, groups, missingGroups, stats: { ...this.stats } };
+  }
+
+  private userFilter(): Filter {
+    const filters: Filter[] = [new EqualityFilter({ attribute: 'objectClass', value: this.options.objectClass })];
+    if (this.server.activeDirectory && this.options.objectClass.toLowerCase() === 'user') {
+      filters.push(new EqualityFilter({ attribute: 'objectCategory', value: 'person' }));
+    }
+    return filters.length === 1 ? filters[0] : new AndFilter({ filters });
+  }
+
+  private async readUsers(): Promise<void> {
+    const { userFields } = this.options;
+    const ad = this.server.activeDirectory;
+    const attributes = [
+      userFields.username,
+      userFields.email,
+      userFields.firstName,
+      userFields.lastName,
+      ad ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE,
+      ...(ad ? ['userAccountControl'] : []),
+    ].filter((a): a is string => !!a);
+    const pages = this.client.searchPaginated(
+      this.options.searchBase,
+      {
+        scope: 'sub',
+        filter: this.userFilter(),
+        attributes,
+        explicitBufferAttributes: [AD_UUID_ATTRIBUTE],
+        paged: { pageSize: SYNC_PAGE_SIZE },
+      },
+      this.controls,
+    );
+    for await (const page of pages) {
+      refuseReferrals(page.searchReferences, this.options.searchBase);
+      this.stats.pages++;
+      for (const entry of page.searchEntries) this.addUser(entry);
+      this.stats.entriesRead += page.searchEntries.length;
+      this.options.onProgress?.({ phase: 'users', ...this.stats });
+    }
+  }
+
+  private addUser(entry: Entry): void {
+    const { userFields } = this.options;
+    const uuid = this.uuidOf(entry);
+    // Every entry the filter matched has a stable id; one without cannot be matched to a row, and skipping it
+    // would make its row look removed.
+    if (!uuid) throw new IncompleteDirectoryReadError(`the entry ${entry.dn} has no stable id`);
+    const username = firstValue(entry, userFields.username);
+    const uac = Number(firstValue(entry, 'userAccountControl') ?? 0);
+    const user: SnapshotUser = {
+      uuid,
+      dn: entry.dn,
+      username,
+      email: firstValue(entry, userFields.email),
+      firstName: firstValue(entry, userFields.firstName),
+      lastName: firstValue(entry, userFields.lastName),
+      disabled: this.server.activeDirectory && (uac & UAC_ACCOUNT_DISABLE) !== 0,
+    };
+    this.users.set(uuid, user);
+    const dn = tryNormalizeDn(entry.dn);
+    if (dn) this.uuidByDn.set(dn, uuid);
+    if (username) this.uuidByName.set(foldName(username), uuid);
+  }
+
+  private uuidOf(entry: Entry): string | undefined {
+    if (this.server.activeDirectory) {
+      const guid = entry[Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid') ?? ''];
+      const bytes = Array.isArray(guid) ? guid[0] : guid;
+      return Buffer.isBuffer(bytes) && bytes.length === 16 ? guidToString(bytes) : undefined;
+    }
+    return firstValue(entry, OPENLDAP_UUID_ATTRIBUTE)?.toLowerCase();
+  }
+
+  /** A group's complete membership among the users read, nested groups expanded when that is on. */
+  private async readGroup(dn: string): Promise<SnapshotGroup | undefined> {
+    const top = await this.readGroupEntry(dn);
+    if (!top) return undefined;
+    const memberUuids = new Set<string>();
+    const seen = new Set<string>([dn]);
+    let frontier = [top];
+    for (let depth = 0; frontier.length && depth <= MAX_NESTING_DEPTH; depth++) {
+      const next: GroupEntry[] = [];
+      for (const group of frontier) {
+        for (const value of group.members) {
+          const uuid = this.memberUuid(value);
+          if (uuid) {
+            memberUuids.add(uuid);
+            continue;
+          }
+          if (!this.options.nestedGroups || this.options.memberAttribute === 'memberUid') continue;
+          const childDn = tryNormalizeDn(value);
+          if (!childDn || seen.has(childDn)) continue;
+          seen.add(childDn);
+          const child = await this.readGroupEntry(childDn, true);
+          if (child) next.push(child);
+        }
+      }
+      frontier = next;
+    }
+    return { dn, name: top.name, memberUuids };
+  }
+
+  private memberUuid(value: string): string | undefined {
+    if (this.options.memberAttribute === 'memberUid') return this.uuidByName.get(foldName(value));
+    const dn = tryNormalizeDn(value);
+    return dn ? this.uuidByDn.get(dn) : undefined;
+  }
+
+  /**
+   * Reads one group entry with every value of its member attribute, following AD's ranged retrieval
+   * (`member;range=0-1499`, then `member;range=1500-*`...). Undefined when there is no such entry or, for
+   * a nested member, when the entry is not a group.
+   */
+  private async readGroupEntry(dn: string, onlyIfGroup = false): Promise<GroupEntry | undefined> {
+    const attribute = this.options.memberAttribute;
+    const filter = onlyIfGroup
+      ? new OrFilter({
+          filters: ['group', 'groupOfNames', 'groupOfUniqueNames', 'posixGroup'].map(
+            (value) => new EqualityFilter({ attribute: 'objectClass', value }),
+          ),
+        })
+      : '(objectClass=*)';
+    let entry: Entry | undefined;
+    try {
+      const result = await this.client.search(dn, { scope: 'base', filter, attributes: ['cn', attribute] });
+      refuseReferrals(result.searchReferences, dn);
+      entry = result.searchEntries[0];
+    } catch (error) {
+      if (error instanceof NoSuchObjectError) return undefined;
+      throw error;
+    }
+    if (!entry) return undefined;
+    this.stats.entriesRead++;
+    const members: string[] = [];
+    let range = rangedValues(entry, attribute);
+    if (!range) {
+      members.push(...(allValues(entry, attribute) ?? []));
+    } else {
+      members.push(...range.values);
+      while (range.high !== '*') {
+        const from = Number(range.high) + 1;
+        const { searchEntries, searchReferences } = await this.client.search(dn, {
+          scope: 'base',
+          filter: '(objectClass=*)',
+          attributes: [`${attribute};range=${from}-*`],
+        });
+        refuseReferrals(searchReferences, dn);
+        const next = searchEntries[0] ? rangedValues(searchEntries[0], attribute) : undefined;
+        if (!next || Number(next.low) !== from) {
+          throw new IncompleteDirectoryReadError(
+            `ranged retrieval of ${attribute} on ${dn} did not continue at ${from}: the membership would be incomplete`,
+          );
+        }
+        members.push(...next.values);
+        range = next;
+      }
+    }
+    this.options.onProgress?.({ phase: 'groups', ...this.stats });
+    return { dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn), members };
+  }
+}
+
+interface GroupEntry {
+  dn: string;
+  name: string;
+  members: string[];
+}
+
+/** `member;range=0-1499` on the entry → its values and bounds; undefined when the attribute is not ranged. */
+function rangedValues(entry: Entry, attribute: string): { low: string; high: string; values: string[] } | undefined {
+  const prefix = `${attribute.toLowerCase()};range=`;
+  const key = Object.keys(entry).find((k) => k.toLowerCase().startsWith(prefix));
+  if (!key) return undefined;
+  const match = /^(\d+)-(\d+|\*)$/.exec(key.slice(prefix.length));
+  if (!match) throw new IncompleteDirectoryReadError(`cannot read the range in "${key}" on ${entry.dn}`);
+  return { low: match[1], high: match[2], values: allValues(entry, key) ?? [] };
+}
+
+function refuseReferrals(references: readonly string[], base: string): void {
+  if (references.length) {
+    throw new IncompleteDirectoryReadError(
+      `the server referred part of ${base} elsewhere (${references.slice(0, 3).join(', ')}): referrals are not followed, so the read would be incomplete`,
+    );
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

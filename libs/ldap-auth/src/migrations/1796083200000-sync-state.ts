@@ -1,0 +1,34 @@
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
+
+/**
+ * What the full sync needs to keep: who deactivated a user (the sync reactivates only users it deactivated
+ * itself), and, on databases without advisory locks (SQLite), a lock row so that one run at a time writes.
+ */
+export class SyncState1796083200000 implements MigrationInterface {
+  name = 'SyncState1796083200000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const driver = queryRunner.connection.driver;
+    const no = driver.normalizeDefault({ default: false, type: 'boolean' } as ColumnMetadata) as string;
+    // ADD COLUMN in place on both: TypeORM's addColumn rebuilds a SQLite table (and a rebuild cascades deletes).
+    await queryRunner.query(`ALTER TABLE "users" ADD COLUMN "deactivated_by_sync" boolean NOT NULL DEFAULT ${no}`);
+    const timestamp = driver.normalizeType({ type: Date });
+    await queryRunner.createTable(
+      new Table({
+        name: 'ldap_sync_lock',
+        columns: [
+          { name: 'name', type: 'varchar', length: '64', isPrimary: true },
+          { name: 'holder', type: 'varchar', length: '255', isNullable: false },
+          { name: 'acquired_at', type: timestamp, isNullable: false },
+          { name: 'expires_at', type: timestamp, isNullable: false },
+        ],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('ldap_sync_lock');
+    await queryRunner.query(`ALTER TABLE "users" DROP COLUMN "deactivated_by_sync"`);
+  }
+}

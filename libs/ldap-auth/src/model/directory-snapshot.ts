@@ -1,0 +1,47 @@
+/**
+ * What one complete read of the directory found, reduced to what the reconciliation needs. Built only from
+ * complete reads: a reader that could not read everything throws instead of returning a snapshot.
+ */
+
+/** A user entry, as compact as the sync can keep 100,000s of them. */
+export interface SnapshotUser {
+  /** Stable id (entryUUID / objectGUID text), lower-case. */
+  uuid: string;
+  /** Null when it cannot be stored (longer than the column): the row keeps its own. */
+  dn: string | null;
+  /** Null when the entry has no value for the username attribute, or one too long to store (the row keeps its name). */
+  username: string | null;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  /** AD: userAccountControl has ACCOUNTDISABLE (0x2). Always false elsewhere. */
+  disabled: boolean;
+}
+
+/** A listed group that exists, with its complete membership (nested groups resolved when that is on). */
+export interface SnapshotGroup {
+  /** Normalised DN (the form `groups.ldap_dn` stores). */
+  dn: string;
+  /** Its `cn`. */
+  name: string;
+  /** Stable ids of the users (of the snapshot) that are members. */
+  memberUuids: Set<string>;
+}
+
+export interface DirectorySnapshot {
+  /** Every user entry under the search base matching the user filter (and in the login group, when set), by uuid. */
+  users: Map<string, SnapshotUser>;
+  /** The listed groups (LDAP_SYNCED_GROUPS) that exist, by normalised DN. */
+  groups: Map<string, SnapshotGroup>;
+  /** Listed groups the directory says do not exist (noSuchObject), normalised. */
+  missingGroups: Set<string>;
+  /** Counters, for the report and the progress line. */
+  stats: { entriesRead: number; pages: number };
+}
+
+/** Where a read is, for a progress line. */
+export interface ReadProgress {
+  phase: 'users' | 'groups';
+  entriesRead: number;
+  pages: number;
+}

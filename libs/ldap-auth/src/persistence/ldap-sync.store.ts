@@ -1,0 +1,456 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EntityManager, QueryRunner } from 'typeorm';
+import type { AppState, SyncPlan } from '../sync/reconcile.js';
+import { TransactionRunner } from './transaction-runner.js';
+import { handedOverUsername } from './ldap-user.store.js';
+import {
+  DN_MAX_LENGTH,
+  EMAIL_MAX_LENGTH,
+  GROUP_NAME_MAX_LENGTH,
+  PERSON_NAME_MAX_LENGTH,
+  USERNAME_MAX_LENGTH,
+} from '../entities/column-limits.js';
+import { LdapSyncRunEntity } from '../entities/ldap-sync-run.entity.js';
+import type { DirectorySnapshot } from '../model/directory-snapshot.js';
+
+/** Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535. */
+const MAX_PARAMETERS = 30_000;
+/** Key of the PostgreSQL advisory lock (any 64-bit number the app does not use otherwise): "ldapsync". */
+const ADVISORY_LOCK_KEY = '7809644238116235';
+const LOCK_NAME = 'ldap-sync';
+/** A SQLite lock row lives this long unless renewed; a crashed holder on another host frees it after this. */
+const LOCK_TTL_MS = 5 * 60_000;
+
+/** A held lock: release it when the run is over. */
+export interface SyncLock {
+  release(): Promise<void>;
+}
+
+export type SyncRunStatus = 'running' | 'succeeded' | 'aborted' | 'failed' | 'skipped' | 'interrupted';
+
+/**
+ * The full sync's side of the database: reads the state it reconciles, writes a plan set-based in ONE
+ * transaction (a failure or a kill at any point leaves the database as it was), keeps one run at a time
+ * across every process and replica, and records every run. Only LDAP-managed rows (non-null `ldap_uuid` /
+ * `ldap_dn`) are ever read for change or written.
+ */
+@Injectable()
+export class LdapSyncStore {
+  private readonly logger = new Logger(LdapSyncStore.name);
+
+  constructor(private readonly transactions: TransactionRunner) {}
+
+  private get postgres(): boolean {
+    return this.transactions.databaseType === 'postgres';
+  }
+
+  /**
+   * Makes the snapshot's values fit the columns, as logins do (see LdapUserStore): a username or DN that does
+   * not fit is not written (the row keeps its own), an over-long email becomes null, names are cut. Returns
+   * notes for the report.
+   */
+  fitToColumns(snapshot: DirectorySnapshot): string[] {
+    const notes: string[] = [];
+    for (const user of snapshot.users.values()) {
+      if (user.username !== null && Array.from(user.username).length > USERNAME_MAX_LENGTH) {
+        notes.push(`${user.dn}: username longer than ${USERNAME_MAX_LENGTH} characters, not written`);
+        user.username = null;
+      }
+      if (user.dn !== null && Array.from(user.dn).length > DN_MAX_LENGTH) {
+        notes.push(`${user.dn.slice(0, 60)}…: DN longer than ${DN_MAX_LENGTH} characters, not written`);
+        user.dn = null;
+      }
+      if (user.email !== null && Array.from(user.email).length > EMAIL_MAX_LENGTH) {
+        notes.push(`${user.dn ?? user.uuid}: email longer than ${EMAIL_MAX_LENGTH} characters, stored as null`);
+        user.email = null;
+      }
+      if (user.firstName !== null) user.firstName = cut(user.firstName, PERSON_NAME_MAX_LENGTH);
+      if (user.lastName !== null) user.lastName = cut(user.lastName, PERSON_NAME_MAX_LENGTH);
+    }
+    return notes;
+  }
+
+  /** The LDAP-managed users, the managed groups of the organisation and their memberships, the local names. */
+  async readState(organisationId: number | undefined): Promise<AppState> {
+    const manager = this.transactions.dataSource.manager;
+    const users = await manager.query<
+      Array<{
+        id: number;
+        username: string;
+        email: string | null;
+        first_name: string | null;
+        last_name: string | null;
+        ldap_dn: string | null;
+        ldap_uuid: string;
+        is_active: boolean | number;
+        deactivated_by_sync: boolean | number;
+      }>
+    >(
+      'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync FROM users WHERE ldap_uuid IS NOT NULL',
+    );
+    const local = await manager.query<Array<{ username: string }>>(
+      'SELECT username FROM users WHERE ldap_uuid IS NULL',
+    );
+    const groups =
+      organisationId === undefined
+        ? []
+        : await manager.query<Array<{ id: number; ldap_dn: string; name: string }>>(
+            `SELECT id, ldap_dn, name FROM groups WHERE ldap_dn IS NOT NULL AND organisation_id = ${this.param(1)}`,
+            [organisationId],
+          );
+    const memberships =
+      organisationId === undefined
+        ? []
+        : await manager.query<Array<{ user_id: number; group_id: number }>>(
+            'SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN groups g ON g.id = ug.group_id ' +
+              `WHERE g.ldap_dn IS NOT NULL AND g.organisation_id = ${this.param(1)}`,
+            [organisationId],
+          );
+    return {
+      users: users.map((u) => ({
+        id: Number(u.id),
+        uuid: u.ldap_uuid,
+        username: u.username,
+        email: u.email,
+        firstName: u.first_name,
+        lastName: u.last_name,
+        dn: u.ldap_dn,
+        isActive: Boolean(u.is_active),
+        deactivatedBySync: Boolean(u.deactivated_by_sync),
+      })),
+      groups: groups.map((g) => ({ id: Number(g.id), dn: g.ldap_dn, name: g.name })),
+      memberships: memberships.map((m) => [Number(m.user_id), Number(m.group_id)]),
+      localUsernames: new Set(local.map((l) => l.username.toLowerCase())),
+    };
+  }
+
+  /** Writes the plan in one transaction, set-based (a few statements per kind of change, never one per row). */
+  async apply(plan: SyncPlan, organisationId: number | undefined): Promise<void> {
+    await this.transactions.transaction(async (manager) => {
+      const q = (sql: string, params: unknown[] = []): Promise<unknown[]> => manager.query<unknown[]>(sql, params);
+      const ldapUsers = 'ldap_uuid IS NOT NULL';
+
+      // Names given up by removed entries' rows first, so the rows that take them can.
+      for (const id of plan.usernameHandovers) {
+        const [row] = (await q(`SELECT username FROM users WHERE id = ${this.param(1)} AND ${ldapUsers}`, [
+          id,
+        ])) as Array<{
+          username: string;
+        }>;
+        if (row) {
+          await q(`UPDATE users SET username = ${this.param(1)} WHERE id = ${this.param(2)}`, [
+            handedOverUsername(row.username, id),
+            id,
+          ]);
+        }
+      }
+
+      if (plan.deleteUsers.length) {
+        // Memberships explicitly (SQLite may run without foreign keys), then the rows.
+        await this.forIds(plan.deleteUsers, (list) =>
+          q(`DELETE FROM user_groups WHERE user_id IN ${list.sql}`, list.params),
+        );
+        await this.forIds(plan.deleteUsers, (list) =>
+          q(`DELETE FROM user_organisations WHERE user_id IN ${list.sql}`, list.params),
+        );
+        await this.forIds(plan.deleteUsers, (list) =>
+          q(`DELETE FROM users WHERE id IN ${list.sql} AND ${ldapUsers}`, list.params),
+        );
+      }
+
+      if (plan.userUpdates.length) {
+        // Two steps, so names can move between rows (a swap) without tripping the unique index.
+        const renamed = plan.userUpdates.map((u) => u.id);
+        await this.forIds(renamed, (list) =>
+          q(`UPDATE users SET username = '~sync~' || id WHERE id IN ${list.sql} AND ${ldapUsers}`, list.params),
+        );
+        await this.updateUsers(manager, plan.userUpdates);
+      }
+
+      if (plan.deactivate.length) {
+        await this.forIds(plan.deactivate, (list) =>
+          q(
+            `UPDATE users SET is_active = ${this.bool(false)}, deactivated_by_sync = ${this.bool(true)}, updated_at = CURRENT_TIMESTAMP WHERE id IN ${list.sql} AND ${ldapUsers}`,
+            list.params,
+          ),
+        );
+      }
+      if (plan.reactivate.length) {
+        await this.forIds(plan.reactivate, (list) =>
+          q(
+            `UPDATE users SET is_active = ${this.bool(true)}, deactivated_by_sync = ${this.bool(false)}, updated_at = CURRENT_TIMESTAMP WHERE id IN ${list.sql} AND ${ldapUsers} AND deactivated_by_sync = ${this.bool(true)}`,
+            list.params,
+          ),
+        );
+      }
+
+      if (plan.deleteGroups.length) {
+        await this.forIds(plan.deleteGroups, (list) =>
+          q(`DELETE FROM user_groups WHERE group_id IN ${list.sql}`, list.params),
+        );
+        await this.forIds(plan.deleteGroups, (list) =>
+          q(`DELETE FROM groups WHERE id IN ${list.sql} AND ldap_dn IS NOT NULL`, list.params),
+        );
+      }
+      for (const group of plan.renameGroups) {
+        await q(`UPDATE groups SET name = ${this.param(1)} WHERE id = ${this.param(2)} AND ldap_dn IS NOT NULL`, [
+          cut(group.name, GROUP_NAME_MAX_LENGTH),
+          group.id,
+        ]);
+      }
+
+      const groupIdByDn = new Map<string, number>();
+      if (plan.createGroups.length || plan.addMemberships.length) {
+        if (organisationId === undefined) throw new Error('groups need the default organisation');
+        await this.insertRows(
+          manager,
+          'groups',
+          ['organisation_id', 'name', 'ldap_dn'],
+          plan.createGroups.map((g) => [organisationId, cut(g.name, GROUP_NAME_MAX_LENGTH), g.dn]),
+        );
+        const dns = [...new Set(plan.addMemberships.map((m) => m.groupDn))];
+        for (let i = 0; i < dns.length; i += MAX_PARAMETERS - 1) {
+          const chunk = dns.slice(i, i + MAX_PARAMETERS - 1);
+          const rows = (await q(
+            `SELECT id, ldap_dn FROM groups WHERE organisation_id = ${this.param(1)} AND ldap_dn IN (${chunk.map((_, j) => this.param(j + 2)).join(', ')})`,
+            [organisationId, ...chunk],
+          )) as Array<{ id: number; ldap_dn: string }>;
+          for (const row of rows) groupIdByDn.set(row.ldap_dn, Number(row.id));
+        }
+      }
+
+      if (plan.removeMemberships.length) {
+        await this.forRows(
+          plan.removeMemberships.map((m) => [m.userId, m.groupId]),
+          2,
+          (values, params) =>
+            q(`DELETE FROM user_groups WHERE (user_id, group_id) IN (${this.valuesList(values)})`, params),
+        );
+      }
+      if (plan.addMemberships.length) {
+        const rows = plan.addMemberships.flatMap((m) => {
+          const groupId = groupIdByDn.get(m.groupDn);
+          return groupId === undefined ? [] : [[m.userId, groupId]];
+        });
+        await this.insertRows(manager, 'user_groups', ['user_id', 'group_id'], rows);
+      }
+    });
+  }
+
+  // ---- one run at a time ----
+
+  /**
+   * Takes the sync lock, or returns undefined when another run (here or in another process) holds it.
+   * PostgreSQL: a session advisory lock on a connection of its own (a killed process releases it with its
+   * connection). SQLite: a row in `ldap_sync_lock`, renewed while the run lasts; a holder that died on this
+   * host frees it at once, one elsewhere when it expires.
+   */
+  async tryLock(): Promise<SyncLock | undefined> {
+    if (this.postgres) return this.tryAdvisoryLock();
+    if (this.transactions.databaseType === 'better-sqlite3') return this.tryRowLock();
+    throw new Error(`the sync lock supports PostgreSQL and SQLite, not ${this.transactions.databaseType}`);
+  }
+
+  private async tryAdvisoryLock(): Promise<SyncLock | undefined> {
+    const runner: QueryRunner = this.transactions.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query(
+        `SELECT pg_try_advisory_lock(${ADVISORY_LOCK_KEY}) AS locked`,
+      )) as Array<{
+        locked: boolean;
+      }>;
+      if (!locked) {
+        await runner.release();
+        return undefined;
+      }
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    return {
+      release: async () => {
+        try {
+          await runner.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK_KEY})`);
+        } finally {
+          await runner.release();
+        }
+      },
+    };
+  }
+
+  private async tryRowLock(): Promise<SyncLock | undefined> {
+    const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const acquired = await this.transactions.transaction(async (manager) => {
+      const [current] = await manager.query<Array<{ holder: string; expires_at: string }>>(
+        'SELECT holder, expires_at FROM ldap_sync_lock WHERE name = ?',
+        [LOCK_NAME],
+      );
+      if (current && !this.lockIsStale(current.holder, current.expires_at)) return false;
+      const now = new Date();
+      await manager.query('DELETE FROM ldap_sync_lock WHERE name = ?', [LOCK_NAME]);
+      await manager.query('INSERT INTO ldap_sync_lock (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)', [
+        LOCK_NAME,
+        holder,
+        sqliteDate(now),
+        sqliteDate(new Date(now.getTime() + LOCK_TTL_MS)),
+      ]);
+      if (current) this.logger.warn(`Took over the sync lock from ${current.holder}, which is gone or expired`);
+      return true;
+    });
+    if (!acquired) return undefined;
+    const renew = setInterval(() => {
+      void this.transactions
+        .serialized(() =>
+          this.transactions.dataSource.query('UPDATE ldap_sync_lock SET expires_at = ? WHERE name = ? AND holder = ?', [
+            sqliteDate(new Date(Date.now() + LOCK_TTL_MS)),
+            LOCK_NAME,
+            holder,
+          ]),
+        )
+        .catch(() => undefined);
+    }, LOCK_TTL_MS / 5);
+    renew.unref();
+    return {
+      release: async () => {
+        clearInterval(renew);
+        await this.transactions.serialized(() =>
+          this.transactions.dataSource.query('DELETE FROM ldap_sync_lock WHERE name = ? AND holder = ?', [
+            LOCK_NAME,
+            holder,
+          ]),
+        );
+      },
+    };
+  }
+
+  private lockIsStale(holder: string, expiresAt: string): boolean {
+    if (new Date(`${expiresAt.replace(' ', 'T')}Z`).getTime() < Date.now()) return true;
+    const [host, pid] = holder.split(':');
+    if (host !== hostname()) return false;
+    try {
+      process.kill(Number(pid), 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+
+  // ---- the record of runs ----
+
+  async startRun(dryRun: boolean, status: SyncRunStatus = 'running'): Promise<number> {
+    return this.transactions.serialized(async () => {
+      const runs = this.transactions.dataSource.getRepository(LdapSyncRunEntity);
+      const result = await runs.insert({ startedAt: new Date(), status, dryRun });
+      return Number((result.identifiers[0] as { id: number }).id);
+    });
+  }
+
+  async finishRun(id: number, status: SyncRunStatus, report: unknown, error?: string): Promise<void> {
+    await this.transactions.serialized(() =>
+      this.transactions.dataSource
+        .getRepository(LdapSyncRunEntity)
+        .update({ id }, { finishedAt: new Date(), status, report: JSON.stringify(report), error: error ?? null }),
+    );
+  }
+
+  /** Marks runs left `running` by a process that died (called while holding the lock: none is running). */
+  async markInterruptedRuns(): Promise<number> {
+    return this.transactions.serialized(async () => {
+      const result = await this.transactions.dataSource
+        .getRepository(LdapSyncRunEntity)
+        .update(
+          { status: 'running' },
+          { status: 'interrupted', finishedAt: new Date(), error: 'the process ended during the run' },
+        );
+      return result.affected ?? 0;
+    });
+  }
+
+  // ---- SQL building ----
+
+  private param(n: number): string {
+    return this.postgres ? `$${n}` : '?';
+  }
+
+  private bool(value: boolean): string {
+    return value ? 'TRUE' : 'FALSE';
+  }
+
+  /** `(p1, p2), (p3, p4)…` for rows of `width` values, numbered from 1. */
+  private valuesList(rows: number, width = 2): string {
+    const out: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      out.push(`(${Array.from({ length: width }, (_, c) => this.param(r * width + c + 1)).join(', ')})`);
+    }
+    return out.join(', ');
+  }
+
+  private async forIds(
+    ids: number[],
+    run: (list: { sql: string; params: number[] }) => Promise<unknown>,
+  ): Promise<void> {
+    for (let i = 0; i < ids.length; i += MAX_PARAMETERS) {
+      const chunk = ids.slice(i, i + MAX_PARAMETERS);
+      await run({ sql: `(${chunk.map((_, j) => this.param(j + 1)).join(', ')})`, params: chunk });
+    }
+  }
+
+  private async forRows(
+    rows: unknown[][],
+    width: number,
+    run: (count: number, params: unknown[]) => Promise<unknown>,
+  ): Promise<void> {
+    const per = Math.floor(MAX_PARAMETERS / width);
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      await run(chunk.length, chunk.flat());
+    }
+  }
+
+  private async insertRows(manager: EntityManager, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+    await this.forRows(rows, columns.length, (count, params) =>
+      manager.query(
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${this.valuesList(count, columns.length)} ON CONFLICT DO NOTHING`,
+        params,
+      ),
+    );
+  }
+
+  private async updateUsers(manager: EntityManager, updates: SyncPlan['userUpdates']): Promise<void> {
+    const width = 6;
+    const rows = updates.map((u) => [u.id, u.username, u.email, u.firstName, u.lastName, u.dn]);
+    await this.forRows(rows, width, (count, params) => {
+      if (this.postgres) {
+        // Typed placeholders: a VALUES list takes its column types from the first row, which may hold NULLs.
+        const types = ['integer', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar'];
+        const values = Array.from(
+          { length: count },
+          (_, r) => `(${types.map((t, c) => `$${r * width + c + 1}::${t}`).join(', ')})`,
+        ).join(', ');
+        return manager.query(
+          `UPDATE users AS u SET username = v.username, email = v.email, first_name = v.first_name, last_name = v.last_name, ldap_dn = v.ldap_dn, updated_at = CURRENT_TIMESTAMP ` +
+            `FROM (VALUES ${values}) AS v(id, username, email, first_name, last_name, ldap_dn) WHERE u.id = v.id AND u.ldap_uuid IS NOT NULL`,
+          params,
+        );
+      }
+      return manager.query(
+        `UPDATE users SET username = v.column2, email = v.column3, first_name = v.column4, last_name = v.column5, ldap_dn = v.column6, updated_at = CURRENT_TIMESTAMP ` +
+          `FROM (VALUES ${this.valuesList(count, width)}) AS v WHERE users.id = v.column1 AND users.ldap_uuid IS NOT NULL`,
+        params,
+      );
+    });
+  }
+}
+
+/** SQLite's datetime text, as TypeORM writes it: `YYYY-MM-DD HH:MM:SS.SSS` in UTC. */
+function sqliteDate(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function cut(value: string, max: number): string {
+  const chars = Array.from(value);
+  return chars.length <= max ? value : chars.slice(0, max).join('');
+}

@@ -1,0 +1,199 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
+import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
+import { LdapDirectory } from '../directory/ldap-directory.js';
+import { LdapSyncStore, type SyncRunStatus } from '../persistence/ldap-sync.store.js';
+import type { ReadProgress } from '../model/directory-snapshot.js';
+import { DirectoryError, DirectoryUnavailableError, IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
+import { planCounts, planIsEmpty, reconcile } from './reconcile.js';
+
+export interface SyncRunOptions {
+  /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
+  dryRun?: boolean;
+  /** Go past LDAP_SYNC_MAX_REMOVALS. */
+  force?: boolean;
+  /** Called after each page and group read. */
+  onProgress?: (progress: ReadProgress) => void;
+}
+
+/**
+ * How a run ended. `aborted`: a safety rule stopped it before anything was written (incomplete read, zero
+ * users, too many removals); `failed`: an unexpected error (nothing was written either: one transaction);
+ * `skipped`: another run held the lock.
+ */
+export type SyncOutcome = Exclude<SyncRunStatus, 'running' | 'interrupted'>;
+
+/** What `npm run sync -- --json` prints and `ldap_sync_runs.report` holds. */
+export interface SyncReport {
+  status: SyncOutcome;
+  dryRun: boolean;
+  /** Why it aborted, failed or was skipped. */
+  reason?: string;
+  /** The `ldap_sync_runs` row. */
+  runId?: number;
+  /** User entries the directory holds (matching the filter and the login group). */
+  usersSeen: number;
+  usersUpdated: number;
+  usersRemoved: number;
+  usersDeactivated: number;
+  usersReactivated: number;
+  groupsCreated: number;
+  groupsRenamed: number;
+  groupsRemoved: number;
+  membershipsAdded: number;
+  membershipsRemoved: number;
+  /** Users the run would delete or deactivate, and the limit that applied (LDAP_SYNC_MAX_REMOVALS). */
+  removals: number;
+  maxRemovals: number;
+  /** LDAP entries read and result pages, for the record. */
+  entriesRead: number;
+  pages: number;
+  notes: string[];
+  durationMs: number;
+}
+
+const EMPTY_COUNTS = {
+  usersSeen: 0,
+  usersUpdated: 0,
+  usersRemoved: 0,
+  usersDeactivated: 0,
+  usersReactivated: 0,
+  groupsCreated: 0,
+  groupsRenamed: 0,
+  groupsRemoved: 0,
+  membershipsAdded: 0,
+  membershipsRemoved: 0,
+  removals: 0,
+  maxRemovals: 0,
+  entriesRead: 0,
+  pages: 0,
+};
+
+/** A safety rule stopped the run before anything was written. */
+class SyncAbort extends Error {}
+
+/**
+ * The full reconciliation (the original's `sync_ldap_users_and_groups`): lock → read the whole directory
+ * (directory/) → a snapshot → a pure plan (reconcile.ts) → one transaction (persistence/) → a record of the
+ * run. The schedule and the CLI both call `run`.
+ */
+@Injectable()
+export class LdapSyncService {
+  private readonly logger = new Logger(LdapSyncService.name);
+  private current?: Promise<SyncReport>;
+
+  constructor(
+    @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
+    private readonly directory: LdapDirectory,
+    private readonly store: LdapSyncStore,
+  ) {}
+
+  /** One run now. Never throws for a directory or safety problem: the report says how it ended. */
+  async run(options: SyncRunOptions = {}): Promise<SyncReport> {
+    if (this.current) return this.skipped(!!options.dryRun, 'a run is already going on in this process', false);
+    this.current = this.runLocked(options);
+    try {
+      return await this.current;
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private async runLocked(options: SyncRunOptions): Promise<SyncReport> {
+    const dryRun = !!options.dryRun;
+    const lock = await this.store.tryLock();
+    if (!lock) return this.skipped(dryRun, 'another run holds the sync lock (another process or replica)', true);
+    try {
+      const interrupted = await this.store.markInterruptedRuns();
+      if (interrupted) this.logger.warn(`${interrupted} earlier run(s) had been interrupted (the process ended)`);
+      return await this.runOnce(options);
+    } finally {
+      await lock
+        .release()
+        .catch((error: unknown) => this.logger.error(`Could not release the sync lock: ${messageOf(error)}`));
+    }
+  }
+
+  private async runOnce(options: SyncRunOptions): Promise<SyncReport> {
+    const started = Date.now();
+    const dryRun = !!options.dryRun;
+    const runId = await this.store.startRun(dryRun);
+    const report: SyncReport = { status: 'succeeded', dryRun, runId, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
+    let error: string | undefined;
+    try {
+      const snapshot = await this.directory.readSnapshot(options.onProgress);
+      report.usersSeen = snapshot.users.size;
+      report.entriesRead = snapshot.stats.entriesRead;
+      report.pages = snapshot.stats.pages;
+      report.notes.push(...this.store.fitToColumns(snapshot));
+      const state = await this.store.readState(this.options.defaultOrganisationId);
+      if (snapshot.users.size === 0 && state.users.length > 0) {
+        throw new SyncAbort(
+          `the directory returned no user entries while the app has ${state.users.length} LDAP users: check LDAP_AUTH_SEARCH_BASE, LDAP_AUTH_OBJECT_CLASS and the service account's rights`,
+        );
+      }
+      const plan = reconcile(snapshot, state, { removedUsers: this.options.sync.removedUsers });
+      Object.assign(report, planCounts(plan));
+      report.notes.push(...plan.notes);
+      report.removals = plan.removals;
+      report.maxRemovals = maxRemovals(this.options.sync.maxRemovals, state.users.length);
+      if (plan.removals > report.maxRemovals && !options.force) {
+        throw new SyncAbort(
+          `the run would ${this.options.sync.removedUsers} ${plan.removals} of ${state.users.length} LDAP users, more than LDAP_SYNC_MAX_REMOVALS allows (${report.maxRemovals}); run with --force if that is right`,
+        );
+      }
+      if (!dryRun && !planIsEmpty(plan)) await this.store.apply(plan, this.options.defaultOrganisationId);
+    } catch (caught) {
+      const aborted =
+        caught instanceof SyncAbort ||
+        caught instanceof IncompleteDirectoryReadError ||
+        caught instanceof DirectoryUnavailableError ||
+        caught instanceof DirectoryError;
+      report.status = aborted ? 'aborted' : 'failed';
+      report.reason = messageOf(caught);
+      error = caught instanceof Error && !aborted ? (caught.stack ?? caught.message) : undefined;
+    }
+    report.durationMs = Date.now() - started;
+    await this.store
+      .finishRun(runId, report.status, report, report.reason && (error ?? report.reason))
+      .catch((e: unknown) => this.logger.error(`Could not record sync run ${runId}: ${messageOf(e)}`));
+    this.logReport(report);
+    return report;
+  }
+
+  private async skipped(dryRun: boolean, reason: string, record: boolean): Promise<SyncReport> {
+    const report: SyncReport = { status: 'skipped', dryRun, reason, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
+    if (record) {
+      try {
+        report.runId = await this.store.startRun(dryRun, 'skipped');
+        await this.store.finishRun(report.runId, 'skipped', report, reason);
+      } catch (error) {
+        this.logger.error(`Could not record the skipped run: ${messageOf(error)}`);
+      }
+    }
+    this.logReport(report);
+    return report;
+  }
+
+  private logReport(r: SyncReport): void {
+    const counts =
+      `${r.usersSeen} users seen, ${r.usersUpdated} updated, ${r.usersRemoved} removed, ${r.usersDeactivated} deactivated, ` +
+      `${r.usersReactivated} reactivated, ${r.groupsCreated} groups created, ${r.groupsRemoved} removed, ` +
+      `${r.membershipsAdded} memberships added, ${r.membershipsRemoved} removed`;
+    const line = `LDAP sync ${r.status}${r.dryRun ? ' (dry run)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s: ${counts}${r.reason ? `. ${r.reason}` : ''}`;
+    if (r.status === 'succeeded') this.logger.log(line);
+    else if (r.status === 'skipped') this.logger.warn(line);
+    else this.logger.error(line);
+    for (const note of r.notes.slice(0, 20)) this.logger.warn(`LDAP sync: ${note}`);
+  }
+}
+
+/** LDAP_SYNC_MAX_REMOVALS as a number of users: a count, or a percentage of the LDAP users (rounded up). */
+export function maxRemovals(limit: number | `${number}%`, ldapUsers: number): number {
+  if (typeof limit === 'number') return limit;
+  return Math.ceil((parseFloat(limit) / 100) * ldapUsers);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,238 @@
+import type { DirectorySnapshot, SnapshotUser } from '../model/directory-snapshot.js';
+import type { RemovedUsersPolicy } from '../interfaces/ldap-auth-options.interface.js';
+
+/** An LDAP-managed user row (non-null `ldap_uuid`). */
+export interface AppLdapUser {
+  id: number;
+  uuid: string;
+  username: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  dn: string | null;
+  isActive: boolean;
+  /** The sync deactivated this user (only then may the sync reactivate it). */
+  deactivatedBySync: boolean;
+}
+
+/** An LDAP-managed group row (non-null `ldap_dn`) of the default organisation. */
+export interface AppLdapGroup {
+  id: number;
+  /** Normalised DN. */
+  dn: string;
+  name: string;
+}
+
+/** What the database holds, as far as the sync may touch it. */
+export interface AppState {
+  users: AppLdapUser[];
+  groups: AppLdapGroup[];
+  /** [userId, groupId] pairs of the LDAP-managed groups above. */
+  memberships: Array<[number, number]>;
+  /** Lower-cased usernames of local users (null `ldap_uuid`): never taken over. */
+  localUsernames: Set<string>;
+}
+
+export interface UserUpdate {
+  id: number;
+  username: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  dn: string | null;
+}
+
+/** What one run changes, computed without I/O from a snapshot and the database state. */
+export interface SyncPlan {
+  /** Rows whose fields differ from their entry (username, email, names, DN). */
+  userUpdates: UserUpdate[];
+  /** Rows of removed entries (kept deactivated) whose username a present entry now has: renamed out of the way first. */
+  usernameHandovers: number[];
+  deactivate: number[];
+  reactivate: number[];
+  deleteUsers: number[];
+  createGroups: Array<{ dn: string; name: string }>;
+  renameGroups: Array<{ id: number; name: string }>;
+  deleteGroups: number[];
+  /** Memberships to add; `groupDn` (normalised) also names groups created by this plan. */
+  addMemberships: Array<{ userId: number; groupDn: string }>;
+  removeMemberships: Array<{ userId: number; groupId: number }>;
+  /** Users that would be deleted or deactivated by this run (the removal guard counts these). */
+  removals: number;
+  /** Things the run leaves alone, with the reason (for the log and the report). */
+  notes: string[];
+}
+
+export interface ReconcileOptions {
+  removedUsers: RemovedUsersPolicy;
+}
+
+const fold = (name: string) => name.toLowerCase();
+
+/**
+ * The reconciliation: directory snapshot + database state → plan. Pure: no I/O, no clock, no Nest.
+ *
+ * - Users are matched by stable id. Found: fields refreshed (a rename or an OU move updates the same row);
+ *   an AD account disabled in the directory is deactivated, enabled again is reactivated, but only when the
+ *   sync itself deactivated it. Not found: deleted or deactivated (with their memberships), per policy.
+ * - Users are never created here (only a login creates a user).
+ * - Listed groups that exist get exactly the directory's members among the app's LDAP users; one with
+ *   members but no row is created; a managed group the directory says is gone is deleted. Groups no longer
+ *   listed are left alone.
+ * - Local users and groups are not in the state, so nothing here can touch them.
+ */
+export function reconcile(snapshot: DirectorySnapshot, state: AppState, options: ReconcileOptions): SyncPlan {
+  const plan: SyncPlan = {
+    userUpdates: [],
+    usernameHandovers: [],
+    deactivate: [],
+    reactivate: [],
+    deleteUsers: [],
+    createGroups: [],
+    renameGroups: [],
+    deleteGroups: [],
+    addMemberships: [],
+    removeMemberships: [],
+    removals: 0,
+    notes: [],
+  };
+
+  const removed: AppLdapUser[] = [];
+  const present: Array<[AppLdapUser, SnapshotUser]> = [];
+  for (const user of state.users) {
+    const entry = snapshot.users.get(user.uuid);
+    if (entry) present.push([user, entry]);
+    else removed.push(user);
+  }
+
+  // Removals first: what they free (usernames) is known before names are handed around.
+  const removedIds = new Set(removed.map((u) => u.id));
+  for (const user of removed) {
+    if (options.removedUsers === 'delete') {
+      plan.deleteUsers.push(user.id);
+      plan.removals++;
+    } else if (user.isActive) {
+      plan.deactivate.push(user.id);
+      plan.removals++;
+    }
+  }
+
+  // Who holds which name once this run is done, to refuse a rename onto a name still in use.
+  const holderOf = new Map<string, AppLdapUser>();
+  for (const user of state.users) holderOf.set(fold(user.username), user);
+  const finalNameOf = new Map<number, string>();
+  for (const [user, entry] of present) finalNameOf.set(user.id, entry.username ?? user.username);
+
+  for (const [user, entry] of present) {
+    let username = user.username;
+    if (entry.username !== null && entry.username !== user.username) {
+      const wanted = fold(entry.username);
+      const holder = holderOf.get(wanted);
+      if (state.localUsernames.has(wanted)) {
+        plan.notes.push(
+          `user ${user.id} keeps the name "${user.username}": "${entry.username}" belongs to a local user of the app`,
+        );
+      } else if (!holder || holder.id === user.id) {
+        username = entry.username;
+      } else if (removedIds.has(holder.id)) {
+        // A removed entry's row (deleted by this run, or kept deactivated) gives its name to the present one.
+        if (options.removedUsers === 'deactivate' && !plan.usernameHandovers.includes(holder.id)) {
+          plan.usernameHandovers.push(holder.id);
+        }
+        username = entry.username;
+      } else if (fold(finalNameOf.get(holder.id) ?? '') !== wanted) {
+        // The holder is renamed away in this same run (a swap): the store renames in two steps.
+        username = entry.username;
+      } else {
+        plan.notes.push(
+          `user ${user.id} keeps the name "${user.username}": "${entry.username}" is also the name of user ${holder.id}`,
+        );
+      }
+    }
+    const dn = entry.dn ?? user.dn;
+    if (
+      username !== user.username ||
+      entry.email !== user.email ||
+      entry.firstName !== user.firstName ||
+      entry.lastName !== user.lastName ||
+      dn !== user.dn
+    ) {
+      plan.userUpdates.push({
+        id: user.id,
+        username,
+        email: entry.email,
+        firstName: entry.firstName,
+        lastName: entry.lastName,
+        dn,
+      });
+    }
+    if (entry.disabled && user.isActive) {
+      plan.deactivate.push(user.id);
+      plan.removals++;
+    } else if (!entry.disabled && !user.isActive && user.deactivatedBySync) {
+      plan.reactivate.push(user.id);
+    }
+  }
+
+  // Groups.
+  const userIdOf = new Map(present.map(([user]) => [user.uuid, user.id]));
+  const groupByDn = new Map(state.groups.map((g) => [g.dn, g]));
+  const membersOf = new Map<number, Set<number>>();
+  for (const [userId, groupId] of state.memberships) {
+    let set = membersOf.get(groupId);
+    if (!set) membersOf.set(groupId, (set = new Set()));
+    set.add(userId);
+  }
+
+  for (const group of snapshot.groups.values()) {
+    const wanted = new Set<number>();
+    for (const uuid of group.memberUuids) {
+      const id = userIdOf.get(uuid);
+      if (id !== undefined) wanted.add(id);
+    }
+    const row = groupByDn.get(group.dn);
+    if (!row) {
+      if (wanted.size === 0) continue;
+      plan.createGroups.push({ dn: group.dn, name: group.name });
+      for (const userId of wanted) plan.addMemberships.push({ userId, groupDn: group.dn });
+      continue;
+    }
+    if (row.name !== group.name) plan.renameGroups.push({ id: row.id, name: group.name });
+    const current = membersOf.get(row.id) ?? new Set<number>();
+    for (const userId of wanted) if (!current.has(userId)) plan.addMemberships.push({ userId, groupDn: row.dn });
+    for (const userId of current) {
+      // Removed users' memberships go with them (deleted rows cascade; deactivated ones are taken out here).
+      if (wanted.has(userId)) continue;
+      if (removedIds.has(userId) && options.removedUsers === 'delete') continue;
+      plan.removeMemberships.push({ userId, groupId: row.id });
+    }
+  }
+
+  for (const row of state.groups) {
+    if (snapshot.groups.has(row.dn)) continue;
+    if (snapshot.missingGroups.has(row.dn)) plan.deleteGroups.push(row.id);
+    else plan.notes.push(`group ${row.id} (${row.dn}) is no longer in LDAP_SYNCED_GROUPS: left as it is`);
+  }
+
+  return plan;
+}
+
+/** Counts for the report. */
+export function planCounts(plan: SyncPlan) {
+  return {
+    usersUpdated: plan.userUpdates.length,
+    usersRemoved: plan.deleteUsers.length,
+    usersDeactivated: plan.deactivate.length,
+    usersReactivated: plan.reactivate.length,
+    groupsCreated: plan.createGroups.length,
+    groupsRenamed: plan.renameGroups.length,
+    groupsRemoved: plan.deleteGroups.length,
+    membershipsAdded: plan.addMemberships.length,
+    membershipsRemoved: plan.removeMemberships.length,
+  };
+}
+
+/** Whether the plan writes anything at all. */
+export function planIsEmpty(plan: SyncPlan): boolean {
+  return Object.values(planCounts(plan)).every((n) => n === 0) && plan.usernameHandovers.length === 0;
+}
