@@ -7,7 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { LdapSyncService, type SyncReport } from '@app/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
-import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';
+import { DIRECTORY_KINDS, directoryEnv, directoryInfo, serviceAccountEnv } from './support/env.js';
 import {
   addUserToGroup,
   createGroup,
@@ -21,15 +21,6 @@ import {
   setAttributes,
 } from './support/directory-admin.js';
 import type { FixtureUser } from './support/fixtures.js';
-
-/** Environment for the service account on either server. */
-export function serviceAccountEnv(kind: DirectoryKind): Record<string, string> {
-  const info = directoryInfo(kind);
-  return {
-    LDAP_SYNC_USER_USERNAME: info.kind === 'slapd' ? info.serviceDn : info.serviceUser,
-    LDAP_SYNC_USER_PASSWORD: info.servicePassword,
-  };
-}
 
 interface UserRow {
   id: number;

@@ -41,3 +41,12 @@ export function groupDnOf(kind: DirectoryKind, cn: string): string {
   const info = directoryInfo(kind);
   return `cn=${cn},${info.groupsDn}`;
 }
+
+/** The service account (search login mode, the full sync) on either server. */
+export function serviceAccountEnv(kind: DirectoryKind): Record<string, string> {
+  const info = directoryInfo(kind);
+  return {
+    LDAP_SYNC_USER_USERNAME: info.kind === 'slapd' ? info.serviceDn : info.serviceUser,
+    LDAP_SYNC_USER_PASSWORD: info.servicePassword,
+  };
+}

@@ -1,0 +1,446 @@
+/**
+ * The full sync's safety with data: the delete policy leaves nothing dangling; a run that is interrupted
+ * (directory server killed mid-read, database connection lost mid-write, process killed mid-write) leaves the
+ * database exactly as it was and the next run succeeds; one run at a time; the CLI's output and exit codes;
+ * the schedule.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import Database from 'better-sqlite3';
+import { Client } from 'ldapts';
+import { LdapSyncService } from '@app/ldap-auth';
+import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { directoryEnv, openLdapEnv, serviceAccountEnv } from './support/env.js';
+import { createGroup, createUser, deleteGroup, deleteUser, groupDn, setAttributes } from './support/directory-admin.js';
+import { startSlapd, type SlapdHandle } from './support/slapd.js';
+import { testServers } from './support/servers.js';
+import { closedPort } from './support/tcp-proxy.js';
+import { LdapSyncStore } from '../libs/ldap-auth/src/persistence/ldap-sync.store.js';
+
+const SYNC_JS = fileURLToPath(new URL('../dist/sync.js', import.meta.url));
+const { slapd } = testServers();
+
+const syncOf = (app: INestApplication) => app.get(LdapSyncService);
+
+/** Every row of the tables the sync writes, to compare "before" and "after". */
+async function tables(app: INestApplication): Promise<unknown> {
+  const q = (sql: string) => appDataSource(app).query(sql);
+  return {
+    users: await q(
+      'SELECT id, username, email, first_name, last_name, ldap_dn, is_active, deactivated_by_sync FROM users ORDER BY id',
+    ),
+    groups: await q('SELECT id, name, ldap_dn FROM groups ORDER BY id'),
+    userGroups: await q('SELECT user_id, group_id FROM user_groups ORDER BY user_id, group_id'),
+    userOrganisations: await q('SELECT user_id, organisation_id FROM user_organisations ORDER BY user_id'),
+  };
+}
+
+/** Runs `npm run sync`'s script (the built dist/sync.js) with this environment. */
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [SYNC_JS, ...args], {
+    env: { PATH: process.env.PATH ?? '', JWT_SECRET: 'cli-secret-cli-secret-cli-secret', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+describe("the delete policy (LDAP_SYNC_REMOVED_USERS=delete, the original's behaviour)", () => {
+  describe.each(DATABASE_KINDS)('on %s', (dbKind) => {
+    let db: TestDatabase;
+    let app: INestApplication;
+    const who = {
+      username: `del-${dbKind}`,
+      password: 'Del-pass1',
+      givenName: 'D',
+      sn: 'D',
+      mail: `del.${dbKind}@x.test`,
+    };
+    const group = `del-${dbKind}-group`;
+
+    beforeAll(async () => {
+      await createUser(slapd, who);
+      await createGroup(slapd, group, [who.username]);
+      db = await createTestDatabase(dbKind);
+      app = await createTestApp({
+        ...openLdapEnv(slapd),
+        ...serviceAccountEnv('openldap'),
+        DATABASE_URL: db.url,
+        LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+        LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+        LDAP_SYNCED_GROUPS: groupDn(slapd, group),
+      });
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+      await deleteGroup(slapd, group).catch(() => undefined);
+      await deleteUser(slapd, who.username).catch(() => undefined);
+    });
+
+    it('deletes the user with every membership and organisation link: nothing dangling', async () => {
+      const res = await postLogin(app, who.username, who.password).expect(200);
+      const id = res.body.user.id as number;
+      await deleteUser(slapd, who.username);
+      const report = await syncOf(app).run();
+      expect(report).toMatchObject({ status: 'succeeded', usersRemoved: 1 });
+      const q = (sql: string) => appDataSource(app).query(sql);
+      expect(await q(`SELECT id FROM users WHERE id = ${id}`)).toEqual([]);
+      expect(await q(`SELECT user_id FROM user_groups WHERE user_id = ${id}`)).toEqual([]);
+      expect(await q(`SELECT user_id FROM user_organisations WHERE user_id = ${id}`)).toEqual([]);
+      // The name is free: a re-created entry logs in as a new user.
+      await createUser(slapd, who);
+      const again = await postLogin(app, who.username, who.password).expect(200);
+      expect(again.body.user.id).not.toBe(id);
+    });
+  });
+});
+
+describe('interrupted runs leave the database as it was, and the next run succeeds', () => {
+  describe('slapd killed in the middle of the read', () => {
+    let own: SlapdHandle;
+    let db: TestDatabase;
+    let app: INestApplication;
+    const USERS = 2500;
+
+    beforeAll(async () => {
+      own = await startSlapd();
+      const admin = new Client({ url: own.url, timeout: 10_000 });
+      await admin.bind(own.adminDn, own.adminPassword);
+      try {
+        // Enough entries for several pages (1,000 each).
+        const names = Array.from({ length: USERS }, (_, i) => `bulk${String(i).padStart(5, '0')}`);
+        for (let i = 0; i < names.length; i += 50) {
+          await Promise.all(
+            names
+              .slice(i, i + 50)
+              .map((uid) =>
+                admin.add(`uid=${uid},${own.peopleDn}`, { objectClass: ['inetOrgPerson'], uid, cn: uid, sn: uid }),
+              ),
+          );
+        }
+      } finally {
+        await admin.unbind();
+      }
+      db = await createTestDatabase('sqlite');
+      app = await createTestApp({
+        ...openLdapEnv(own),
+        ...serviceAccountEnv('openldap'),
+        LDAP_SYNC_USER_USERNAME: own.serviceDn,
+        DATABASE_URL: db.url,
+      });
+      await postLogin(app, 'alice', 'Alice-pass1').expect(200);
+      await postLogin(app, 'bob', 'Bob-pass1').expect(200);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+      await own?.stop();
+    });
+
+    it('aborts without writing, and succeeds once the server is back', async () => {
+      await setAttributes(own, 'alice', { mail: 'alice.changed@example.com' });
+      const before = await tables(app);
+      let killed = false;
+      const report = await syncOf(app).run({
+        onProgress: (p) => {
+          if (p.phase === 'users' && p.pages === 1 && !killed) {
+            killed = true;
+            process.kill(own.pid, 'SIGKILL');
+          }
+        },
+      });
+      expect(killed).toBe(true);
+      expect(report.status).toBe('aborted');
+      expect(report.reason).toMatch(/the directory read failed|did not answer|no directory server/);
+      expect(await tables(app)).toEqual(before);
+      await own.restart();
+      expect(await syncOf(app).run()).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
+      const rows = await appDataSource(app).query<Array<{ email: string }>>(
+        "SELECT email FROM users WHERE username = 'alice'",
+      );
+      expect(rows).toEqual([{ email: 'alice.changed@example.com' }]);
+    });
+  });
+
+  describe('on PostgreSQL: a write that cannot finish', () => {
+    let db: TestDatabase;
+    let app: INestApplication;
+    const who = { username: 'midwrite', password: 'Mid-pass1', givenName: 'M', sn: 'W', mail: 'mid@x.test' };
+
+    beforeAll(async () => {
+      await createUser(slapd, who);
+      db = await createTestDatabase('postgres');
+      app = await createTestApp({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      await postLogin(app, who.username, who.password).expect(200);
+      // Sessions notice a client that went away even while they sleep (PostgreSQL 14+).
+      await appDataSource(app).query(
+        `ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" SET client_connection_check_interval = '100ms'`,
+      );
+      // Every update of a user row now takes 30 s: the sync's write hangs inside its transaction.
+      await appDataSource(app).query(`
+        CREATE FUNCTION slow_down() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER slow_users BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION slow_down();`);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+      await deleteUser(slapd, who.username).catch(() => undefined);
+    });
+
+    /** Waits until a backend of this database sleeps in the trigger; returns its pid. */
+    async function sleepingBackend(): Promise<number> {
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        for (let i = 0; i < 100; i++) {
+          const { rows } = await admin.query<{ pid: number }>(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'",
+          );
+          if (rows[0]) return rows[0].pid;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('no backend reached the trigger');
+      } finally {
+        await admin.end();
+      }
+    }
+
+    async function terminate(pid: number): Promise<void> {
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await admin.end();
+    }
+
+    it('the database connection lost mid-write: the run fails, nothing is written', async () => {
+      await setAttributes(slapd, who.username, { mail: 'mid.changed@x.test' });
+      const before = await tables(app);
+      const running = syncOf(app).run();
+      await terminate(await sleepingBackend());
+      const report = await running;
+      expect(report.status).toBe('failed');
+      expect(await tables(app)).toEqual(before);
+    });
+
+    it('the process killed mid-write (kill -9 of npm run sync): nothing is written; the next run succeeds', async () => {
+      const before = await tables(app);
+      const cli = runCli(['--json'], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      await sleepingBackend();
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      // The killed process's connection goes with it (PostgreSQL ends the backend once it notices).
+      expect(await tables(app)).toEqual(before);
+      await appDataSource(app).query('DROP TRIGGER slow_users ON users');
+      const report = await syncOf(app).run();
+      expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
+      const runs = await appDataSource(app).query<Array<{ status: string }>>(
+        'SELECT status FROM ldap_sync_runs ORDER BY id',
+      );
+      expect(runs.map((r) => r.status)).toEqual(['failed', 'interrupted', 'succeeded']);
+      expect(logsOf(app).join('\n')).toMatch(/1 earlier run\(s\) had been interrupted/);
+    });
+  });
+
+  describe('on SQLite: the process killed mid-write', () => {
+    let db: TestDatabase;
+    let app: INestApplication;
+    const who = { username: 'midwrite-s', password: 'Mid-pass1', givenName: 'M', sn: 'W', mail: 'mids@x.test' };
+
+    beforeAll(async () => {
+      await createUser(slapd, who);
+      db = await createTestDatabase('sqlite');
+      app = await createTestApp({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      await postLogin(app, who.username, who.password).expect(200);
+      // SQLite has no sleep: a trigger that counts to a large number keeps the write busy for seconds.
+      await appDataSource(app).query(`
+        CREATE TRIGGER slow_users BEFORE UPDATE ON users BEGIN
+          SELECT COUNT(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000000) SELECT x FROM c);
+        END`);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+      await deleteUser(slapd, who.username).catch(() => undefined);
+    });
+
+    it('leaves the file as it was; the next run takes over the dead lock and succeeds', async () => {
+      await setAttributes(slapd, who.username, { mail: 'mids.changed@x.test' });
+      const before = await tables(app);
+      const cli = runCli([], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      // Wait until it is inside its write transaction: another connection then cannot take the write lock.
+      const probe = new Database(db.url.slice('sqlite:'.length), { timeout: 0 });
+      let writing = false;
+      for (let i = 0; i < 200 && !writing; i++) {
+        try {
+          probe.exec('BEGIN IMMEDIATE; ROLLBACK');
+          await new Promise((r) => setTimeout(r, 25));
+        } catch (error) {
+          writing = (error as { code?: string }).code === 'SQLITE_BUSY';
+        }
+      }
+      probe.close();
+      expect(writing).toBe(true);
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      expect(await tables(app)).toEqual(before);
+      await appDataSource(app).query('DROP TRIGGER slow_users');
+      const report = await syncOf(app).run();
+      expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
+      expect(logsOf(app).join('\n')).toMatch(/Took over the sync lock from .*, which is gone or expired/);
+    });
+  });
+});
+
+describe('one run at a time, across processes', () => {
+  describe.each(DATABASE_KINDS)('on %s', (dbKind) => {
+    let db: TestDatabase;
+    let app: INestApplication;
+    const env = () => ({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+
+    beforeAll(async () => {
+      db = await createTestDatabase(dbKind);
+      app = await createTestApp(env());
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+    });
+
+    it('skips (exit code 3, a "skipped" run row, no error trace) while another process holds the lock', async () => {
+      // The lock as another process or replica holds it (PostgreSQL: its own session; SQLite: a live holder).
+      const lock = await app.get(LdapSyncStore, { strict: false }).tryLock();
+      expect(lock).toBeDefined();
+      try {
+        const { code, stdout, stderr } = await runCli(['--json'], env()).done;
+        expect(code).toBe(3);
+        expect(JSON.parse(stdout)).toMatchObject({
+          status: 'skipped',
+          reason: expect.stringMatching(/another run holds the sync lock/),
+        });
+        expect(stderr).not.toMatch(/\n\s+at /);
+        // In this process too, a second run is skipped while one holds the lock.
+        expect((await syncOf(app).run()).status).toBe('skipped');
+      } finally {
+        await lock!.release();
+      }
+      expect((await syncOf(app).run()).status).toBe('succeeded');
+      const statuses = await appDataSource(app).query<Array<{ status: string }>>(
+        'SELECT status FROM ldap_sync_runs ORDER BY id',
+      );
+      expect(statuses.map((r) => r.status)).toEqual(['skipped', 'skipped', 'succeeded']);
+    });
+  });
+});
+
+describe('npm run sync', () => {
+  let db: TestDatabase;
+  const env = () => ({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('--json prints exactly one JSON object on stdout, and exits 0', async () => {
+    const { code, stdout, stderr } = await runCli(['--json', '--dry-run'], env()).done;
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as Record<string, unknown>;
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(report).toMatchObject({ status: 'succeeded', dryRun: true, usersSeen: expect.any(Number) });
+    expect(stderr).toMatch(/LDAP sync succeeded \(dry run\)/);
+  });
+
+  it('prints a readable report without --json', async () => {
+    const { code, stdout } = await runCli([], env()).done;
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^LDAP sync succeeded in \d+\.\d\d s\n {2}users seen +\d+/);
+  });
+
+  it('exits 2 when a safety rule aborts the run', async () => {
+    // A search base without users while the app has LDAP users.
+    const app = await createTestApp(env());
+    await postLogin(app, 'bob', 'Bob-pass1').expect(200);
+    await app.close();
+    const { code, stdout } = await runCli(['--json'], { ...env(), LDAP_AUTH_SEARCH_BASE: slapd.groupsDn }).done;
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'aborted' });
+  });
+
+  it('exits 64 on an unknown argument, naming it', async () => {
+    const { code, stderr } = await runCli(['--dryrun'], env()).done;
+    expect(code).toBe(64);
+    expect(stderr).toMatch(/unknown argument: --dryrun\nusage: npm run sync/);
+  });
+});
+
+describe('the schedule (LDAP_SYNC_CRON, LDAP_SYNC_ENABLED)', () => {
+  let db: TestDatabase;
+  let app: INestApplication | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const runs = () =>
+    appDataSource(app!).query<Array<{ status: string }>>('SELECT status FROM ldap_sync_runs ORDER BY id');
+
+  it('runs the sync on the schedule when enabled', async () => {
+    app = await createTestApp({
+      ...directoryEnv('openldap'),
+      ...serviceAccountEnv('openldap'),
+      DATABASE_URL: db.url,
+      LDAP_SYNC_CRON: '* * * * * *',
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await runs()).filter((r) => r.status === 'succeeded').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a failing scheduled run is logged and the app lives on', async () => {
+    app = await createTestApp({
+      ...directoryEnv('openldap'),
+      ...serviceAccountEnv('openldap'),
+      LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}`,
+      DATABASE_URL: db.url,
+      LDAP_SYNC_CRON: '* * * * * *',
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(logsOf(app).join('\n')).toMatch(/LDAP sync aborted in .*no directory server could be reached/);
+    const health = await appDataSource(app).query('SELECT 1 AS ok');
+    expect(health).toEqual([{ ok: 1 }]);
+  });
+
+  it('does not run when LDAP_SYNC_ENABLED=false', async () => {
+    app = await createTestApp({
+      ...directoryEnv('openldap'),
+      ...serviceAccountEnv('openldap'),
+      DATABASE_URL: db.url,
+      LDAP_SYNC_CRON: '* * * * * *',
+      LDAP_SYNC_ENABLED: 'false',
+    });
+    const before = (await runs()).length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await runs()).length).toBe(before);
+  });
+});
