@@ -71,3 +71,9 @@ export function fixtureUser(username: string): FixtureUser {
   if (!user) throw new Error(`no fixture user ${username}`);
   return user;
 }
+
+/**
+ * Samba AD only: OU=Bulk holds this many users (disabled, no password: cheap to create) and one group with
+ * all of them as members, for ranged membership reads past AD's 1,500-value range (the template caches it).
+ */
+export const AD_BULK = { ou: 'Bulk', group: 'bulk-2000', users: 2000, prefix: 'bulk-' };

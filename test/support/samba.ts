@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Attribute } from 'ldapts';
-import { SERVICE_ACCOUNT } from './fixtures.js';
+import { AD_BULK, SERVICE_ACCOUNT } from './fixtures.js';
 import { adminClient, adPassword, seedFixtures } from './directory-admin.js';
 import { logTail, portOpen, spawnServer, stopProcess, waitForPorts, type ServerProcess } from './servers.js';
 
@@ -313,4 +313,38 @@ async function seed(info: SambaInfo): Promise<void> {
     await client.unbind().catch(() => undefined);
   }
   await seedFixtures(info);
+  await seedBulk(info);
+}
+
+/** OU=Bulk with AD_BULK.users users and the group holding them all (see fixtures.ts). */
+async function seedBulk(info: SambaInfo): Promise<void> {
+  const ou = `OU=${AD_BULK.ou},${info.baseDn}`;
+  const client = await adminClient(info);
+  try {
+    await client.add(ou, { objectClass: ['top', 'organizationalUnit'], ou: AD_BULK.ou });
+    const dns: string[] = [];
+    for (let i = 0; i < AD_BULK.users; i += 25) {
+      const batch = Array.from({ length: Math.min(25, AD_BULK.users - i) }, (_, j) => {
+        const name = `${AD_BULK.prefix}${String(i + j).padStart(4, '0')}`;
+        const dn = `CN=${name},${ou}`;
+        dns.push(dn);
+        return client.add(dn, [
+          new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+          new Attribute({ type: 'sAMAccountName', values: [name] }),
+          // ACCOUNTDISABLE | NORMAL_ACCOUNT: no password needed (hashing one is what makes users slow to add).
+          new Attribute({ type: 'userAccountControl', values: [String(0x202)] }),
+        ]);
+      });
+      await Promise.all(batch);
+    }
+    await client.add(`CN=${AD_BULK.group},${info.groupsDn}`, {
+      objectClass: ['top', 'group'],
+      cn: AD_BULK.group,
+      sAMAccountName: AD_BULK.group,
+      groupType: String(0x2 - 0x80000000),
+      member: dns,
+    });
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
 }

@@ -219,27 +219,28 @@ class SnapshotReader {
     if (!entry) return undefined;
     this.stats.entriesRead++;
     const members: string[] = [];
-    let range = rangedValues(entry, attribute);
-    if (!range) {
+    const first = rangedValues(entry, attribute, 0);
+    if (!first) {
       members.push(...(allValues(entry, attribute) ?? []));
     } else {
-      members.push(...range.values);
-      while (range.high !== '*') {
-        const from = Number(range.high) + 1;
+      members.push(...first.values);
+      let high = first.high;
+      while (high !== '*') {
+        const from = Number(high) + 1;
         const { searchEntries, searchReferences } = await this.client.search(dn, {
           scope: 'base',
           filter: '(objectClass=*)',
           attributes: [`${attribute};range=${from}-*`],
         });
         refuseReferrals(searchReferences, dn);
-        const next = searchEntries[0] ? rangedValues(searchEntries[0], attribute) : undefined;
-        if (!next || Number(next.low) !== from) {
+        const next = searchEntries[0] ? rangedValues(searchEntries[0], attribute, from) : undefined;
+        if (!next || next.low !== from) {
           throw new IncompleteDirectoryReadError(
             `ranged retrieval of ${attribute} on ${dn} did not continue at ${from}: the membership would be incomplete`,
           );
         }
         members.push(...next.values);
-        range = next;
+        high = next.high;
       }
     }
     this.options.onProgress?.({ phase: 'groups', ...this.stats });
@@ -253,14 +254,26 @@ interface GroupEntry {
   members: string[];
 }
 
-/** `member;range=0-1499` on the entry → its values and bounds; undefined when the attribute is not ranged. */
-function rangedValues(entry: Entry, attribute: string): { low: string; high: string; values: string[] } | undefined {
+/**
+ * `member;range=0-1499` on the entry → its values and bounds; undefined when the attribute is not ranged.
+ * Asked for `member;range=1500-*`, AD answers that name with no values AND `member;range=1500-2999` with
+ * them: the range that starts at `low` and holds values wins.
+ */
+function rangedValues(
+  entry: Entry,
+  attribute: string,
+  low: number,
+): { low: number; high: string; values: string[] } | undefined {
   const prefix = `${attribute.toLowerCase()};range=`;
-  const key = Object.keys(entry).find((k) => k.toLowerCase().startsWith(prefix));
-  if (!key) return undefined;
-  const match = /^(\d+)-(\d+|\*)$/.exec(key.slice(prefix.length));
-  if (!match) throw new IncompleteDirectoryReadError(`cannot read the range in "${key}" on ${entry.dn}`);
-  return { low: match[1], high: match[2], values: allValues(entry, key) ?? [] };
+  const ranges = Object.keys(entry)
+    .filter((k) => k.toLowerCase().startsWith(prefix))
+    .map((key) => {
+      const match = /^(\d+)-(\d+|\*)$/.exec(key.slice(prefix.length));
+      if (!match) throw new IncompleteDirectoryReadError(`cannot read the range in "${key}" on ${entry.dn}`);
+      return { low: Number(match[1]), high: match[2], values: allValues(entry, key) ?? [] };
+    });
+  const atLow = ranges.filter((r) => r.low === low);
+  return atLow.find((r) => r.values.length) ?? atLow[0] ?? ranges.find((r) => r.values.length) ?? ranges[0];
 }
 
 function refuseReferrals(references: readonly string[], base: string): void {

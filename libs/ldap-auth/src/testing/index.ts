@@ -1,3 +1,8 @@
 /** Development and test helpers: `import { EmbeddedDirectory } from '@app/ldap-auth/testing'`. */
-export { EmbeddedDirectory, type EmbeddedDirectoryOptions } from './embedded-directory.js';
+export {
+  EmbeddedDirectory,
+  type EmbeddedDirectoryOptions,
+  type PagedSearchDisconnect,
+  type PagedSearchFailure,
+} from './embedded-directory.js';
 export { parseLdif, LdifParseError, type LdifRecord } from './ldif.js';
