@@ -1,0 +1,94 @@
+/**
+ * The library's full sync (LdapSyncService) as the sync benchmark runs it: one run, in a child process of its
+ * own (sync-library-child.ts) so the peak RSS measured there is the sync's, against the scenario's directory
+ * and a fresh, migrated copy of the app's database prepared by the harness (sync.bench.ts), which also checks
+ * the tables afterwards. Only `LdapSyncService.run()` is timed; building the context is reported apart.
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { databaseOptionsFromUrl, LdapAuthModule, LdapSyncService } from '../libs/ldap-auth/src/index.js';
+
+export type LibrarySyncKind = 'first' | 'unchanged' | 'changed';
+
+export interface LibrarySyncScenario {
+  kind: LibrarySyncKind;
+  /** 1-based, within this kind, size and database. */
+  run: number;
+  /** The bench's slapd (plain LDAP on 127.0.0.1). */
+  directory: {
+    url: string;
+    baseDn: string;
+    peopleDn: string;
+    groupsDn: string;
+    /** The sync account: reads everything without the 500-entry limit. Use as `server.bindDN`, verbatim. */
+    serviceDn: string;
+    servicePassword: string;
+  };
+  /**
+   * The app's database for this one run, already migrated and filled for the scenario (a fresh copy each
+   * run). `url` is a DATABASE_URL: `postgres://…/<scratch db>` or `sqlite:/tmp/…/app.sqlite`.
+   */
+  database: { kind: 'postgres' | 'sqlite'; url: string };
+  /** Exists in the database (name "Default"). */
+  organisationId: number;
+  /** Every group of the directory (200), as the directory writes their DNs: LDAP_SYNCED_GROUPS. */
+  syncedGroups: string[];
+  /** What the directory holds now (the "changed" scenario's after its changes), for progress lines. */
+  directoryCounts: { users: number; groups: number; memberships: number };
+}
+
+export interface LibrarySyncResult {
+  /** The sync alone: LdapSyncService's run, from the call to its return (committed). */
+  syncSeconds: number;
+  /** Building the Nest application context (database connection, directory pools); not in syncSeconds. */
+  bootSeconds: number;
+  /** process.memoryUsage().rss after boot, in MB, if measured: tells boot's share of the peak. */
+  rssAfterBootMb?: number;
+  /** The library's report of the run, JSON-serialisable. */
+  report?: unknown;
+}
+
+/**
+ * Runs one full sync of the library for `scenario` and returns its timings. Runs inside
+ * sync-library-child.ts, never in the harness's own process. Throws when the run did not succeed.
+ */
+export async function runLibrarySync(scenario: LibrarySyncScenario): Promise<LibrarySyncResult> {
+  const { directory } = scenario;
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot(databaseOptionsFromUrl(scenario.database.url)),
+      LdapAuthModule.forRoot({
+        server: {
+          url: directory.url,
+          bindDN: directory.serviceDn,
+          bindCredentials: directory.servicePassword,
+          searchBase: directory.peopleDn,
+          groupSearchBase: directory.groupsDn,
+        },
+        groupSync: 'sync_user_groups',
+        syncedGroups: scenario.syncedGroups,
+        defaultOrganisationId: scenario.organisationId,
+        // The bench loads groups with slapadd, where the memberof overlay does not run: read `member`.
+        groupMembership: 'member',
+        sync: { enabled: false, removedUsers: 'delete', maxRemovals: '10%' },
+      }),
+    ],
+  })
+  class SyncBenchModule {}
+
+  const t0 = performance.now();
+  const app = await NestFactory.createApplicationContext(SyncBenchModule, { logger: ['error'] });
+  const bootSeconds = (performance.now() - t0) / 1000;
+  const rssAfterBootMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
+  try {
+    const t1 = performance.now();
+    const report = await app.get(LdapSyncService).run();
+    const syncSeconds = (performance.now() - t1) / 1000;
+    if (report.status !== 'succeeded') throw new Error(`sync ${report.status}: ${report.reason}`);
+    return { syncSeconds, bootSeconds, rssAfterBootMb, report };
+  } finally {
+    await app.close();
+  }
+}

@@ -1,0 +1,880 @@
+/**
+ * Full-sync benchmark: the floors a directory sync is judged against, measured in the same run against a
+ * slapd of its own (100,000 users, 200 groups, 300,000 memberships by default, then the 10,000-user variant),
+ * and the library's sync (LdapSyncService) through the plug in sync-library.ts once it is wired. Run with
+ * `npm run bench:sync` (see bench/README.md); `-- --json` prints one JSON object on stdout (the progress goes
+ * to stderr). Loopback and the local PostgreSQL only; everything it starts or creates is removed at the end,
+ * also on error or Ctrl-C.
+ */
+import 'reflect-metadata';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
+import { cpuShare, cpuSnapshot } from './cpu.js';
+import { appTemplates, verify, type AppDatabaseKind, type AppTemplates, type Verification } from './sync-app.js';
+import {
+  PostgresFloors,
+  copyPayload,
+  createScratchDatabase,
+  ldapsearchDump,
+  postgresVersion,
+  readInChild,
+  runNode,
+  sqliteOneTransaction,
+  type DumpResult,
+  type WriteResult,
+} from './sync-baselines.js';
+import {
+  changesLdif,
+  defaultShape,
+  expectedState,
+  groupSizes,
+  planChanges,
+  type Dataset,
+  type ExpectedState,
+} from './sync-dataset.js';
+import { ldapmodify, slapdVersion, startBenchDirectory, type BenchDirectory, type SeedInfo } from './sync-directory.js';
+import type { LibraryChildOutcome } from './sync-library-child.js';
+import type { LibrarySyncKind, LibrarySyncScenario } from './sync-library.js';
+import type { ReadChildResult, ReadMode } from './sync-read-child.js';
+import { fmt, range, round, secs, stats, table, type Stats } from './sync-report.js';
+
+const USAGE = `npm run bench:sync -- [options]
+  --users N[,N…]       directory sizes, each a run of its own [100000,10000]
+  --runs N             timed runs of the floors (ldapsearch, ldapts, COPY, reads, SQLite) [3]
+  --context-runs N     runs of the write variants shown for context (COPY into keyed tables, INSERTs) [1]
+  --library-runs N     runs of each library-sync scenario [same as --runs]
+  --reference-runs N   runs of each reference-sync scenario [1]
+  --changes F          share of users changed before the "changed" resync [0.01]
+  --per-row-sample N   rows of the one-INSERT-per-row variant, extrapolated [10000]
+  --sqlite-max-users N library sync on SQLite too, up to this size [10000]
+  --cache              keep the slapadd database between runs (under ${os.tmpdir()}); --fresh rebuilds it
+  --no-library         no library-sync runs
+  --no-reference       no hand-written reference sync runs (sync-reference.ts)
+  --json               one JSON object on stdout; progress on stderr`;
+
+interface Options {
+  users: number[];
+  runs: number;
+  contextRuns: number;
+  libraryRuns: number;
+  referenceRuns: number;
+  changes: number;
+  perRowSample: number;
+  sqliteMaxUsers: number;
+  cache: boolean;
+  fresh: boolean;
+  library: boolean;
+  reference: boolean;
+  json: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '100000,10000' },
+      runs: { type: 'string', default: '3' },
+      'context-runs': { type: 'string', default: '1' },
+      'library-runs': { type: 'string' },
+      'reference-runs': { type: 'string', default: '1' },
+      changes: { type: 'string', default: '0.01' },
+      'per-row-sample': { type: 'string', default: '10000' },
+      'sqlite-max-users': { type: 'string', default: '10000' },
+      cache: { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
+      'no-library': { type: 'boolean', default: false },
+      'no-reference': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const whole = (name: string, value: string, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name}: expected a whole number ≥ ${min}, got "${value}"\n${USAGE}`);
+    return n;
+  };
+  const runs = whole('runs', values.runs, 1);
+  const changes = Number(values.changes);
+  if (!(changes > 0 && changes < 0.1))
+    throw new Error(`--changes: expected a share between 0 and 0.1, got "${values.changes}"`);
+  return {
+    users: values.users.split(',').map((u) => whole('users', u.replace(/_/g, ''), 1000)),
+    runs,
+    contextRuns: whole('context-runs', values['context-runs'], 1),
+    libraryRuns: values['library-runs'] === undefined ? runs : whole('library-runs', values['library-runs'], 1),
+    referenceRuns: whole('reference-runs', values['reference-runs'], 1),
+    changes,
+    perRowSample: whole('per-row-sample', values['per-row-sample'], 100),
+    sqliteMaxUsers: whole('sqlite-max-users', values['sqlite-max-users'], 0),
+    cache: values.cache || values.fresh,
+    fresh: values.fresh,
+    library: !values['no-library'],
+    reference: !values['no-reference'],
+    json: values.json,
+  };
+}
+
+const OPTIONS = options();
+/** Progress and the table: stdout normally, stderr with --json (stdout then carries only the JSON). */
+const say = (line = ''): void => {
+  (OPTIONS.json ? process.stderr : process.stdout).write(`${line}\n`);
+};
+
+/** This file runs compiled, from dist/bench/bench/ (see bench/tsconfig.build.json). */
+const RESULTS_FILE = fileURLToPath(new URL('../../../bench/results/sync-latest.json', import.meta.url));
+const SYNC_CHILD = fileURLToPath(new URL('./sync-library-child.js', import.meta.url));
+/** A library sync still running after this long is killed and marked failed. */
+const LIBRARY_TIMEOUT_MS = 15 * 60_000;
+/** Other processes using this much of a core while the machine should be idle make the run suspect. */
+const BUSY_MACHINE_PERCENT = 20;
+
+type Section = 'LDAP read' | 'PostgreSQL write' | 'PostgreSQL read' | 'SQLite write';
+
+interface Measurement {
+  key: string;
+  section: Section;
+  label: string;
+  seconds: Stats;
+  /** Entries read or rows written/read. */
+  rows: number;
+  /** member values (group reads). */
+  values?: number;
+  /** Peak RSS of the process that did the work (child processes only). */
+  peakRssMb?: Stats;
+  /** Key of the floor this row is compared with; a floor names itself. */
+  floor: string;
+  ratioToFloor?: number;
+  phases?: Record<string, Stats>;
+  /** Sampled variants: the sampled rate applied to every row. */
+  extrapolatedSeconds?: Stats;
+  sampledRows?: number;
+  note?: string;
+}
+
+type Implementation = 'library' | 'reference';
+
+const IMPLEMENTATION_NAMES: Record<Implementation, string> = {
+  library: 'library (LdapSyncService)',
+  reference: 'hand-written reference',
+};
+
+interface SyncRun {
+  run: number;
+  ok: boolean;
+  syncSeconds?: number;
+  bootSeconds?: number;
+  peakRssMb?: number;
+  rssAfterBootMb?: number;
+  verification?: Verification;
+  error?: string;
+  report?: unknown;
+}
+
+interface SyncScenarioResult {
+  implementation: Implementation;
+  database: AppDatabaseKind;
+  kind: LibrarySyncKind;
+  runs: SyncRun[];
+  seconds?: Stats;
+  peakRssMb?: Stats;
+  /** Sum of the floors' medians this scenario is compared with, and their keys. */
+  floorSeconds: number;
+  floorKeys: string[];
+  ratioToFloor?: number;
+}
+
+interface SyncSection {
+  /** Per implementation: 'not-wired' until sync-library.ts is; 'failed' if a run failed or a check did not pass. */
+  status: Partial<Record<Implementation, 'ok' | 'not-wired' | 'failed' | 'skipped'>>;
+  messages: string[];
+  /** Library migrations + pre-created users, per database. */
+  prepareSeconds: Partial<Record<AppDatabaseKind, number>>;
+  changes?: {
+    renames: number;
+    removals: number;
+    moves: number;
+    applySeconds: number;
+  };
+  scenarios: SyncScenarioResult[];
+}
+
+interface SizeResult {
+  shape: Dataset['shape'];
+  largestGroups: number[];
+  seeding: SeedInfo;
+  /**
+   * Other processes' CPU over 1 s while this bench did nothing (slapd up), % of a core: before the floors,
+   * between the LDAP and database floors, and before the full syncs. The highest is `idleOthersPercent`.
+   */
+  idleOthersSamples: Array<number | null>;
+  idleOthersPercent: number | null;
+  measurements: Measurement[];
+  sync: SyncSection;
+  seconds: number;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e: unknown) => console.error(e));
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: stopping`);
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const machine = {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    slapd: await slapdVersion(),
+    postgres: await postgresVersion(),
+  };
+  say(
+    `sync benchmark: ${OPTIONS.users.map(fmt).join(' and ')} users; runs: ${OPTIONS.runs} per floor, ` +
+      `${OPTIONS.contextRuns} per context variant` +
+      (OPTIONS.library ? `, ${OPTIONS.libraryRuns} per library-sync scenario` : '') +
+      (OPTIONS.reference ? `, ${OPTIONS.referenceRuns} per reference-sync scenario` : ''),
+  );
+  say(`node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.slapd}, ${machine.postgres}`);
+
+  const sizes: SizeResult[] = [];
+  let failed = false;
+  let libraryWired = true;
+  try {
+    for (const users of OPTIONS.users) {
+      const result = await benchSize(users, cleanups, libraryWired);
+      sizes.push(result);
+      if (result.sync.status.library === 'not-wired') libraryWired = false;
+      if (Object.values(result.sync.status).includes('failed')) failed = true;
+      say(`\n${report(result)}\n`);
+    }
+  } finally {
+    await cleanUp();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const totalSeconds = (performance.now() - started) / 1000;
+  const data = {
+    benchmark: 'sync',
+    date: new Date().toISOString(),
+    ...machine,
+    options: OPTIONS,
+    totalSeconds: round(totalSeconds, 1),
+    sizes,
+  };
+  await writeResults(data);
+  const busiest = Math.max(0, ...sizes.map((s) => s.idleOthersPercent ?? 0));
+  say(
+    `${failed ? 'SYNC PROBLEMS: see the marks above' : 'done'} — results in bench/results/sync-latest.json; ` +
+      `total ${totalSeconds.toFixed(1)} s`,
+  );
+  if (busiest >= BUSY_MACHINE_PERCENT) {
+    say(
+      `WARNING: other processes used ${busiest}% of a core while this bench was idle: the numbers are low and noisy.`,
+    );
+  }
+  if (OPTIONS.json) process.stdout.write(`${JSON.stringify(data)}\n`);
+  if (failed) process.exitCode = 1;
+}
+
+async function benchSize(
+  users: number,
+  cleanups: Array<() => Promise<void>>,
+  libraryWired: boolean,
+): Promise<SizeResult> {
+  const started = performance.now();
+  const shape = defaultShape(users);
+  const largestGroups = groupSizes(shape).slice(0, shape.bigGroupShares.length);
+  say(
+    `\n== ${fmt(users)} users, ${shape.groups} groups, ${fmt(shape.memberships)} memberships ` +
+      `(largest groups ${largestGroups.map(fmt).join(' / ')}) ==`,
+  );
+  const { data, directory, seed } = await startBenchDirectory(shape, {
+    cache: OPTIONS.cache,
+    fresh: OPTIONS.fresh,
+    log: say,
+  });
+  const stopDirectory = (): Promise<void> => directory.stop();
+  cleanups.push(stopDirectory);
+  say(
+    `seeded ${fmt(seed.entries)} entries with slapadd in ${secs(seed.seedSeconds)}` +
+      (seed.cached ? ` (cached, ${seed.seededAt}; copied in ${secs(seed.copySeconds)})` : '') +
+      `, ${fmt(seed.dataBytes / 1024 / 1024)} MB; dataset generated in ${secs(seed.generateSeconds)}; ` +
+      `slapd up in ${secs(seed.startSeconds)} on ${directory.url}`,
+  );
+
+  const idle: Array<number | null> = [];
+  const sampleIdle = async (): Promise<void> => {
+    const others = await idleLoad(directory.pid);
+    idle.push(others);
+    if (others !== null) say(`  (other processes while this bench idles: ${others}% of a core)`);
+  };
+  const measurements: Measurement[] = [];
+  await sampleIdle();
+  await ldapFloors(directory, data, measurements);
+  await sampleIdle();
+  await databaseFloors(data, measurements, cleanups);
+  await sampleIdle();
+
+  const sync = await syncRuns(directory, data, measurements, cleanups, libraryWired);
+
+  cleanups.splice(cleanups.indexOf(stopDirectory), 1);
+  await directory.stop();
+  return {
+    shape,
+    largestGroups,
+    seeding: seed,
+    idleOthersSamples: idle,
+    idleOthersPercent: idle.some((x) => x !== null) ? Math.max(...idle.map((x) => x ?? 0)) : null,
+    measurements,
+    sync,
+    seconds: round((performance.now() - started) / 1000, 1),
+  };
+}
+
+// ---- floors ----
+
+async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measurement[]): Promise<void> {
+  const expected = { users: data.shape.users, groups: data.groups.length, values: data.membershipCount };
+  const check = (what: string, got: DumpResult | ReadChildResult, entries: number, values?: number): void => {
+    if (got.entries !== entries || (values !== undefined && got.values !== values)) {
+      throw new Error(
+        `${what} read ${got.entries} entries / ${got.values} values, expected ${entries}${values === undefined ? '' : ` / ${values}`}`,
+      );
+    }
+  };
+  // Untimed: slapd's caches and the page cache warm, as they are on a server that has been up.
+  await ldapsearchDump(directory, 'users');
+  await ldapsearchDump(directory, 'groups');
+
+  say('LDAP floors: ldapsearch paged dumps, then ldapts reads in child processes (peak RSS)');
+  const usersDump: number[] = [];
+  const groupsDump: number[] = [];
+  for (let r = 0; r < OPTIONS.runs; r++) {
+    const u = await ldapsearchDump(directory, 'users');
+    check('ldapsearch users', u, expected.users);
+    const g = await ldapsearchDump(directory, 'groups');
+    check('ldapsearch groups', g, expected.groups, expected.values);
+    usersDump.push(u.seconds);
+    groupsDump.push(g.seconds);
+  }
+  out.push(
+    {
+      key: 'ldapsearch-users',
+      section: 'LDAP read',
+      label: 'ldapsearch paged dump: users (floor)',
+      seconds: stats(usersDump),
+      rows: expected.users,
+      floor: 'ldapsearch-users',
+    },
+    {
+      key: 'ldapsearch-groups',
+      section: 'LDAP read',
+      label: "ldapsearch paged dump: groups' member (floor)",
+      seconds: stats(groupsDump),
+      rows: expected.groups,
+      values: expected.values,
+      floor: 'ldapsearch-groups',
+    },
+    {
+      key: 'ldapsearch-all',
+      section: 'LDAP read',
+      label: 'ldapsearch users + groups (LDAP floor)',
+      seconds: stats(usersDump.map((u, i) => u + groupsDump[i])),
+      rows: expected.users + expected.groups,
+      values: expected.values,
+      floor: 'ldapsearch-all',
+    },
+  );
+
+  const modes: Array<{ mode: ReadMode; label: string; floor: string; entries: number; values?: number }> = [
+    { mode: 'paged', label: 'ldapts searchPaginated: users', floor: 'ldapsearch-users', entries: expected.users },
+    { mode: 'flat', label: 'ldapts search(), no paging: users', floor: 'ldapsearch-users', entries: expected.users },
+    {
+      mode: 'groups',
+      label: "ldapts searchPaginated: groups' member",
+      floor: 'ldapsearch-groups',
+      entries: expected.groups,
+      values: expected.values,
+    },
+    {
+      mode: 'snapshot',
+      label: 'ldapts paged, kept as a snapshot (Maps)',
+      floor: 'ldapsearch-all',
+      entries: expected.users + expected.groups,
+      values: expected.values,
+    },
+  ];
+  const samples = new Map<ReadMode, ReadChildResult[]>(modes.map((m) => [m.mode, []]));
+  for (let r = 0; r < OPTIONS.runs; r++) {
+    for (const m of modes) {
+      const result = await readInChild(directory, m.mode);
+      check(`ldapts ${m.mode}`, result, m.entries, m.values);
+      if (m.mode === 'snapshot' && result.kept?.memberships !== expected.values) {
+        throw new Error(`snapshot kept ${result.kept?.memberships} memberships, expected ${expected.values}`);
+      }
+      samples.get(m.mode)!.push(result);
+    }
+  }
+  const idle = await readInChild(directory, 'idle');
+  for (const m of modes) {
+    const results = samples.get(m.mode)!;
+    out.push({
+      key: `ldapts-${m.mode}`,
+      section: 'LDAP read',
+      label: m.label,
+      seconds: stats(results.map((x) => x.seconds)),
+      rows: m.entries,
+      values: m.values,
+      peakRssMb: stats(results.map((x) => x.peakRssMb)),
+      floor: m.floor,
+    });
+  }
+  out.push({
+    key: 'ldapts-idle',
+    section: 'LDAP read',
+    label: 'ldapts connect + bind only (RSS base)',
+    seconds: stats([idle.seconds]),
+    rows: 0,
+    peakRssMb: stats([idle.peakRssMb]),
+    floor: 'ldapts-idle',
+    note: 'Node + ldapts with nothing read: subtract from the peaks above for what the reads hold',
+  });
+  addRatios(out);
+}
+
+async function databaseFloors(data: Dataset, out: Measurement[], cleanups: Array<() => Promise<void>>): Promise<void> {
+  say(
+    `database floors: PostgreSQL (scratch database) and SQLite (temp file), ${fmt(data.shape.users + data.groups.length + data.membershipCount)} rows`,
+  );
+  const scratch = await createScratchDatabase('floors');
+  const dropScratch = (): Promise<void> => scratch.drop();
+  cleanups.push(dropScratch);
+  const floors = await PostgresFloors.connect(scratch.url, data);
+  const closeFloors = (): Promise<void> => floors.close();
+  cleanups.push(closeFloors);
+  const payload = copyPayload(data);
+  const runs = {
+    copy: [] as WriteResult[],
+    read: [] as WriteResult[],
+    keyed: [] as WriteResult[],
+    batched: [] as WriteResult[],
+    perRow: [] as WriteResult[],
+    sqlite: [] as WriteResult[],
+  };
+  for (let r = 0; r < Math.max(OPTIONS.runs, OPTIONS.contextRuns); r++) {
+    if (r < OPTIONS.runs) {
+      runs.copy.push(await floors.copyThenKeys(payload));
+      runs.read.push(await floors.readBack());
+      runs.sqlite.push(await sqliteOneTransaction(data));
+    }
+    if (r < OPTIONS.contextRuns) {
+      runs.keyed.push(await floors.copyIntoKeyedTables(payload));
+      runs.batched.push(await floors.batchedInserts(1000));
+      runs.perRow.push(await floors.rowByRowInserts(OPTIONS.perRowSample));
+    }
+  }
+  cleanups.splice(cleanups.indexOf(closeFloors), 1);
+  await floors.close();
+  cleanups.splice(cleanups.indexOf(dropScratch), 1);
+  await scratch.drop();
+
+  const seconds = (list: WriteResult[]): Stats => stats(list.map((x) => x.seconds));
+  const phases = (list: WriteResult[]): Record<string, Stats> =>
+    Object.fromEntries(Object.keys(list[0].phases ?? {}).map((k) => [k, stats(list.map((x) => x.phases![k]))]));
+  const rows = runs.copy[0].rows;
+  out.push(
+    {
+      key: 'pg-copy',
+      section: 'PostgreSQL write',
+      label: 'COPY into new tables, then keys (floor)',
+      seconds: seconds(runs.copy),
+      rows,
+      phases: phases(runs.copy),
+      floor: 'pg-copy',
+    },
+    {
+      key: 'pg-copy-keyed',
+      section: 'PostgreSQL write',
+      label: 'COPY into tables with their keys',
+      seconds: seconds(runs.keyed),
+      rows,
+      floor: 'pg-copy',
+    },
+    {
+      key: 'pg-insert-1000',
+      section: 'PostgreSQL write',
+      label: 'INSERT, 1,000 rows per statement',
+      seconds: seconds(runs.batched),
+      rows,
+      floor: 'pg-copy',
+    },
+    {
+      key: 'pg-insert-per-row',
+      section: 'PostgreSQL write',
+      label: `INSERT, one per row (${fmt(runs.perRow[0].sampledRows ?? 0)} rows, extrapolated)`,
+      seconds: seconds(runs.perRow),
+      extrapolatedSeconds: stats(runs.perRow.map((x) => x.extrapolatedSeconds!)),
+      sampledRows: runs.perRow[0].sampledRows,
+      rows,
+      floor: 'pg-copy',
+      note: 'seconds: the sample; extrapolatedSeconds: every row at the sampled rate',
+    },
+    {
+      key: 'pg-read',
+      section: 'PostgreSQL read',
+      label: 'SELECT users, groups, memberships (floor)',
+      seconds: seconds(runs.read),
+      rows: runs.read[0].rows,
+      floor: 'pg-read',
+    },
+    {
+      key: 'sqlite-write',
+      section: 'SQLite write',
+      label: 'prepared INSERTs in one transaction, then indexes (floor)',
+      seconds: seconds(runs.sqlite),
+      rows,
+      phases: phases(runs.sqlite),
+      floor: 'sqlite-write',
+    },
+  );
+  addRatios(out);
+}
+
+function addRatios(measurements: Measurement[]): void {
+  for (const m of measurements) {
+    const floor = measurements.find((f) => f.key === m.floor);
+    if (!floor) continue;
+    const value = m.extrapolatedSeconds?.median ?? m.seconds.median;
+    m.ratioToFloor = round(value / floor.seconds.median, 2);
+  }
+}
+
+/** Other processes' share of a core over one second while this bench does nothing (null off Linux). */
+async function idleLoad(slapdPid: number): Promise<number | null> {
+  const before = cpuSnapshot(slapdPid);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return cpuShare(before, cpuSnapshot(slapdPid)).others;
+}
+
+// ---- the full syncs: the library's, and the hand-written reference ----
+
+async function syncRuns(
+  directory: BenchDirectory,
+  data: Dataset,
+  floors: Measurement[],
+  cleanups: Array<() => Promise<void>>,
+  libraryWired: boolean,
+): Promise<SyncSection> {
+  const section: SyncSection = { status: {}, messages: [], prepareSeconds: {}, scenarios: [] };
+  const implementations: Implementation[] = [];
+  if (!OPTIONS.library) section.status.library = 'skipped';
+  else if (!libraryWired) section.status.library = 'not-wired';
+  else implementations.push('library');
+  if (OPTIONS.reference) implementations.push('reference');
+  else section.status.reference = 'skipped';
+  if (implementations.length === 0) return section;
+  say(`full syncs (${implementations.map((i) => IMPLEMENTATION_NAMES[i]).join(', ')}): first, unchanged, changed`);
+
+  const databases: AppDatabaseKind[] = ['postgres'];
+  if (data.shape.users <= OPTIONS.sqliteMaxUsers) databases.push('sqlite');
+  const floorMedian = (key: string): number => floors.find((m) => m.key === key)!.seconds.median;
+  const floorKeys = (database: AppDatabaseKind, kind: LibrarySyncKind): string[] => {
+    if (kind === 'first') return ['ldapsearch-all', database === 'postgres' ? 'pg-copy' : 'sqlite-write'];
+    return database === 'postgres' ? ['ldapsearch-all', 'pg-read'] : ['ldapsearch-all'];
+  };
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'ldap-sync-bench-library-'));
+  const removeWorkDir = (): Promise<void> => rm(workDir, { recursive: true, force: true });
+  cleanups.push(removeWorkDir);
+  const templates = new Map<AppDatabaseKind, AppTemplates>();
+  const active = new Set(implementations);
+
+  /** Runs one scenario (--library-runs / --reference-runs times); false when the implementation cannot go on. */
+  const scenario = async (
+    implementation: Implementation,
+    database: AppDatabaseKind,
+    kind: LibrarySyncKind,
+    expected: ExpectedState,
+  ): Promise<boolean> => {
+    const template = templates.get(database)!;
+    const keys = floorKeys(database, kind);
+    const result: SyncScenarioResult = {
+      implementation,
+      database,
+      kind,
+      runs: [],
+      floorKeys: keys,
+      floorSeconds: round(
+        keys.reduce((sum, k) => sum + floorMedian(k), 0),
+        4,
+      ),
+    };
+    const runs = implementation === 'library' ? OPTIONS.libraryRuns : OPTIONS.referenceRuns;
+    for (let run = 1; run <= runs; run++) {
+      const db = kind === 'first' ? await template.fresh() : await template.synced(implementation);
+      let kept = false;
+      try {
+        const input: LibrarySyncScenario = {
+          kind,
+          run,
+          directory: {
+            url: directory.url,
+            baseDn: directory.baseDn,
+            peopleDn: directory.peopleDn,
+            groupsDn: directory.groupsDn,
+            serviceDn: directory.serviceDn,
+            servicePassword: directory.servicePassword,
+          },
+          database: { kind: database, url: db.url },
+          organisationId: 1,
+          syncedGroups: data.groups.map((g) => g.dn),
+          directoryCounts: { users: expected.users, groups: expected.groups, memberships: expected.memberships },
+        };
+        const outcome = await runSyncChild(workDir, input, implementation);
+        if (!outcome.ok && outcome.notWired) {
+          section.status[implementation] = 'not-wired';
+          say(`  ${IMPLEMENTATION_NAMES[implementation]}: not wired yet (bench/sync-library.ts)`);
+          return false;
+        }
+        const entry: SyncRun = { run, ok: outcome.ok, peakRssMb: outcome.peakRssMb };
+        if (outcome.ok) {
+          Object.assign(entry, {
+            syncSeconds: outcome.result.syncSeconds,
+            bootSeconds: outcome.result.bootSeconds,
+            rssAfterBootMb: outcome.result.rssAfterBootMb,
+            report: outcome.result.report,
+          });
+          entry.verification = await verify(db, expected);
+          entry.ok = entry.verification.ok;
+        } else {
+          entry.error = outcome.error;
+        }
+        result.runs.push(entry);
+        say(
+          `  ${IMPLEMENTATION_NAMES[implementation]}, ${kind} sync, ${database}, run ${run}: ` +
+            (outcome.ok
+              ? `${secs(outcome.result.syncSeconds)} (boot ${secs(outcome.result.bootSeconds)}), ` +
+                `peak RSS ${fmt(outcome.peakRssMb)} MB, ` +
+                (entry.verification!.ok
+                  ? 'tables as expected'
+                  : `TABLES WRONG: ${entry.verification!.problems.join('; ')}`)
+              : `FAILED: ${outcome.error.split('\n')[0]}`),
+        );
+        if (!outcome.ok) break;
+        // The first synced database is the starting point of this implementation's resyncs.
+        if (kind === 'first' && run === 1) {
+          template.keepAsSynced(implementation, db);
+          kept = true;
+        }
+      } finally {
+        if (!kept) await db.drop();
+      }
+    }
+    section.scenarios.push(result);
+    const good = result.runs.filter((r) => r.syncSeconds !== undefined);
+    if (good.length) {
+      result.seconds = stats(good.map((r) => r.syncSeconds!));
+      result.peakRssMb = stats(good.map((r) => r.peakRssMb!));
+      result.ratioToFloor = round(result.seconds.median / result.floorSeconds, 2);
+    }
+    if (result.runs.some((r) => !r.ok)) section.status[implementation] = 'failed';
+    section.status[implementation] ??= 'ok';
+    // Without a synced database there is nothing to resync.
+    return !(kind === 'first' && !result.runs[0]?.syncSeconds);
+  };
+
+  try {
+    for (const database of databases) {
+      const template = await appTemplates(database, data);
+      templates.set(database, template);
+      section.prepareSeconds[database] = round(template.prepareSeconds, 2);
+      say(
+        `  app database (${database}): library migrations + ${fmt(data.shape.users)} pre-created users in ${secs(template.prepareSeconds)}`,
+      );
+      for (const implementation of implementations) {
+        if (!active.has(implementation)) continue;
+        const ok =
+          (await scenario(implementation, database, 'first', expectedState(data))) &&
+          (await scenario(implementation, database, 'unchanged', expectedState(data)));
+        if (!ok) active.delete(implementation);
+      }
+    }
+    if (active.size) {
+      const changes = planChanges(data, OPTIONS.changes);
+      const applySeconds = await ldapmodify(directory, changesLdif(data, changes));
+      section.changes = {
+        renames: changes.renames.length,
+        removals: changes.removals.length,
+        moves: changes.moves.length,
+        applySeconds: round(applySeconds, 2),
+      };
+      say(
+        `  directory changed with ldapmodify in ${secs(applySeconds)}: ` +
+          `${changes.renames.length} renames, ${changes.removals.length} removals, ${changes.moves.length} membership moves`,
+      );
+      for (const database of databases) {
+        for (const implementation of active) {
+          await scenario(implementation, database, 'changed', expectedState(data, changes));
+        }
+      }
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    section.messages.push(message);
+    for (const implementation of active) section.status[implementation] = 'failed';
+    say(`full sync runs FAILED: ${message}`);
+  } finally {
+    for (const template of templates.values()) await template.dispose().catch((e: unknown) => console.error(e));
+    cleanups.splice(cleanups.indexOf(removeWorkDir), 1);
+    await removeWorkDir();
+  }
+  return section;
+}
+
+let childCounter = 0;
+
+async function runSyncChild(
+  workDir: string,
+  scenario: LibrarySyncScenario,
+  implementation: Implementation,
+): Promise<LibraryChildOutcome> {
+  const id = ++childCounter;
+  const scenarioFile = path.join(workDir, `scenario-${id}.json`);
+  const resultFile = path.join(workDir, `result-${id}.json`);
+  await writeFile(scenarioFile, JSON.stringify(scenario));
+  const { code, stderr } = await runNode([SYNC_CHILD, scenarioFile, resultFile, implementation], LIBRARY_TIMEOUT_MS);
+  try {
+    return JSON.parse(await readFile(resultFile, 'utf8')) as LibraryChildOutcome;
+  } catch {
+    return {
+      ok: false,
+      notWired: false,
+      error: `the sync process exited with ${code} and no result: ${stderr.trim().split('\n').slice(-5).join(' | ')}`,
+      peakRssMb: 0,
+      rssStartMb: 0,
+    };
+  }
+}
+
+// ---- output ----
+
+function report(size: SizeResult): string {
+  const { shape } = size;
+  const header = [
+    `${fmt(shape.users)} users · ${shape.groups} groups · ${fmt(shape.memberships)} memberships`,
+    'median',
+    'min–max',
+    'rows',
+    '× floor',
+    'peak RSS',
+  ];
+  const rows: string[][] = [header];
+  const seeding = size.seeding;
+  let section: Section | undefined;
+  for (const m of size.measurements) {
+    if (m.section !== section) {
+      section = m.section;
+      rows.push([section]);
+    }
+    const median = m.extrapolatedSeconds ? `${secs(m.extrapolatedSeconds.median)}*` : secs(m.seconds.median);
+    const spread = m.extrapolatedSeconds ? range(m.extrapolatedSeconds) : range(m.seconds);
+    rows.push([
+      `  ${m.label}`,
+      m.key === 'ldapts-idle' ? '' : median,
+      m.key === 'ldapts-idle' ? '' : spread,
+      m.values ? `${fmt(m.values)} val.` : m.rows ? fmt(m.rows) : '',
+      m.key === 'ldapts-idle' ? '' : `${(m.ratioToFloor ?? 1).toFixed(2)}×`,
+      m.peakRssMb ? `${fmt(m.peakRssMb.median)} MB` : '',
+    ]);
+  }
+  rows.push(['Full sync (seconds of the sync itself; × floor: see below)']);
+  const sync = size.sync;
+  for (const implementation of ['library', 'reference'] as const) {
+    const status = sync.status[implementation];
+    if (status === 'not-wired') rows.push([`  ${implementation === 'library' ? 'library sync: not wired yet' : ''}`]);
+    if (status === 'skipped') rows.push([`  ${IMPLEMENTATION_NAMES[implementation]}: skipped`]);
+    for (const s of sync.scenarios.filter((x) => x.implementation === implementation)) {
+      const failedRuns = s.runs.filter((r) => !r.ok).length;
+      rows.push([
+        `  ${IMPLEMENTATION_NAMES[implementation]}: ${s.kind}, ${s.database}${failedRuns ? ` ✗${failedRuns}` : ''}`,
+        s.seconds ? secs(s.seconds.median) : 'failed',
+        s.seconds ? range(s.seconds) : '',
+        '',
+        s.ratioToFloor !== undefined ? `${s.ratioToFloor.toFixed(2)}×` : '',
+        s.peakRssMb ? `${fmt(s.peakRssMb.median)} MB` : '',
+      ]);
+    }
+  }
+  for (const message of sync.messages) rows.push([`  ${message}`]);
+  const notes = [
+    `Seeding: ${fmt(seeding.entries)} entries, LDIF generated and loaded with slapadd in ${secs(seeding.seedSeconds)}` +
+      (seeding.cached ? ` (cached from ${seeding.seededAt})` : '') +
+      `; largest groups ${size.largestGroups.map(fmt).join(' / ')} members.`,
+    `Medians (min–max) of ${OPTIONS.runs} runs for the floors and ldapts reads, ${OPTIONS.contextRuns} for COPY into ` +
+      `keyed tables and the INSERTs; × floor = median ÷ the floor's median (the ldapsearch dump of the same entries, ` +
+      `COPY then keys, or the section's floor).`,
+    `* one INSERT per row: ${fmt(size.measurements.find((m) => m.key === 'pg-insert-per-row')?.sampledRows ?? 0)} rows ` +
+      'timed, extrapolated to every row at that rate. Peak RSS: the child process that did the read (getrusage maxrss).',
+    ...phaseNotes(size.measurements),
+  ];
+  if (sync.scenarios.length) {
+    notes.push(
+      `Full syncs: ${OPTIONS.libraryRuns} runs each for the library, ${OPTIONS.referenceRuns} for the reference, each ` +
+        'in its own process on a fresh copy of the database; ' +
+        'boot (Nest context, connections) not counted. Floors: first = ldapsearch users + groups + COPY then keys ' +
+        '(SQLite: its floor); resyncs = ldapsearch users + groups + the PostgreSQL read (SQLite: ldapsearch only).',
+    );
+    if (sync.changes) {
+      notes.push(
+        `Changed: ${sync.changes.renames} renames, ${sync.changes.removals} removals, ${sync.changes.moves} membership ` +
+          `moves (users and their groups), applied with ldapmodify in ${secs(sync.changes.applySeconds)} before the ` +
+          'changed runs.',
+      );
+    }
+  }
+  if (size.idleOthersPercent !== null && size.idleOthersPercent >= BUSY_MACHINE_PERCENT) {
+    notes.push(
+      `WARNING: other processes used up to ${size.idleOthersPercent}% of a core while this bench idled ` +
+        `(samples ${size.idleOthersSamples.join(' / ')}): the machine was busy, the numbers are low and noisy.`,
+    );
+  }
+  return `${table(rows)}\n${notes.join('\n')}`;
+}
+
+function phaseNotes(measurements: Measurement[]): string[] {
+  return measurements
+    .filter((m) => m.phases)
+    .map(
+      (m) =>
+        `${m.label.replace(/ \(floor\)$/, '')}: ` +
+        Object.entries(m.phases!)
+          .map(([name, s]) => `${name} ${secs(s.median)}`)
+          .join(' + '),
+    );
+}
+
+async function writeResults(data: unknown): Promise<void> {
+  // Written the way Prettier formats it, so `prettier --check bench` passes with results present.
+  const options = (await prettier.resolveConfig(RESULTS_FILE)) ?? {};
+  const text = await prettier.format(JSON.stringify(data), { ...options, filepath: RESULTS_FILE });
+  await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
+  await writeFile(RESULTS_FILE, text);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});
