@@ -22,6 +22,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The compose file is checked without a Docker engine: Debian's docker-compose (v1) parses and interpolates it with
+# no daemon, and scripts/check-compose.py runs on Debian's python3 with PyYAML (which docker-compose brings).
+# --no-install-recommends: docker-compose recommends docker.io, the engine, which these checks do not need.
+compose_missing=()
+command -v docker-compose >/dev/null 2>&1 || compose_missing+=(docker-compose)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || compose_missing+=(python3-yaml)
+if [ ${#compose_missing[@]} -gt 0 ]; then
+  echo "== Installing ${compose_missing[*]} (to check docker-compose.yml)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${compose_missing[@]}" >/dev/null
+fi
+
 # PostgreSQL: the persistence suites run on it as well as on SQLite.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then
@@ -50,6 +62,7 @@ fi
 echo "== Type check";  npm run -s typecheck
 echo "== Lint";        npm run -s lint
 echo "== Format";      npm run -s format:check
+echo "== Compose file"; JWT_SECRET=compose-config-check-only docker-compose -f docker-compose.yml config -q; /usr/bin/python3 scripts/check-compose.py
 echo "== Build";       npm run -s build
 echo "== Unit tests";  npm run -s test:unit
 echo "== End-to-end tests (slapd, Samba AD, SQLite, PostgreSQL, Redis)"
