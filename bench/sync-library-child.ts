@@ -9,6 +9,8 @@
  */
 import 'reflect-metadata';
 import { readFile, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
+import path from 'node:path';
 import { runLibrarySync, type LibrarySyncResult, type LibrarySyncScenario } from './sync-library.js';
 import { runReferenceSync } from './sync-reference.js';
 
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   const rssStartMb = mb(process.memoryUsage().rss);
   let outcome: LibraryChildOutcome;
   try {
-    const result = await run(scenario);
+    const result = await profiled(`${implementation}-${scenario.kind}-${scenario.database.kind}`, () => run(scenario));
     outcome = { ok: true, result, peakRssMb: peakRssMb(), rssStartMb };
   } catch (error) {
     outcome = {
@@ -38,6 +40,30 @@ async function main(): Promise<void> {
     };
   }
   await writeFile(resultFile, JSON.stringify(outcome));
+}
+
+/**
+ * With SYNC_CPU_PROFILE=<dir>, a V8 CPU profile of the run (open it in Chrome DevTools or speedscope): where
+ * the sync's time goes. --cpu-prof cannot be given through NODE_OPTIONS, so the inspector API does it.
+ */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.SYNC_CPU_PROFILE;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    await writeFile(path.join(dir, `${name}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 /** getrusage's maxrss, in kilobytes on Linux. */

@@ -1,5 +1,7 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LdapAuthModule, databaseOptionsFromUrl, ldapAuthConfig, type LdapAuthModuleOptions } from '@app/ldap-auth';
@@ -11,6 +13,7 @@ import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { LoginThrottlerGuard } from './auth/login-throttler.guard.js';
 import { LoginThrottleService } from './auth/login-throttle.service.js';
 import { HealthController } from './health/health.controller.js';
+import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.js';
 
 /**
  * The demo: uses the library exactly as any app would. Configuration comes from the environment
@@ -41,6 +44,8 @@ import { HealthController } from './health/health.controller.js';
             }
           : options,
     }),
+    // GET /health; the controller logs failures itself (rate-limited), so terminus' own logger is off.
+    TerminusModule.forRoot({ logger: false }),
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(appConfig)],
       inject: [appConfig.KEY],
@@ -51,6 +56,16 @@ import { HealthController } from './health/health.controller.js';
     }),
   ],
   controllers: [AuthController, HealthController],
-  providers: [JwtAuthGuard, LoginThrottleService, LoginThrottlerGuard],
+  providers: [
+    JwtAuthGuard,
+    LoginThrottleService,
+    LoginThrottlerGuard,
+    { provide: APP_FILTER, useClass: LoginBodyErrorFilter },
+  ],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  /** POST /auth/login: JSON objects of at most 16 KB (415, 413, 400 otherwise), before the throttle and LDAP. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(LoginBodyMiddleware).forRoutes({ path: 'auth/login', method: RequestMethod.POST });
+  }
+}

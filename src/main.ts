@@ -1,16 +1,47 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { LdapHealthIndicator } from '@app/ldap-auth';
 import { AppModule } from './app.module.js';
 import { appConfigFromEnvironment } from './config/app.config.js';
+import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
+
+/**
+ * Nest's console logger, minus Nest's own report of a configuration error during start-up (a stack trace and
+ * a dump of the error's fields): the catch below prints that error's message, which says everything.
+ */
+class StartupLogger extends ConsoleLogger {
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (isConfigurationError(message)) return;
+    super.error(message, ...rest);
+  }
+}
 
 async function bootstrap(): Promise<void> {
-  const { port, host } = appConfigFromEnvironment(process.env);
-  // abortOnError: false so a bad configuration reaches the catch below with its message, not a stack dump.
-  const app = await NestFactory.create(AppModule, { abortOnError: false });
+  // Every variable, the app's and the LDAP library's, checked in one pass before anything starts.
+  assertValidConfiguration(process.env);
+  const { port, host } = appConfigFromEnvironment(process.env, { warnings: false });
+  // abortOnError: false so a failure reaches the catch below with its message, not a stack dump.
+  // bodyParser: false: the one route that takes a body parses it itself, with its own limit (AppModule).
+  const app = await NestFactory.create(AppModule, {
+    abortOnError: false,
+    bodyParser: false,
+    logger: new StartupLogger(),
+  });
   app.enableShutdownHooks();
   await app.listen(port, host);
-  new Logger('Bootstrap').log(`Listening on http://${host}:${port} (POST /auth/login, GET /auth/me, GET /health)`);
+  const logger = new Logger('Bootstrap');
+  logger.log(`Listening on http://${host}:${port} (POST /auth/login, GET /auth/me, GET /health)`);
+  // A directory that is down at start-up does not stop the app: logins answer 503 until it is back.
+  void app
+    .get(LdapHealthIndicator)
+    .isUp()
+    .then((up) => {
+      if (!up)
+        logger.warn(
+          'The directory cannot be reached at start-up: logins answer 503 until it is back (see GET /health)',
+        );
+    });
 }
 
 bootstrap().catch((error: unknown) => {

@@ -11,6 +11,7 @@ import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { LdapSyncService, type ReadProgress, type SyncOutcome, type SyncReport } from '@app/ldap-auth';
 import { AppModule } from './app.module.js';
+import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
 
 const SYNC_EXIT_CODES: Record<SyncOutcome | 'usage', number> = {
   succeeded: 0,
@@ -27,6 +28,12 @@ const USAGE = `usage: npm run sync -- [--dry-run] [--json] [--force]
 
 /** Nest's console logger, on stderr only: stdout is the report's. */
 class StderrLogger extends ConsoleLogger {
+  /** Nest's own report of a start-up configuration error (stack, fields) is left out: the catch below prints it. */
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (isConfigurationError(message)) return;
+    super.error(message, ...rest);
+  }
+
   protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel): void {
     super.printMessages(messages, context, logLevel, 'stderr');
   }
@@ -43,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
   const json = flags.has('--json');
   // This process runs once and exits: the app's schedule must not start in it.
   process.env.LDAP_SYNC_ENABLED = 'false';
+  // Every variable, the app's and the LDAP library's, checked in one pass: one message listing all problems.
+  assertValidConfiguration(process.env);
 
   const app = await NestFactory.createApplicationContext(AppModule, {
     logger: new StderrLogger(),

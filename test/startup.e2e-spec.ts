@@ -5,11 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LdapConfigurationError } from '@app/ldap-auth';
+import { AppConfigurationError } from '../src/config/app.config.js';
 import { createTestApp } from './support/app.js';
 import { closedPort } from './support/tcp-proxy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
+const SYNC = join(ROOT, 'dist', 'sync.js');
+const APP_HEADING = "Invalid app configuration (the demo app's variables):";
+const LDAP_HEADING = "Invalid LDAP configuration (the @app/ldap-auth library's variables, see README):";
+
+/** How many times `text` holds `word`. */
+const occurrences = (text: string, word: string) => text.split(word).length - 1;
 
 /** The demo's environment for a child process: this machine's, minus anything LDAP or app-specific. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -25,17 +32,24 @@ describe('bad configuration stops start-up with a message that names the variabl
   it.each([
     [
       { LDAP_AUTH_CONNECT_TIMEOUT: 'abc' },
+      LdapConfigurationError,
       /LDAP_AUTH_CONNECT_TIMEOUT must be a number of seconds greater than 0 \(got "abc"\)/,
     ],
-    [{ LDAP_AUTH_USER_FIELDS: 'username' }, /LDAP_AUTH_USER_FIELDS must be field=attribute pairs/],
+    [
+      { LDAP_AUTH_USER_FIELDS: 'username' },
+      LdapConfigurationError,
+      /LDAP_AUTH_USER_FIELDS must be field=attribute pairs/,
+    ],
     [
       { LDAP_AUTH_SYNC_USER_RELATIONS: 'custom_auth.ldap.sync_user_groups' },
+      LdapConfigurationError,
       /needs LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID/,
     ],
-    [{ DATABASE_URL: 'oracle://db' }, /DATABASE_URL: "oracle:\/\/db" is not supported/],
-  ])('%p', async (env, message) => {
+    [{ LDAP_AUTH_URL: 'ldap://127.0.0.1:99999' }, LdapConfigurationError, /has port "99999"/],
+    [{ DATABASE_URL: 'oracle://db' }, AppConfigurationError, /DATABASE_URL: "oracle:\/\/db" is not supported/],
+  ])('%p', async (env, errorClass, message) => {
     const attempt = createTestApp({ LDAP_AUTH_URL: 'ldap://127.0.0.1:1', DATABASE_URL: 'sqlite::memory:', ...env });
-    await expect(attempt).rejects.toThrow(LdapConfigurationError);
+    await expect(attempt).rejects.toThrow(errorClass);
     await expect(attempt).rejects.toThrow(message);
   });
 });
@@ -51,13 +65,14 @@ describe('the demo as `npm start` runs it', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Runs dist/main.js until it prints `until` or exits; returns its output and exit code. */
+  /** Runs dist/main.js (or `script`) until it prints `until` or exits; returns its output and exit code. */
   function run(
     env: Record<string, string>,
     until?: RegExp,
+    script = MAIN,
   ): Promise<{ child: ChildProcess; output: string; code: number | null }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [MAIN], {
+      const child = spawn(process.execPath, [script], {
         cwd: ROOT,
         env: childEnv(env),
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,7 +84,8 @@ describe('the demo as `npm start` runs it', () => {
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
-      child.on('exit', (code) => resolve({ child, output, code }));
+      // 'close', not 'exit': by then everything the process wrote has been read.
+      child.on('close', (code) => resolve({ child, output, code }));
     });
   }
 
@@ -80,8 +96,129 @@ describe('the demo as `npm start` runs it', () => {
       DATABASE_URL: `sqlite:${join(dir, 'a.sqlite')}`,
     });
     expect(code).toBe(1);
-    expect(output).toContain('Start-up failed: Invalid LDAP configuration');
-    expect(output).toContain('LDAP_AUTH_USE_TLS must be true, false, 1, 0, yes or no (got "perhaps")');
+    expect(output).toContain('Start-up failed: the configuration is invalid (1 problem)');
+    expect(output).toContain(
+      `${LDAP_HEADING}\n  - LDAP_AUTH_USE_TLS must be true, false, 1, 0, yes or no (got "perhaps")`,
+    );
+    expect(output).not.toContain(APP_HEADING);
+  });
+
+  /** Variables wrong in the app and in the library at once, and what each message must say. */
+  const MANY_WRONG = {
+    env: {
+      PORT: '99999',
+      JWT_SECRET: 'short',
+      LOGIN_THROTTLE_TTL: 'soon',
+      DATABASE_URL: 'oracle://app:hunter2@db.example/app',
+      LDAP_AUTH_URL: 'ldap://127.0.0.1:99999',
+      LDAP_AUTH_USE_TLS: 'perhaps',
+      LDAP_AUTH_CONNECT_TIMEOUT: 'abc',
+      LDAP_AUTH_USER_FIELDS: 'username',
+      LDAP_SYNC_CRON: '61 * * * *',
+    },
+    app: {
+      PORT: 'PORT must be a port number from 1 to 65535, or 0 for any free port (got "99999")',
+      JWT_SECRET: 'JWT_SECRET must be at least 16 characters (it has 5)',
+      LOGIN_THROTTLE_TTL: 'LOGIN_THROTTLE_TTL must be a whole number greater than 0 (got "soon")',
+      DATABASE_URL:
+        'DATABASE_URL: "oracle://app:***@db.example/app" is not supported; use sqlite:<path> or postgres://',
+    },
+    ldap: {
+      LDAP_AUTH_URL:
+        'LDAP_AUTH_URL: "ldap://127.0.0.1:99999" has port "99999"; a port must be a number from 1 to 65535',
+      LDAP_AUTH_USE_TLS: 'LDAP_AUTH_USE_TLS must be true, false, 1, 0, yes or no (got "perhaps")',
+      LDAP_AUTH_CONNECT_TIMEOUT: 'LDAP_AUTH_CONNECT_TIMEOUT must be a number of seconds greater than 0 (got "abc")',
+      LDAP_AUTH_USER_FIELDS: 'LDAP_AUTH_USER_FIELDS must be field=attribute pairs',
+      LDAP_SYNC_CRON: 'LDAP_SYNC_CRON must be a cron expression of 5 or 6 fields',
+    },
+  };
+
+  /** One message: both headings, every variable once under its own, no stack trace, no dump of fields. */
+  function expectOneMessage(output: string, first: string): void {
+    expect(output.trim().startsWith(`${first}: the configuration is invalid (9 problems); nothing was started.`)).toBe(
+      true,
+    );
+    expect(occurrences(output, first)).toBe(1);
+    const appAt = output.indexOf(APP_HEADING);
+    const ldapAt = output.indexOf(LDAP_HEADING);
+    expect([appAt, ldapAt].every((at) => at > 0)).toBe(true);
+    for (const [name, message] of Object.entries(MANY_WRONG.app)) {
+      expect([name, occurrences(output, name)]).toEqual([name, 1]);
+      const at = output.indexOf(`  - ${message}`);
+      expect([name, at > appAt && at < ldapAt]).toEqual([name, true]);
+    }
+    for (const [name, message] of Object.entries(MANY_WRONG.ldap)) {
+      expect([name, occurrences(output, name)]).toEqual([name, 1]);
+      expect([name, output.indexOf(`  - ${message}`) > ldapAt]).toEqual([name, true]);
+    }
+    expect(output).not.toMatch(/^ {4}at /m);
+    expect(output).not.toContain('problems: [');
+    expect(output).not.toContain('hunter2');
+    expect(output).not.toContain('ERROR');
+  }
+
+  it('lists every wrong variable of the app and of the library in one message, and exits non-zero', async () => {
+    const { output, code } = await run(MANY_WRONG.env);
+    expect(code).toBe(1);
+    expectOneMessage(output, 'Start-up failed');
+  });
+
+  it('does the same for npm run sync', async () => {
+    const { output, code } = await run(MANY_WRONG.env, undefined, SYNC);
+    expect(code).toBe(1);
+    expectOneMessage(output, 'Sync failed to start');
+  });
+
+  it('names LDAP_DEV_DIRECTORY_LDIF when its file is missing', async () => {
+    const missing = join(dir, 'missing.ldif');
+    const { output, code } = await run({
+      LDAP_DEV_DIRECTORY_LDIF: missing,
+      JWT_SECRET: 'a-long-enough-secret-for-tests',
+      DATABASE_URL: `sqlite:${join(dir, 'l.sqlite')}`,
+    });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      `${APP_HEADING}\n  - LDAP_DEV_DIRECTORY_LDIF: cannot read ${missing} (no such file); it must be an LDIF file`,
+    );
+    expect(output).not.toContain('ENOENT');
+    expect(output).not.toMatch(/^ {4}at /m);
+  });
+
+  it('starts when the directory cannot be reached, warns, answers logins 503 and /health 503', async () => {
+    const [port, ldapPort] = [await closedPort(), await closedPort()];
+    const { child, output } = await run(
+      {
+        PORT: String(port),
+        LDAP_AUTH_URL: `ldap://127.0.0.1:${ldapPort}`,
+        JWT_SECRET: 'a-long-enough-secret-for-tests',
+        DATABASE_URL: `sqlite:${join(dir, 'u.sqlite')}`,
+        NO_COLOR: '1',
+      },
+      /cannot be reached at start-up/,
+    );
+    try {
+      expect(output).toMatch(/Listening on/);
+      expect(output).toMatch(
+        /WARN \[LdapHealthIndicator\] The directory does not answer the health probe: .*ECONNREFUSED/,
+      );
+      expect(output).toMatch(/WARN \[Bootstrap\] The directory cannot be reached at start-up: logins answer 503/);
+      const base = `http://127.0.0.1:${port}`;
+      const login = await fetch(`${base}/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
+      });
+      expect(login.status).toBe(503);
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(503);
+      const body = await health.text();
+      expect(JSON.parse(body)).toMatchObject({ status: 'error', error: { directory: { status: 'down' } } });
+      expect(body).not.toContain(String(ldapPort));
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('refuses the embedded directory when NODE_ENV=production', async () => {

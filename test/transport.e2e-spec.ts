@@ -157,7 +157,11 @@ describe('availability', () => {
     const res = await postLogin(app, 'alice', alice.password).expect(503);
     expect(res.body.message).not.toContain(alice.password);
     const health = await request(app.getHttpServer()).get('/health').expect(503);
-    expect(health.body).toMatchObject({ status: 'error', database: { status: 'up' }, directory: { status: 'down' } });
+    expect(health.body).toMatchObject({
+      status: 'error',
+      info: { database: { status: 'up' } },
+      error: { directory: { status: 'down' } },
+    });
   });
 
   it('answers 503 when the server accepts connections but never answers (timeouts are finite)', async () => {

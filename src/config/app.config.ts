@@ -1,7 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { DEFAULT_DATABASE_URL, LdapConfigurationError, redactUrl } from '@app/ldap-auth';
+import { DEFAULT_DATABASE_URL, LdapConfigurationError, databaseOptionsFromUrl, redactUrl } from '@app/ldap-auth';
+
+/** Heading of the demo app's own configuration problems (the LDAP library's are "Invalid LDAP configuration"). */
+export const APP_CONFIGURATION_HEADING = 'Invalid app configuration';
+
+/**
+ * A variable of the demo app itself (PORT, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*,
+ * LDAP_DEV_DIRECTORY_LDIF) is wrong. Each problem names the variable and says what is allowed.
+ */
+export class AppConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`${APP_CONFIGURATION_HEADING}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'AppConfigurationError';
+  }
+}
 
 export interface AppConfig {
   production: boolean;
@@ -27,26 +41,55 @@ export const DEFAULT_LOGIN_THROTTLE_MAX_KEYS = 50_000;
 let processSecret: string | undefined;
 let warned = false;
 
-/** The demo app's own variables (the LDAP ones are the library's: `ldapAuthConfig`). */
-export function appConfigFromEnvironment(env: Record<string, string | undefined>): AppConfig {
+/** A positive time span as jsonwebtoken reads it (the `ms` package's grammar). */
+const DURATION =
+  /^(\d+(\.\d+)?|\.\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i;
+
+/**
+ * The demo app's own variables (the LDAP ones are the library's: `ldapAuthConfig`). Throws
+ * AppConfigurationError listing every problem. `warnings: false` checks without logging (start-up's one pass).
+ */
+export function appConfigFromEnvironment(
+  env: Record<string, string | undefined>,
+  { warnings = true }: { warnings?: boolean } = {},
+): AppConfig {
   const problems: string[] = [];
   const production = env.NODE_ENV === 'production';
-  const port = env.PORT?.trim() ? Number(env.PORT) : 3000;
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    problems.push(`PORT must be a port number (got ${JSON.stringify(env.PORT)})`);
+  const portText = env.PORT?.trim();
+  const port = portText ? Number(portText) : 3000;
+  if (portText && (!/^\d+$/.test(portText) || port > 65535))
+    problems.push(
+      `PORT must be a port number from 1 to 65535, or 0 for any free port (got ${JSON.stringify(env.PORT)})`,
+    );
   let jwtSecret = env.JWT_SECRET ?? '';
   if (!jwtSecret) {
     if (production) problems.push('JWT_SECRET is required when NODE_ENV=production (it signs the access tokens)');
     // One random secret per process, so every reader of the config signs and verifies with the same one.
     jwtSecret = processSecret ??= randomBytes(32).toString('hex');
-    if (!production && !warned) {
+    if (!production && warnings && !warned) {
       warned = true;
       new Logger('AppConfig').warn(
         'JWT_SECRET is not set: using a random secret, so tokens stop working at every restart',
       );
     }
   } else if (jwtSecret.length < 16) {
-    problems.push('JWT_SECRET must be at least 16 characters');
+    // Never echo the secret itself.
+    problems.push(`JWT_SECRET must be at least 16 characters (it has ${jwtSecret.length})`);
+  }
+  const jwtExpiresIn = env.JWT_EXPIRES_IN?.trim() || '1h';
+  if (!DURATION.test(jwtExpiresIn))
+    problems.push(
+      `JWT_EXPIRES_IN must be a duration such as 15m, 1h, 7d or "2 days" (a bare number counts milliseconds; got ${JSON.stringify(jwtExpiresIn)})`,
+    );
+  const databaseUrl = env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
+  try {
+    databaseOptionsFromUrl(databaseUrl);
+  } catch (error) {
+    if (error instanceof LdapConfigurationError) problems.push(...error.problems);
+    else
+      problems.push(
+        `DATABASE_URL: cannot prepare ${JSON.stringify(redactUrl(databaseUrl))} (${error instanceof Error ? error.message : String(error)})`,
+      );
   }
   const wholePositive = (name: string, fallback: number) => {
     const text = env[name]?.trim();
@@ -69,7 +112,7 @@ export function appConfigFromEnvironment(env: Record<string, string | undefined>
     problems.push(
       `LOGIN_THROTTLE_KEY_PREFIX must be 1 to 64 letters, digits or ._:- (got ${JSON.stringify(loginThrottleKeyPrefix)})`,
     );
-  if (problems.length) throw new LdapConfigurationError(problems);
+  if (problems.length) throw new AppConfigurationError(problems);
   return {
     loginThrottleLimit,
     loginThrottleTtlSeconds,
@@ -79,9 +122,9 @@ export function appConfigFromEnvironment(env: Record<string, string | undefined>
     production,
     port,
     host: env.HOST?.trim() || '127.0.0.1',
-    databaseUrl: env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL,
+    databaseUrl,
     jwtSecret,
-    jwtExpiresIn: env.JWT_EXPIRES_IN?.trim() || '1h',
+    jwtExpiresIn,
   };
 }
 

@@ -1,4 +1,4 @@
-import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication, type LogLevel, type ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -8,7 +8,10 @@ import { AppModule } from '../../src/app.module.js';
  * Boots the demo app (exactly as `npm start` does, minus the port) with the given environment. Variables
  * are read while the app initialises, so the process environment is swapped for that time only.
  */
-export async function createTestApp(env: Record<string, string | undefined>): Promise<INestApplication> {
+export async function createTestApp(
+  env: Record<string, string | undefined>,
+  options: { imports?: ModuleMetadata['imports'] } = {},
+): Promise<INestApplication> {
   const saved = { ...process.env };
   for (const key of Object.keys(process.env)) {
     if (
@@ -34,7 +37,7 @@ export async function createTestApp(env: Record<string, string | undefined>): Pr
     withoutUndefined(env),
   );
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] }).compile();
     const logs: string[] = [];
     const app = moduleRef.createNestApplication({ logger: new CapturingLogger(logs) });
     capturedLogs.set(app, logs);

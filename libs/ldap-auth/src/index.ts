@@ -11,6 +11,11 @@ export { LdapGuard, INVALID_CREDENTIALS_MESSAGE } from './strategy/ldap.guard.js
 export { LdapStrategy } from './strategy/ldap.strategy.js';
 export { LdapLoginService } from './login/ldap-login.service.js';
 export { LdapDirectory, type DirectorySession } from './directory/ldap-directory.js';
+export {
+  LdapHealthIndicator,
+  LDAP_HEALTH_RESULT_TTL_MS,
+  type LdapHealthIndicatorResult,
+} from './health/ldap-health.indicator.js';
 export type { DirectoryUser } from './model/directory-user.js';
 export { escapeDnValue, escapeFilterValue, normalizeDn } from './model/ldap-escape.js';
 export { UsernameFormatter } from './formatting/username-formatter.js';
@@ -23,6 +28,7 @@ export { GroupSync, type GroupSyncPlan, type GroupToJoin } from './group-sync/gr
 export { NoGroupSync } from './group-sync/no-group-sync.js';
 export { SyncedGroupsGroupSync } from './group-sync/synced-groups.group-sync.js';
 export { LdapUserStore } from './persistence/ldap-user.store.js';
+export * from './events/ldap-auth.events.js';
 export {
   LdapSyncService,
   maxRemovals,
@@ -31,6 +37,20 @@ export {
   type SyncRunOptions,
 } from './sync/ldap-sync.service.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
+export {
+  LdapDiagnostics,
+  DEFAULT_MAX_COUNTED_ENTRIES,
+  type DiagnosticsRunOptions,
+} from './diagnostics/ldap-diagnostics.service.js';
+export {
+  CHECK_EXIT_CODES,
+  configurationFailureReport,
+  formatCheckReport,
+  type CheckReport,
+  type CheckStatus,
+  type CheckStep,
+  type UserCheckSummary,
+} from './diagnostics/check-report.js';
 export { reconcile, type AppState, type SyncPlan } from './sync/reconcile.js';
 export type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from './model/directory-snapshot.js';
 export * from './entities/index.js';

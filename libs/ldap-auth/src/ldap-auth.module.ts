@@ -13,9 +13,12 @@ import { LdapSyncStore } from './persistence/ldap-sync.store.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
 import { LdapSyncScheduler } from './sync/ldap-sync.scheduler.js';
+import { LdapAuthEventPublisher } from './events/ldap-auth-event.publisher.js';
 import { LdapLoginService } from './login/ldap-login.service.js';
 import { LdapStrategy } from './strategy/ldap.strategy.js';
 import { LdapGuard } from './strategy/ldap.guard.js';
+import { LdapDiagnostics } from './diagnostics/ldap-diagnostics.service.js';
+import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
 
 /**
  * LDAP / Active Directory login for Nest apps: `LdapAuthModule.forRoot({...})` or
@@ -27,6 +30,7 @@ import { LdapGuard } from './strategy/ldap.guard.js';
   providers: [
     { provide: LDAP_AUTH_RESOLVED_OPTIONS, useFactory: resolveLdapAuthOptions, inject: [LDAP_AUTH_MODULE_OPTIONS] },
     LdapDirectory,
+    LdapAuthEventPublisher,
     TransactionRunner,
     LdapUserStore,
     LdapSyncStore,
@@ -35,6 +39,8 @@ import { LdapGuard } from './strategy/ldap.guard.js';
     LdapSyncScheduler,
     LdapStrategy,
     LdapGuard,
+    LdapDiagnostics,
+    LdapHealthIndicator,
   ],
   exports: [
     LDAP_AUTH_RESOLVED_OPTIONS,
@@ -43,6 +49,8 @@ import { LdapGuard } from './strategy/ldap.guard.js';
     LdapLoginService,
     LdapSyncService,
     LdapGuard,
+    LdapDiagnostics,
+    LdapHealthIndicator,
     UsernameFormatter,
     GroupSync,
     TypeOrmModule,

@@ -163,6 +163,53 @@ describe('ldapAuthOptionsFromEnvironment', () => {
     expect(problemsOf({ ...URL, LDAP_AUTH_CONNECT_TIMEOUT: 'x', LDAP_AUTH_USE_TLS: 'y' })).toHaveLength(2);
   });
 
+  it('names each wrong variable once, even when one mistake breaks two rules', () => {
+    const problems = problemsOf({
+      LDAP_AUTH_URL: 'ldap://127.0.0.1:99999',
+      LDAP_AUTH_USER_FIELDS: 'username',
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: 'one',
+      LDAP_AUTH_LOGIN_MODE: 'search',
+      LDAP_SYNC_USER_PASSWORD: 'pw',
+      LDAP_SYNC_CRON: '61 * * * *',
+    });
+    for (const name of [
+      'LDAP_AUTH_URL',
+      'LDAP_AUTH_USER_FIELDS',
+      'LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID',
+      'LDAP_SYNC_USER_USERNAME',
+      'LDAP_SYNC_CRON',
+    ]) {
+      expect([name, problems.filter((p) => p.includes(name))]).toEqual([name, [expect.any(String)]]);
+    }
+    expect(problems).toHaveLength(5);
+  });
+
+  it.each([
+    [
+      'ldap://127.0.0.1:99999',
+      /^LDAP_AUTH_URL: "ldap:\/\/127.0.0.1:99999" has port "99999"; a port must be a number from 1 to 65535$/,
+    ],
+    ['ldaps://dc.example.com:0', /has port "0"/],
+    ['ldap://a.example:389, ldap://b.example:70000', /"ldap:\/\/b.example:70000" has port "70000"/],
+    ['ldap://host:x1', /has port "x1"/],
+  ])('refuses the port of %s', (url, message) => {
+    const problems = problemsOf({ LDAP_AUTH_URL: url });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('accepts ports 1 to 65535, no port, and IPv6 hosts', () => {
+    const urls = 'ldap://h:1 ldaps://h:65535 ldap://h ldaps://[::1]:636 ldap://[2001:db8::1]/';
+    expect(ldapAuthOptionsFromEnvironment({ LDAP_AUTH_URL: urls }).server.url).toHaveLength(5);
+  });
+
+  it("checks LDAP_SYNC_CRON with the scheduler's own parser", () => {
+    expect(problemsOf({ ...URL, LDAP_SYNC_CRON: '61 * * * *' })[0]).toMatch(
+      /^LDAP_SYNC_CRON must be a cron expression of 5 or 6 fields, such as "0 3 \* \* \*" \(got "61 \* \* \* \*": /,
+    );
+  });
+
   it('treats empty variables as unset', () => {
     expect(
       ldapAuthOptionsFromEnvironment({ ...URL, LDAP_AUTH_USE_TLS: '', LDAP_AUTH_SEARCH_BASE: ' ' }).server.searchBase,
@@ -177,13 +224,20 @@ describe('ldapAuthOptionsFromEnvironment', () => {
   it('refuses a timeout that would round to 0 ms (which ldapts reads as "no timeout"), from the environment or code', () => {
     const resolve = (env: Record<string, string>) => () =>
       resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment({ ...URL, ...env }));
-    expect(resolve({ LDAP_AUTH_RECEIVE_TIMEOUT: '0.0001' })).toThrow(
-      /server.timeout \(LDAP_AUTH_RECEIVE_TIMEOUT\) must be at least 1 ms \(got 0.1 ms/,
+    // From the environment, in the same pass as every other variable, in the variable's own unit.
+    expect(problemsOf({ ...URL, LDAP_AUTH_RECEIVE_TIMEOUT: '0.0001' })).toEqual([
+      'LDAP_AUTH_RECEIVE_TIMEOUT must be at least 0.001 seconds (1 ms) (got "0.0001")',
+    ]);
+    expect(problemsOf({ ...URL, LDAP_AUTH_CONNECT_TIMEOUT: '0.0004' })[0]).toMatch(
+      /^LDAP_AUTH_CONNECT_TIMEOUT must be/,
     );
-    expect(resolve({ LDAP_AUTH_CONNECT_TIMEOUT: '0.0004' })).toThrow(
-      /server.connectTimeout \(LDAP_AUTH_CONNECT_TIMEOUT\)/,
+    expect(problemsOf({ ...URL, LDAP_AUTH_POOL_WAIT_TIMEOUT: '0.0002' })[0]).toMatch(
+      /^LDAP_AUTH_POOL_WAIT_TIMEOUT must be/,
     );
-    expect(resolve({ LDAP_AUTH_POOL_WAIT_TIMEOUT: '0.0002' })).toThrow(/server.poolWaitTimeout/);
+    // From code, by resolveLdapAuthOptions.
+    expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', connectTimeout: 0.4 } })).toThrow(
+      /server.connectTimeout \(LDAP_AUTH_CONNECT_TIMEOUT\) must be at least 1 ms/,
+    );
     expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', timeout: 0.4 } })).toThrow(/at least 1 ms/);
     expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', timeout: 0 } })).toThrow(/at least 1 ms/);
     expect(resolveLdapAuthOptions({ server: { url: 'ldap://x', timeout: 1.4 } }).server.timeout).toBe(1);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { IsIn, IsOptional, Matches, validateSync, type ValidationArguments } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
+import { validateCronExpression } from 'cron';
 import type {
   GroupMembershipSource,
   GroupSyncMode,
@@ -200,6 +201,12 @@ export function ldapAuthOptionsFromEnvironment(
   const vars = plainToInstance(LdapEnvironmentVariables, raw);
   const problems = validateSync(vars).flatMap((e) => Object.values(e.constraints ?? {}));
 
+  if (vars.LDAP_AUTH_URL !== undefined && URL_LIST.test(vars.LDAP_AUTH_URL)) {
+    for (const url of vars.LDAP_AUTH_URL.split(/[\s,]+/).filter(Boolean)) {
+      const problem = urlProblem(url);
+      if (problem) problems.push(`LDAP_AUTH_URL: ${JSON.stringify(url)} ${problem}`);
+    }
+  }
   const userFields = parseUserFields(vars.LDAP_AUTH_USER_FIELDS, problems);
   const caFile = vars.LDAP_AUTH_TLS_CA_FILE;
   let ca: string | undefined;
@@ -207,9 +214,11 @@ export function ldapAuthOptionsFromEnvironment(
     try {
       ca = readFileSync(caFile, 'utf8');
       if (!ca.includes('-----BEGIN CERTIFICATE-----'))
-        problems.push(`LDAP_AUTH_TLS_CA_FILE: ${caFile} holds no PEM certificate`);
+        problems.push(`LDAP_AUTH_TLS_CA_FILE: ${caFile} holds no PEM certificate; it must be a PEM file of the CA(s)`);
     } catch (error) {
-      problems.push(`LDAP_AUTH_TLS_CA_FILE: cannot read ${caFile} (${(error as Error).message})`);
+      problems.push(
+        `LDAP_AUTH_TLS_CA_FILE: cannot read ${caFile} (${(error as Error).message}); it must be a readable PEM file of the CA(s)`,
+      );
     }
   }
   const checkDn = (name: string, value: string | undefined) => {
@@ -228,7 +237,8 @@ export function ldapAuthOptionsFromEnvironment(
   const orgIdText = vars.LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID ?? vars.LDAP_DEFAULT_ORGANISATION_ID;
   const defaultOrganisationId = orgIdText && POSITIVE_INTEGER.test(orgIdText) ? parseInt(orgIdText, 10) : undefined;
   const groupSync = SYNC_USER_RELATIONS[vars.LDAP_AUTH_SYNC_USER_RELATIONS ?? 'none'] ?? 'none';
-  if (groupSync === 'sync_user_groups' && defaultOrganisationId === undefined) {
+  // An id that is set but wrong is reported once, above, not again as missing.
+  if (groupSync === 'sync_user_groups' && orgIdText === undefined) {
     problems.push(
       'LDAP_AUTH_SYNC_USER_RELATIONS=sync_user_groups needs LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID (the organisation synced groups belong to)',
     );
@@ -248,7 +258,8 @@ export function ldapAuthOptionsFromEnvironment(
   if (hasSyncUser !== !!vars.LDAP_SYNC_USER_PASSWORD) {
     problems.push('LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD go together: set both, or neither');
   }
-  if (vars.LDAP_AUTH_LOGIN_MODE === 'search' && !hasSyncUser) {
+  // When only one of the pair is set, the line above already says what is missing.
+  if (vars.LDAP_AUTH_LOGIN_MODE === 'search' && !hasSyncUser && !vars.LDAP_SYNC_USER_PASSWORD) {
     problems.push(
       'LDAP_AUTH_LOGIN_MODE=search needs LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD (the account that searches)',
     );
@@ -258,8 +269,20 @@ export function ldapAuthOptionsFromEnvironment(
     'LDAP_AUTH_RECEIVE_TIMEOUT',
     'LDAP_AUTH_POOL_WAIT_TIMEOUT',
   ] as const) {
-    if (vars[name] !== undefined && SECONDS.test(vars[name]) && parseFloat(vars[name]) <= 0)
+    if (vars[name] === undefined || !SECONDS.test(vars[name])) continue;
+    const value = parseFloat(vars[name]);
+    if (value <= 0)
       problems.push(`${name} must be a number of seconds greater than 0 (got ${JSON.stringify(vars[name])})`);
+    // ldapts reads 0 ms as "no timeout": a value that rounds to 0 ms must never get through.
+    else if (Math.round(value * 1000) < 1)
+      problems.push(`${name} must be at least 0.001 seconds (1 ms) (got ${JSON.stringify(vars[name])})`);
+  }
+  if (vars.LDAP_SYNC_CRON !== undefined && CRON.test(vars.LDAP_SYNC_CRON)) {
+    const check = validateCronExpression(vars.LDAP_SYNC_CRON.trim());
+    if (!check.valid)
+      problems.push(
+        `LDAP_SYNC_CRON must be a cron expression of 5 or 6 fields, such as "0 3 * * *" (got ${JSON.stringify(vars.LDAP_SYNC_CRON)}: ${check.error?.message ?? 'invalid'})`,
+      );
   }
   if (problems.length) throw new LdapConfigurationError(problems);
 
@@ -310,10 +333,24 @@ export function ldapAuthOptionsFromEnvironment(
   };
 }
 
-/** `username=uid,email=mail` → { username: 'uid', email: 'mail' }, collecting what is wrong. */
+/** Why one URL of LDAP_AUTH_URL cannot be used (its form already checked), or undefined. */
+function urlProblem(url: string): string | undefined {
+  const port = /^ldaps?:\/\/(\[[^\]]*\]|[^:/]*)(:([^/]*))?\/?$/i.exec(url)?.[3];
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535))
+    return `has port ${JSON.stringify(port)}; a port must be a number from 1 to 65535`;
+  try {
+    new URL(url);
+  } catch {
+    return 'is not a valid URL (ldap://host:port or ldaps://host:port)';
+  }
+  return undefined;
+}
+
+/** `username=uid,email=mail` → { username: 'uid', email: 'mail' }, collecting what is wrong (once per variable). */
 function parseUserFields(text: string | undefined, problems: string[]): LdapUserFieldMap | undefined {
   if (text === undefined) return undefined;
   const map: Partial<LdapUserFieldMap> = {};
+  const before = problems.length;
   for (const pair of text
     .split(',')
     .map((p) => p.trim())
@@ -334,6 +371,7 @@ function parseUserFields(text: string | undefined, problems: string[]): LdapUser
       map[key] = attribute;
     }
   }
+  if (problems.length > before) return undefined;
   if (!map.username) {
     problems.push(`LDAP_AUTH_USER_FIELDS must map username, such as username=uid (got ${JSON.stringify(text)})`);
     return undefined;

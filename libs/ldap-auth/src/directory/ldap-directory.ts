@@ -30,7 +30,7 @@ import {
   foldName,
   toDirectoryUser,
 } from '../model/directory-user.js';
-import { describeBindFailure } from './bind-failure.js';
+import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { readDirectorySnapshot } from './snapshot-reader.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
@@ -134,7 +134,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     fn: (session: DirectorySession) => Promise<T>,
   ): Promise<T> {
     // Servers treat a name with an empty password as an anonymous bind: it must never be sent.
-    if (!password) throw new InvalidCredentialsError('empty password');
+    if (!password) throw new InvalidCredentialsError('empty password', 'invalid_input');
     return this.run(this.userPool, async (connection) => {
       await this.bindAsUser(connection, bindName, password);
       return fn(this.session(connection, bindName));
@@ -211,7 +211,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       if (SERVER_BUSY_CODES.has(error.code)) {
         throw new DirectoryUnavailableError(`the directory cannot take binds now: ${describeBindFailure(error)}`);
       }
-      throw new InvalidCredentialsError(describeBindFailure(error));
+      throw new InvalidCredentialsError(describeBindFailure(error), bindFailureCode(error));
     }
   }
 
@@ -238,7 +238,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
   private async verifyBoundIdentity(connection: LdapConnection, bindName: string, user: DirectoryUser): Promise<void> {
     if (looksLikeDn(bindName)) {
       if (normalizeDn(bindName) === normalizeDn(user.dn)) return;
-      throw new InvalidCredentialsError(`bound as ${bindName}, but the entry found is ${user.dn}`);
+      throw new InvalidCredentialsError(`bound as ${bindName}, but the entry found is ${user.dn}`, 'identity_mismatch');
     }
     if (connection.server.activeDirectory) {
       const sid = binaryValue(user.attributes, AD_SID_ATTRIBUTE);
@@ -247,6 +247,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       if (token?.length && !connection.server.whoAmI) {
         throw new InvalidCredentialsError(
           `bound as ${JSON.stringify(bindName)}, whose security token does not hold the objectSid of ${user.dn}`,
+          'identity_mismatch',
         );
       }
     }
@@ -258,10 +259,14 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       } else if (authzId.toLowerCase().startsWith('u:') && this.sameDownLevelName(authzId.slice(2), user)) {
         return;
       }
-      throw new InvalidCredentialsError(`bound as ${JSON.stringify(authzId)}, which is not the entry ${user.dn}`);
+      throw new InvalidCredentialsError(
+        `bound as ${JSON.stringify(authzId)}, which is not the entry ${user.dn}`,
+        'identity_mismatch',
+      );
     }
     throw new InvalidCredentialsError(
       `bound as ${JSON.stringify(bindName)}, but the server cannot tell who that is (no tokenGroups, no "Who am I?") to compare with ${user.dn}`,
+      'identity_mismatch',
     );
   }
 
@@ -343,6 +348,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     if (entries.length !== 1) {
       throw new InvalidCredentialsError(
         entries.length === 0 ? 'no entry matches the username' : 'more than one entry matches the username',
+        entries.length === 0 ? 'unknown_user' : 'ambiguous_username',
       );
     }
     const activeDirectory = connection.server.activeDirectory;
@@ -575,6 +581,16 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       if (process.env.NODE_ENV === 'production') this.logger.error(`INSECURE: ${message}`);
       else this.logger.warn(message);
     }
+  }
+
+  /**
+   * The service account's bind DN and password as the service pool binds with them (a plain name through the
+   * username formatter), or undefined when no service account is configured. For the health probe.
+   */
+  serviceBindCredentials(): { dn: string; password: string } | undefined {
+    const { server, serviceAccount } = this.options;
+    if (!(server.bindDN && server.bindCredentials) && !serviceAccount?.password) return undefined;
+    return this.serviceCredentials();
   }
 }
 

@@ -72,7 +72,8 @@ function track<S extends net.Socket>(list: net.Socket[], socket: S): S {
   return socket;
 }
 
-function parseLdapUrl(url: string): { hostname: string; port: number; secure: boolean } {
+/** Host, port (the scheme's default when none is given) and whether TLS starts at once (`ldaps://`). */
+export function parseLdapUrl(url: string): { hostname: string; port: number; secure: boolean } {
   const parsed = new URL(url);
   const secure = parsed.protocol.toLowerCase() === 'ldaps:';
   let hostname = parsed.hostname;

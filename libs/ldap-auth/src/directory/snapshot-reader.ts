@@ -6,6 +6,7 @@ import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface
 import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
 import { AD_DOMAIN_SCOPE_CONTROL, AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../ldap-auth.constants.js';
 import type { ServerInfo } from './server-info.js';
+import { rangedValues } from './ranged-attribute.js';
 
 /** AD caps pages at 1,000 entries; asking for more only gets 1,000 with a cookie. */
 export const SYNC_PAGE_SIZE = 1000;
@@ -51,7 +52,8 @@ export async function readDirectorySnapshot(
 
 class SnapshotReader {
   private readonly users = new Map<string, SnapshotUser>();
-  /** Normalised DN → uuid, and folded username → uuid (memberUid), for membership. */
+  /** DN as the server wrote it, and normalised DN → uuid, and folded username → uuid (memberUid), for membership. */
+  private readonly uuidByRawDn = new Map<string, string>();
   private readonly uuidByDn = new Map<string, string>();
   private readonly uuidByName = new Map<string, string>();
   private readonly stats = { entriesRead: 0, pages: 0 };
@@ -144,9 +146,11 @@ class SnapshotReader {
       disabled: this.server.activeDirectory && (uac & UAC_ACCOUNT_DISABLE) !== 0,
     };
     this.users.set(uuid, user);
+    // Member values are mostly the DN exactly as the server writes it: a plain lookup, normalised only on a miss.
+    this.uuidByRawDn.set(entry.dn, uuid);
     const dn = tryNormalizeDn(entry.dn);
     if (dn) this.uuidByDn.set(dn, uuid);
-    if (username) this.uuidByName.set(foldName(username), uuid);
+    if (username && this.options.memberAttribute === 'memberUid') this.uuidByName.set(foldName(username), uuid);
   }
 
   private uuidOf(entry: Entry): string | undefined {
@@ -189,6 +193,8 @@ class SnapshotReader {
 
   private memberUuid(value: string): string | undefined {
     if (this.options.memberAttribute === 'memberUid') return this.uuidByName.get(foldName(value));
+    const exact = this.uuidByRawDn.get(value);
+    if (exact) return exact;
     const dn = tryNormalizeDn(value);
     return dn ? this.uuidByDn.get(dn) : undefined;
   }
@@ -252,28 +258,6 @@ interface GroupEntry {
   dn: string;
   name: string;
   members: string[];
-}
-
-/**
- * `member;range=0-1499` on the entry → its values and bounds; undefined when the attribute is not ranged.
- * Asked for `member;range=1500-*`, AD answers that name with no values AND `member;range=1500-2999` with
- * them: the range that starts at `low` and holds values wins.
- */
-function rangedValues(
-  entry: Entry,
-  attribute: string,
-  low: number,
-): { low: number; high: string; values: string[] } | undefined {
-  const prefix = `${attribute.toLowerCase()};range=`;
-  const ranges = Object.keys(entry)
-    .filter((k) => k.toLowerCase().startsWith(prefix))
-    .map((key) => {
-      const match = /^(\d+)-(\d+|\*)$/.exec(key.slice(prefix.length));
-      if (!match) throw new IncompleteDirectoryReadError(`cannot read the range in "${key}" on ${entry.dn}`);
-      return { low: Number(match[1]), high: match[2], values: allValues(entry, key) ?? [] };
-    });
-  const atLow = ranges.filter((r) => r.low === low);
-  return atLow.find((r) => r.values.length) ?? atLow[0] ?? ranges.find((r) => r.values.length) ?? ranges[0];
 }
 
 function refuseReferrals(references: readonly string[], base: string): void {

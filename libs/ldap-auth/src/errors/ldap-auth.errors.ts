@@ -8,12 +8,34 @@ export abstract class LdapAuthError extends Error {
   }
 }
 
+/** Why a login was refused, as a stable code (for audit events and metrics; the `reason` text is for people). */
+export type LoginFailureCode =
+  | 'invalid_input'
+  | 'wrong_credentials'
+  | 'unknown_user'
+  | 'ambiguous_username'
+  | 'account_disabled'
+  | 'account_locked'
+  | 'account_expired'
+  | 'password_expired'
+  | 'password_must_change'
+  | 'logon_restricted'
+  | 'bind_refused'
+  | 'identity_mismatch'
+  | 'not_in_login_group'
+  | 'username_taken'
+  | 'deactivated_in_app'
+  | 'value_too_long';
+
 /**
  * A login that must fail: wrong password, unknown user, empty password, not in the login group, disabled
  * account... `reason` is for the log only; the user always sees the same generic answer.
  */
 export class InvalidCredentialsError extends LdapAuthError {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly code: LoginFailureCode = 'wrong_credentials',
+  ) {
     super(`Invalid credentials: ${reason}`);
   }
 }

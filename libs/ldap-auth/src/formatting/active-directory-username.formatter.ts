@@ -63,9 +63,12 @@ export function stripActiveDirectoryDomain(
     name = input.slice(0, at);
   }
   if (typedDomain !== undefined && configuredDomain && !sameDomain(typedDomain, configuredDomain, knownDnsDomain)) {
-    throw new InvalidCredentialsError(`the typed domain "${typedDomain}" is not "${configuredDomain}"`);
+    throw new InvalidCredentialsError(
+      `the typed domain "${typedDomain}" is not "${configuredDomain}"`,
+      'invalid_input',
+    );
   }
-  if (!name) throw new InvalidCredentialsError('empty username');
+  if (!name) throw new InvalidCredentialsError('empty username', 'invalid_input');
   return name;
 }
 

@@ -7,12 +7,14 @@ import { LdapDirectory, type DirectorySession } from '../directory/ldap-director
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 import { normalizeDn } from '../model/ldap-escape.js';
 import { LdapUserStore } from '../persistence/ldap-user.store.js';
+import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
+import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { InvalidCredentialsError, LdapAuthError, MalformedLoginRequestError } from '../errors/ldap-auth.errors.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
 
 /** Longest username and password we pass on; longer input cannot be a real account and only costs work. */
-const MAX_USERNAME_LENGTH = 256;
-const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_USERNAME_LENGTH = 256;
+export const MAX_PASSWORD_LENGTH = 1024;
 /** How often groups that were not found are looked for again. */
 const GROUP_LOOKUP_INTERVAL_MS = 5 * 60_000;
 
@@ -34,6 +36,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
     private readonly directory: LdapDirectory,
     private readonly groupSync: GroupSync,
     private readonly store: LdapUserStore,
+    private readonly events: LdapAuthEventPublisher,
   ) {
     this.loginGroup = options.loginGroup ? normalizeDn(options.loginGroup) : undefined;
   }
@@ -60,6 +63,12 @@ export class LdapLoginService implements OnApplicationBootstrap {
         this.logger.warn(
           `Login refused for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}: ${error.reason}`,
         );
+        this.events.emit(LDAP_AUTH_EVENTS.loginFailed, {
+          username: username.trim().slice(0, MAX_USERNAME_LENGTH),
+          code: error.code,
+          reason: error.reason,
+          at: new Date(),
+        });
       } else if (error instanceof LdapAuthError) {
         this.logger.error(
           `Login failed for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}: ${error.message}`,
@@ -72,11 +81,12 @@ export class LdapLoginService implements OnApplicationBootstrap {
   private async authenticate(typed: string, password: string): Promise<AppUser> {
     // Directories ignore surrounding spaces in names; a NUL would cut the value short on some servers.
     const name = typed.trim();
-    if (!name) throw new InvalidCredentialsError('empty username');
-    if (!password) throw new InvalidCredentialsError('empty password');
-    if (name.includes('\0') || password.includes('\0')) throw new InvalidCredentialsError('NUL character in the input');
+    if (!name) throw new InvalidCredentialsError('empty username', 'invalid_input');
+    if (!password) throw new InvalidCredentialsError('empty password', 'invalid_input');
+    if (name.includes('\0') || password.includes('\0'))
+      throw new InvalidCredentialsError('NUL character in the input', 'invalid_input');
     if (name.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-      throw new InvalidCredentialsError('username or password too long');
+      throw new InvalidCredentialsError('username or password too long', 'invalid_input');
     }
     const lookupName = this.formatter.toLookupName(name);
     const groupDns = this.groupsToCheck();
@@ -110,11 +120,20 @@ export class LdapLoginService implements OnApplicationBootstrap {
     }
 
     if (this.loginGroup && !memberOf.has(this.loginGroup)) {
-      throw new InvalidCredentialsError(`${user.dn} is not a member of the login group ${this.options.loginGroup}`);
+      throw new InvalidCredentialsError(
+        `${user.dn} is not a member of the login group ${this.options.loginGroup}`,
+        'not_in_login_group',
+      );
     }
     const plan = this.groupSync.plan(user, memberOf, this.knownGroups);
     const appUser = await this.store.recordLogin(user, plan, this.options.defaultOrganisationId);
     this.logger.log(`Login: ${JSON.stringify(user.username)} (${user.dn})`);
+    this.events.emit(LDAP_AUTH_EVENTS.loginSucceeded, {
+      userId: appUser.id,
+      username: appUser.username,
+      dn: user.dn,
+      at: new Date(),
+    });
     return appUser;
   }
 

@@ -53,16 +53,18 @@ export class LdapSyncStore {
    */
   fitToColumns(snapshot: DirectorySnapshot): string[] {
     const notes: string[] = [];
+    // A string no longer than `max` UTF-16 units has at most `max` code points: only longer ones are counted.
+    const tooLong = (value: string, max: number) => value.length > max && Array.from(value).length > max;
     for (const user of snapshot.users.values()) {
-      if (user.username !== null && Array.from(user.username).length > USERNAME_MAX_LENGTH) {
+      if (user.username !== null && tooLong(user.username, USERNAME_MAX_LENGTH)) {
         notes.push(`${user.dn}: username longer than ${USERNAME_MAX_LENGTH} characters, not written`);
         user.username = null;
       }
-      if (user.dn !== null && Array.from(user.dn).length > DN_MAX_LENGTH) {
+      if (user.dn !== null && tooLong(user.dn, DN_MAX_LENGTH)) {
         notes.push(`${user.dn.slice(0, 60)}…: DN longer than ${DN_MAX_LENGTH} characters, not written`);
         user.dn = null;
       }
-      if (user.email !== null && Array.from(user.email).length > EMAIL_MAX_LENGTH) {
+      if (user.email !== null && tooLong(user.email, EMAIL_MAX_LENGTH)) {
         notes.push(`${user.dn ?? user.uuid}: email longer than ${EMAIL_MAX_LENGTH} characters, stored as null`);
         user.email = null;
       }
@@ -126,9 +128,12 @@ export class LdapSyncStore {
     };
   }
 
-  /** Writes the plan in one transaction, set-based (a few statements per kind of change, never one per row). */
-  async apply(plan: SyncPlan, organisationId: number | undefined): Promise<void> {
-    await this.transactions.transaction(async (manager) => {
+  /**
+   * Writes the plan in one transaction, set-based (a few statements per kind of change, never one per row).
+   * Returns the ids of the groups it added members to, by normalised DN (new groups included).
+   */
+  async apply(plan: SyncPlan, organisationId: number | undefined): Promise<Map<string, number>> {
+    return this.transactions.transaction(async (manager) => {
       const q = (sql: string, params: unknown[] = []): Promise<unknown[]> => manager.query<unknown[]>(sql, params);
       const ldapUsers = 'ldap_uuid IS NOT NULL';
 
@@ -207,7 +212,11 @@ export class LdapSyncStore {
         await this.insertRows(
           manager,
           'groups',
-          ['organisation_id', 'name', 'ldap_dn'],
+          [
+            ['organisation_id', 'integer'],
+            ['name', 'varchar'],
+            ['ldap_dn', 'varchar'],
+          ],
           plan.createGroups.map((g) => [organisationId, cut(g.name, GROUP_NAME_MAX_LENGTH), g.dn]),
         );
         const dns = [...new Set(plan.addMemberships.map((m) => m.groupDn))];
@@ -222,20 +231,36 @@ export class LdapSyncStore {
       }
 
       if (plan.removeMemberships.length) {
-        await this.forRows(
-          plan.removeMemberships.map((m) => [m.userId, m.groupId]),
-          2,
-          (values, params) =>
-            q(`DELETE FROM user_groups WHERE (user_id, group_id) IN (${this.valuesList(values)})`, params),
-        );
+        if (this.postgres) {
+          await q(
+            'DELETE FROM user_groups WHERE (user_id, group_id) IN (SELECT * FROM unnest($1::integer[], $2::integer[]))',
+            [plan.removeMemberships.map((m) => m.userId), plan.removeMemberships.map((m) => m.groupId)],
+          );
+        } else {
+          await this.forRows(
+            plan.removeMemberships.map((m) => [m.userId, m.groupId]),
+            2,
+            (values, params) =>
+              q(`DELETE FROM user_groups WHERE (user_id, group_id) IN (${this.valuesList(values)})`, params),
+          );
+        }
       }
       if (plan.addMemberships.length) {
         const rows = plan.addMemberships.flatMap((m) => {
           const groupId = groupIdByDn.get(m.groupDn);
           return groupId === undefined ? [] : [[m.userId, groupId]];
         });
-        await this.insertRows(manager, 'user_groups', ['user_id', 'group_id'], rows);
+        await this.insertRows(
+          manager,
+          'user_groups',
+          [
+            ['user_id', 'integer'],
+            ['group_id', 'integer'],
+          ],
+          rows,
+        );
       }
+      return groupIdByDn;
     });
   }
 
@@ -390,8 +415,13 @@ export class LdapSyncStore {
 
   private async forIds(
     ids: number[],
-    run: (list: { sql: string; params: number[] }) => Promise<unknown>,
+    run: (list: { sql: string; params: unknown[] }) => Promise<unknown>,
   ): Promise<void> {
+    // PostgreSQL: one array parameter, whatever the count (one round trip, no statement of 30,000 placeholders).
+    if (this.postgres) {
+      await run({ sql: '(SELECT unnest($1::integer[]))', params: [ids] });
+      return;
+    }
     for (let i = 0; i < ids.length; i += MAX_PARAMETERS) {
       const chunk = ids.slice(i, i + MAX_PARAMETERS);
       await run({ sql: `(${chunk.map((_, j) => this.param(j + 1)).join(', ')})`, params: chunk });
@@ -410,10 +440,28 @@ export class LdapSyncStore {
     }
   }
 
-  private async insertRows(manager: EntityManager, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+  private async insertRows(
+    manager: EntityManager,
+    table: string,
+    columns: Array<[name: string, postgresType: string]>,
+    rows: unknown[][],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const names = columns.map(([name]) => name);
+    if (this.postgres) {
+      // One statement: each column an array parameter, unnested into rows.
+      const arrays = columns.map((_, c) => rows.map((row) => row[c]));
+      const unnest = columns.map(([, type], c) => `$${c + 1}::${type}[]`).join(', ');
+      await manager.query(
+        `INSERT INTO ${table} (${names.join(', ')}) SELECT * FROM unnest(${unnest}) ON CONFLICT DO NOTHING`,
+        arrays,
+      );
+      return;
+    }
+    const columnNames = names;
     await this.forRows(rows, columns.length, (count, params) =>
       manager.query(
-        `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${this.valuesList(count, columns.length)} ON CONFLICT DO NOTHING`,
+        `INSERT INTO ${table} (${columnNames.join(', ')}) VALUES ${this.valuesList(count, columns.length)} ON CONFLICT DO NOTHING`,
         params,
       ),
     );
@@ -422,20 +470,17 @@ export class LdapSyncStore {
   private async updateUsers(manager: EntityManager, updates: SyncPlan['userUpdates']): Promise<void> {
     const width = 6;
     const rows = updates.map((u) => [u.id, u.username, u.email, u.firstName, u.lastName, u.dn]);
+    if (this.postgres) {
+      const types = ['integer', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar'];
+      await manager.query(
+        `UPDATE users AS u SET username = v.username, email = v.email, first_name = v.first_name, last_name = v.last_name, ldap_dn = v.ldap_dn, updated_at = CURRENT_TIMESTAMP ` +
+          `FROM unnest(${types.map((t, c) => `$${c + 1}::${t}[]`).join(', ')}) AS v(id, username, email, first_name, last_name, ldap_dn) ` +
+          'WHERE u.id = v.id AND u.ldap_uuid IS NOT NULL',
+        types.map((_, c) => rows.map((row) => row[c])),
+      );
+      return;
+    }
     await this.forRows(rows, width, (count, params) => {
-      if (this.postgres) {
-        // Typed placeholders: a VALUES list takes its column types from the first row, which may hold NULLs.
-        const types = ['integer', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar'];
-        const values = Array.from(
-          { length: count },
-          (_, r) => `(${types.map((t, c) => `$${r * width + c + 1}::${t}`).join(', ')})`,
-        ).join(', ');
-        return manager.query(
-          `UPDATE users AS u SET username = v.username, email = v.email, first_name = v.first_name, last_name = v.last_name, ldap_dn = v.ldap_dn, updated_at = CURRENT_TIMESTAMP ` +
-            `FROM (VALUES ${values}) AS v(id, username, email, first_name, last_name, ldap_dn) WHERE u.id = v.id AND u.ldap_uuid IS NOT NULL`,
-          params,
-        );
-      }
       return manager.query(
         `UPDATE users SET username = v.column2, email = v.column3, first_name = v.column4, last_name = v.column5, ldap_dn = v.column6, updated_at = CURRENT_TIMESTAMP ` +
           `FROM (VALUES ${this.valuesList(count, width)}) AS v WHERE users.id = v.column1 AND users.ldap_uuid IS NOT NULL`,
@@ -451,6 +496,7 @@ function sqliteDate(date: Date): string {
 }
 
 function cut(value: string, max: number): string {
+  if (value.length <= max) return value;
   const chars = Array.from(value);
   return chars.length <= max ? value : chars.slice(0, max).join('');
 }

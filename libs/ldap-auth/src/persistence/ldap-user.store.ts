@@ -15,6 +15,8 @@ import type { DirectoryUser } from '../model/directory-user.js';
 import type { GroupSyncPlan, GroupToJoin } from '../group-sync/group-sync.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 import { TransactionRunner } from './transaction-runner.js';
+import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
+import { type GroupMembershipChangedEvent, LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
 
 /** Attempts at a login's transaction when a concurrent login wrote the same row first. */
@@ -29,7 +31,10 @@ export class LdapUserStore {
   private readonly logger = new Logger(LdapUserStore.name);
   private readonly dataSource: DataSource;
 
-  constructor(private readonly transactions: TransactionRunner) {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly events: LdapAuthEventPublisher,
+  ) {
     this.dataSource = transactions.dataSource;
   }
 
@@ -44,7 +49,10 @@ export class LdapUserStore {
     defaultOrganisationId?: number,
   ): Promise<AppUser> {
     const fitted = this.fitUserToColumns(entry);
-    return this.transaction(async (manager) => {
+    // Events are published once the transaction committed (a retried or failed one publishes nothing).
+    let events: Array<() => void> = [];
+    const user = await this.transaction(async (manager) => {
+      events = [];
       const users = manager.getRepository(UserEntity);
       // One statement reads both the entry's row and any row holding its username, so a concurrent first
       // login of the same entry is either seen here or fails our insert (and the transaction is retried).
@@ -60,12 +68,22 @@ export class LdapUserStore {
       if (own && !own.isActive && !own.deactivatedBySync) {
         throw new InvalidCredentialsError(
           `user ${own.id} was deactivated in the app; only the app can reactivate them`,
+          'deactivated_in_app',
         );
       }
       if (holder) {
         if (!isReleasedBySync(holder)) this.refuseUsernameTakeover(entry, holder);
         // A removed entry's row the sync kept deactivated gives its name to the entry that now has it.
-        await users.update({ id: holder.id }, { username: handedOverUsername(holder.username, holder.id) });
+        const released = handedOverUsername(holder.username, holder.id);
+        await users.update({ id: holder.id }, { username: released });
+        events.push(() =>
+          this.events.emit(LDAP_AUTH_EVENTS.userUpdated, {
+            userId: holder.id,
+            username: released,
+            changed: ['username'],
+            source: 'login',
+          }),
+        );
         this.logger.log(
           `User ${holder.id} (deactivated by the sync) gave the name ${JSON.stringify(entry.username)} to the entry ${entry.dn}`,
         );
@@ -82,16 +100,49 @@ export class LdapUserStore {
       if (own) {
         id = own.id;
         await users.update({ id }, fields);
+        const userId = id;
+        const changed = changedColumns(own, fitted);
+        if (changed.length) {
+          events.push(() =>
+            this.events.emit(LDAP_AUTH_EVENTS.userUpdated, {
+              userId,
+              username: fitted.username,
+              changed,
+              source: 'login',
+            }),
+          );
+        }
+        if (!own.isActive) {
+          events.push(() =>
+            this.events.emit(LDAP_AUTH_EVENTS.userReactivated, { userId, username: fitted.username, source: 'login' }),
+          );
+        }
       } else {
         const inserted = await users.insert({ ...fields, ldapUuid: entry.uuid });
         id = (inserted.identifiers[0] as { id: number }).id;
         if (defaultOrganisationId !== undefined) {
           await manager.createQueryBuilder().relation(UserEntity, 'organisations').of(id).add(defaultOrganisationId);
         }
+        const userId = id;
+        events.push(() =>
+          this.events.emit(LDAP_AUTH_EVENTS.userCreated, {
+            userId,
+            username: fitted.username,
+            ldapUuid: entry.uuid,
+            dn: entry.dn,
+            source: 'login',
+          }),
+        );
       }
-      if (plan) await this.applyGroupPlan(manager, id, plan);
+      if (plan) {
+        for (const change of await this.applyGroupPlan(manager, id, plan)) {
+          events.push(() => this.events.emit(LDAP_AUTH_EVENTS.groupMembershipChanged, change));
+        }
+      }
       return { id, ...pick(fields), groups: await this.groupsOf(manager, id) };
     });
+    for (const publish of events) publish();
+    return user;
   }
 
   /** The user as the API shows it, or null when there is no such active user. */
@@ -140,19 +191,26 @@ export class LdapUserStore {
     if (holder.ldapUuid === null) {
       throw new InvalidCredentialsError(
         `"${entry.username}" is a local user of the app; a directory login never takes over a local user`,
+        'username_taken',
       );
     }
     throw new InvalidCredentialsError(
       `"${entry.username}" belongs to user ${holder.id}, whose directory entry (${holder.ldapUuid}) is not ${entry.dn}; the full sync removes stale users`,
+      'username_taken',
     );
   }
 
-  private async applyGroupPlan(manager: EntityManager, userId: number, plan: GroupSyncPlan): Promise<void> {
+  /** Applies a login's group plan; returns the memberships it changed (for the events). */
+  private async applyGroupPlan(
+    manager: EntityManager,
+    userId: number,
+    plan: GroupSyncPlan,
+  ): Promise<GroupMembershipChangedEvent[]> {
     const groups = manager.getRepository(GroupEntity);
     const membership = manager.createQueryBuilder().relation(UserEntity, 'groups').of(userId);
     const join = plan.join.flatMap((group) => this.fitGroupToColumns(group) ?? []);
     const managedDns = [...join.map((g) => g.ldapDn), ...plan.leave];
-    if (managedDns.length === 0) return;
+    if (managedDns.length === 0) return [];
 
     if (join.length) {
       // Two first logins into a new group at once: the second insert is ignored, both then read the one row.
@@ -181,6 +239,16 @@ export class LdapUserStore {
       .map((dn) => idOf.get(dn))
       .filter((id): id is number => id !== undefined && current.has(id));
     if (toAdd.length || toRemove.length) await membership.addAndRemove(toAdd, toRemove);
+    const byId = new Map(known.map((g) => [g.id, g]));
+    const change = (groupId: number, added: boolean): GroupMembershipChangedEvent => ({
+      groupId,
+      groupDn: byId.get(groupId)?.ldapDn ?? '',
+      groupName: byId.get(groupId)?.name ?? '',
+      added: added ? [userId] : [],
+      removed: added ? [] : [userId],
+      source: 'login',
+    });
+    return [...toAdd.map((id) => change(id, true)), ...toRemove.map((id) => change(id, false))];
   }
 
   /**
@@ -198,6 +266,7 @@ export class LdapUserStore {
       if (length > limit) {
         throw new InvalidCredentialsError(
           `the entry's ${what} is ${length} characters long, more than ${column} holds (${limit}): ${preview(value)}`,
+          'value_too_long',
         );
       }
     }
@@ -255,6 +324,20 @@ export class LdapUserStore {
       }
     }
   }
+}
+
+/** The columns whose stored value differs from what the entry says now. */
+function changedColumns(
+  row: UserEntity,
+  now: { username: string; email: string | null; firstName: string | null; lastName: string | null; ldapDn: string },
+): string[] {
+  const changed: string[] = [];
+  if (row.username !== now.username) changed.push('username');
+  if (row.email !== now.email) changed.push('email');
+  if (row.firstName !== now.firstName) changed.push('first_name');
+  if (row.lastName !== now.lastName) changed.push('last_name');
+  if (row.ldapDn !== now.ldapDn) changed.push('ldap_dn');
+  return changed;
 }
 
 /** An LDAP user the sync deactivated: its name may be handed to the entry that has it now. */

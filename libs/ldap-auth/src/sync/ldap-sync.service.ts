@@ -5,7 +5,9 @@ import { LdapDirectory } from '../directory/ldap-directory.js';
 import { LdapSyncStore, type SyncRunStatus } from '../persistence/ldap-sync.store.js';
 import type { ReadProgress } from '../model/directory-snapshot.js';
 import { DirectoryError, DirectoryUnavailableError, IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
-import { planCounts, planIsEmpty, reconcile } from './reconcile.js';
+import { type AppState, planCounts, planIsEmpty, reconcile, type SyncPlan } from './reconcile.js';
+import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
+import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 
 export interface SyncRunOptions {
   /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
@@ -86,6 +88,7 @@ export class LdapSyncService {
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly directory: LdapDirectory,
     private readonly store: LdapSyncStore,
+    private readonly events: LdapAuthEventPublisher,
   ) {}
 
   /** One run now. Never throws for a directory or safety problem: the report says how it ended. */
@@ -118,15 +121,19 @@ export class LdapSyncService {
     const started = Date.now();
     const dryRun = !!options.dryRun;
     const runId = await this.store.startRun(dryRun);
+    this.events.emit(LDAP_AUTH_EVENTS.syncStarted, { runId, dryRun });
     const report: SyncReport = { status: 'succeeded', dryRun, runId, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
     let error: string | undefined;
     try {
+      // The database is read while the directory is: neither waits for the other.
+      const stateRead = this.store.readState(this.options.defaultOrganisationId);
+      stateRead.catch(() => undefined);
       const snapshot = await this.directory.readSnapshot(options.onProgress);
       report.usersSeen = snapshot.users.size;
       report.entriesRead = snapshot.stats.entriesRead;
       report.pages = snapshot.stats.pages;
       report.notes.push(...this.store.fitToColumns(snapshot));
-      const state = await this.store.readState(this.options.defaultOrganisationId);
+      const state = await stateRead;
       if (snapshot.users.size === 0 && state.users.length > 0) {
         throw new SyncAbort(
           `the directory returned no user entries while the app has ${state.users.length} LDAP users: check LDAP_AUTH_SEARCH_BASE, LDAP_AUTH_OBJECT_CLASS and the service account's rights`,
@@ -142,7 +149,10 @@ export class LdapSyncService {
           `the run would ${this.options.sync.removedUsers} ${plan.removals} of ${state.users.length} LDAP users, more than LDAP_SYNC_MAX_REMOVALS allows (${report.maxRemovals}); run with --force if that is right`,
         );
       }
-      if (!dryRun && !planIsEmpty(plan)) await this.store.apply(plan, this.options.defaultOrganisationId);
+      if (!dryRun && !planIsEmpty(plan)) {
+        const groupIds = await this.store.apply(plan, this.options.defaultOrganisationId);
+        if (this.events.enabled) this.publishChanges(plan, state, groupIds);
+      }
     } catch (caught) {
       const aborted =
         caught instanceof SyncAbort ||
@@ -158,7 +168,73 @@ export class LdapSyncService {
       .finishRun(runId, report.status, report, report.reason && (error ?? report.reason))
       .catch((e: unknown) => this.logger.error(`Could not record sync run ${runId}: ${messageOf(e)}`));
     this.logReport(report);
+    this.events.emit(report.status === 'succeeded' ? LDAP_AUTH_EVENTS.syncFinished : LDAP_AUTH_EVENTS.syncAborted, {
+      report,
+    });
     return report;
+  }
+
+  /** One event per changed user and per group whose members changed (after the transaction committed). */
+  private publishChanges(plan: SyncPlan, state: AppState, groupIds: Map<string, number>): void {
+    const source = 'sync' as const;
+    const user = new Map(state.users.map((u) => [u.id, u]));
+    const nameOf = (id: number) => user.get(id)?.username ?? '';
+    for (const update of plan.userUpdates) {
+      const before = user.get(update.id);
+      const changed = (
+        [
+          ['username', before?.username, update.username],
+          ['email', before?.email, update.email],
+          ['first_name', before?.firstName, update.firstName],
+          ['last_name', before?.lastName, update.lastName],
+          ['ldap_dn', before?.dn, update.dn],
+        ] as const
+      )
+        .filter(([, a, b]) => a !== b)
+        .map(([column]) => column);
+      this.events.emit(LDAP_AUTH_EVENTS.userUpdated, { userId: update.id, username: update.username, changed, source });
+    }
+    for (const id of plan.deactivate) {
+      this.events.emit(LDAP_AUTH_EVENTS.userDeactivated, {
+        userId: id,
+        username: nameOf(id),
+        reason: plan.removedIds.includes(id) ? 'removed' : 'disabled',
+        source,
+      });
+    }
+    for (const id of plan.reactivate) {
+      this.events.emit(LDAP_AUTH_EVENTS.userReactivated, { userId: id, username: nameOf(id), source });
+    }
+    for (const id of plan.deleteUsers) {
+      this.events.emit(LDAP_AUTH_EVENTS.userRemoved, { userId: id, username: nameOf(id), source });
+    }
+    const groupByDn = new Map(state.groups.map((g) => [g.dn, g]));
+    const groupById = new Map(state.groups.map((g) => [g.id, g]));
+    const changes = new Map<string, { added: number[]; removed: number[]; id?: number; name: string }>();
+    const entry = (dn: string, id: number | undefined, name: string) => {
+      let change = changes.get(dn);
+      if (!change) changes.set(dn, (change = { added: [], removed: [], id, name }));
+      return change;
+    };
+    for (const m of plan.addMemberships) {
+      const group = groupByDn.get(m.groupDn);
+      const created = plan.createGroups.find((g) => g.dn === m.groupDn);
+      entry(m.groupDn, group?.id, group?.name ?? created?.name ?? '').added.push(m.userId);
+    }
+    for (const m of plan.removeMemberships) {
+      const group = groupById.get(m.groupId);
+      if (group) entry(group.dn, group.id, group.name).removed.push(m.userId);
+    }
+    for (const [dn, change] of changes) {
+      this.events.emit(LDAP_AUTH_EVENTS.groupMembershipChanged, {
+        groupId: change.id ?? groupIds.get(dn) ?? 0,
+        groupDn: dn,
+        groupName: change.name,
+        added: change.added,
+        removed: change.removed,
+        source,
+      });
+    }
   }
 
   private async skipped(dryRun: boolean, reason: string, record: boolean): Promise<SyncReport> {
@@ -172,6 +248,7 @@ export class LdapSyncService {
       }
     }
     this.logReport(report);
+    this.events.emit(LDAP_AUTH_EVENTS.syncAborted, { report });
     return report;
   }
 

@@ -49,6 +49,8 @@ export interface SyncPlan {
   /** Rows of removed entries (kept deactivated) whose username a present entry now has: renamed out of the way first. */
   usernameHandovers: number[];
   deactivate: number[];
+  /** Of the users above (and of deleteUsers): those whose entry is gone (the rest were disabled in AD). */
+  removedIds: number[];
   reactivate: number[];
   deleteUsers: number[];
   createGroups: Array<{ dn: string; name: string }>;
@@ -86,6 +88,7 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
     userUpdates: [],
     usernameHandovers: [],
     deactivate: [],
+    removedIds: [],
     reactivate: [],
     deleteUsers: [],
     createGroups: [],
@@ -107,6 +110,7 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
 
   // Removals first: what they free (usernames) is known before names are handed around.
   const removedIds = new Set(removed.map((u) => u.id));
+  plan.removedIds = [...removedIds];
   for (const user of removed) {
     if (options.removedUsers === 'delete') {
       plan.deleteUsers.push(user.id);
@@ -117,15 +121,21 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
     }
   }
 
-  // Who holds which name once this run is done, to refuse a rename onto a name still in use.
-  const holderOf = new Map<string, AppLdapUser>();
-  for (const user of state.users) holderOf.set(fold(user.username), user);
-  const finalNameOf = new Map<number, string>();
-  for (const [user, entry] of present) finalNameOf.set(user.id, entry.username ?? user.username);
+  // Who holds which name once this run is done, to refuse a rename onto a name still in use. Built only when
+  // some name changes (a resync without renames skips 200,000 map writes at 100,000 users).
+  let names: { holderOf: Map<string, AppLdapUser>; finalNameOf: Map<number, string> } | undefined;
+  const nameIndex = () => {
+    if (names) return names;
+    names = { holderOf: new Map(), finalNameOf: new Map() };
+    for (const user of state.users) names.holderOf.set(fold(user.username), user);
+    for (const [user, entry] of present) names.finalNameOf.set(user.id, entry.username ?? user.username);
+    return names;
+  };
 
   for (const [user, entry] of present) {
     let username = user.username;
     if (entry.username !== null && entry.username !== user.username) {
+      const { holderOf, finalNameOf } = nameIndex();
       const wanted = fold(entry.username);
       const holder = holderOf.get(wanted);
       if (state.localUsernames.has(wanted)) {
