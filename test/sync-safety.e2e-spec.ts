@@ -174,6 +174,25 @@ describe('interrupted runs leave the database as it was, and the next run succee
       );
       expect(rows).toEqual([{ email: 'alice.changed@example.com' }]);
     });
+
+    it("aborts when slapd's size limit cuts a paged read (a sync account without `limits`)", async () => {
+      // An ordinary user as the sync account: slapd's default sizelimit (500) applies to paged searches too.
+      const limited = await createTestApp({
+        ...openLdapEnv(own),
+        LDAP_SYNC_USER_USERNAME: `uid=bob,${own.peopleDn}`,
+        LDAP_SYNC_USER_PASSWORD: 'Bob-pass1',
+        DATABASE_URL: db.url,
+      });
+      try {
+        const before = await tables(limited);
+        const report = await syncOf(limited).run();
+        expect(report.status).toBe('aborted');
+        expect(report.reason).toMatch(/Size Limit Exceeded|code 4|0x4/i);
+        expect(await tables(limited)).toEqual(before);
+      } finally {
+        await limited.close();
+      }
+    });
   });
 
   describe('on PostgreSQL: a write that cannot finish', () => {
