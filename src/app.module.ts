@@ -4,15 +4,14 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LdapAuthModule, databaseOptionsFromUrl, ldapAuthConfig, type LdapAuthModuleOptions } from '@app/ldap-auth';
+import { databaseOptionsFromUrl } from '@app/ldap-auth';
 import { appConfig } from './config/app.config.js';
-import { DEV_DIRECTORY, DEV_SERVICE_ACCOUNT } from './dev-directory/dev-directory.provider.js';
-import { DevDirectoryModule } from './dev-directory/dev-directory.module.js';
 import { AuthController } from './auth/auth.controller.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { LoginThrottlerGuard } from './auth/login-throttler.guard.js';
 import { LoginThrottleService } from './auth/login-throttle.service.js';
 import { HealthController } from './health/health.controller.js';
+import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
 import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.js';
 
 /**
@@ -28,22 +27,7 @@ import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.j
       inject: [appConfig.KEY],
       useFactory: (app: ConfigType<typeof appConfig>) => databaseOptionsFromUrl(app.databaseUrl),
     }),
-    LdapAuthModule.forRootAsync({
-      imports: [ConfigModule.forFeature(ldapAuthConfig), DevDirectoryModule],
-      inject: [ldapAuthConfig.KEY, DEV_DIRECTORY],
-      useFactory: (
-        options: LdapAuthModuleOptions,
-        dev: { directory: { url: string } } | null,
-      ): LdapAuthModuleOptions =>
-        dev
-          ? {
-              ...options,
-              server: { ...options.server, url: [dev.directory.url] },
-              // The embedded directory's own service account (dev/directory.ldif), so `npm run sync` works too.
-              serviceAccount: options.serviceAccount ?? DEV_SERVICE_ACCOUNT,
-            }
-          : options,
-    }),
+    demoLdapAuthModule(),
     // GET /health; the controller logs failures itself (rate-limited), so terminus' own logger is off.
     TerminusModule.forRoot({ logger: false }),
     JwtModule.registerAsync({

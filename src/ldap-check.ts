@@ -21,14 +21,10 @@ import {
   configurationFailureReport,
   databaseOptionsFromUrl,
   formatCheckReport,
-  LdapAuthModule,
-  ldapAuthConfig,
-  type LdapAuthModuleOptions,
   LdapConfigurationError,
   LdapDiagnostics,
 } from '@app/ldap-auth';
-import { DEV_DIRECTORY, DEV_SERVICE_ACCOUNT } from './dev-directory/dev-directory.provider.js';
-import { DevDirectoryModule } from './dev-directory/dev-directory.module.js';
+import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
 
 const INTERRUPTED = 130;
 /** Longest password line read from a pipe. */
@@ -60,21 +56,7 @@ class StderrLogger extends ConsoleLogger {
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [] }),
     TypeOrmModule.forRoot(databaseOptionsFromUrl('sqlite::memory:')),
-    LdapAuthModule.forRootAsync({
-      imports: [ConfigModule.forFeature(ldapAuthConfig), DevDirectoryModule],
-      inject: [ldapAuthConfig.KEY, DEV_DIRECTORY],
-      useFactory: (
-        options: LdapAuthModuleOptions,
-        dev: { directory: { url: string } } | null,
-      ): LdapAuthModuleOptions =>
-        dev
-          ? {
-              ...options,
-              server: { ...options.server, url: [dev.directory.url] },
-              serviceAccount: options.serviceAccount ?? DEV_SERVICE_ACCOUNT,
-            }
-          : options,
-    }),
+    demoLdapAuthModule(),
   ],
 })
 class LdapCheckModule {}

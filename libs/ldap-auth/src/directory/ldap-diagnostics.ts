@@ -13,7 +13,7 @@ import {
   ResultCodeError,
   SizeLimitExceededError,
 } from 'ldapts';
-import { LdapSocketError, openLdapSocket, parseLdapUrl } from './ldap-socket.js';
+import { clientOnSocket, LdapSocketError, openLdapSocket, parseLdapUrl } from './ldap-socket.js';
 import { rangedValues } from './ranged-attribute.js';
 import { describeBindFailure } from './bind-failure.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
@@ -343,20 +343,7 @@ export class DiagnosticConnection {
     /** Set on `ldaps://` and StartTLS connections. */
     readonly tls?: TlsDetails,
   ) {
-    let handedOver = false;
-    const handOver = () => {
-      if (handedOver) throw new Error('connection lost');
-      handedOver = true;
-      return socket;
-    };
-    this.client = new Client({
-      url,
-      timeout: settings.timeoutMs,
-      connectTimeout: settings.openDeadlineMs,
-      strictDN: false,
-      createConnection: handOver,
-      createSecureConnection: handOver as never,
-    });
+    this.client = clientOnSocket(url, socket, { timeout: settings.timeoutMs, connectTimeout: settings.openDeadlineMs });
   }
 
   /** The root DSE, read before any bind (as the library does on every new connection). */

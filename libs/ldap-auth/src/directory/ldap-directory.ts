@@ -31,7 +31,7 @@ import {
   toDirectoryUser,
 } from '../model/directory-user.js';
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
-import { LdapSocketError, openLdapSocket } from './ldap-socket.js';
+import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { readDirectorySnapshot } from './snapshot-reader.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
 import {
@@ -493,7 +493,12 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
           tlsOptions: server.tlsOptions,
           deadlineMs: server.connectTimeout + server.timeout,
         });
-        connection = { client: this.createClient(url, socket), socket, url, server: serverInfoFromRootDse(undefined) };
+        connection = {
+          client: clientOnSocket(url, socket, server),
+          socket,
+          url,
+          server: serverInfoFromRootDse(undefined),
+        };
         connection.server = serverInfoFromRootDse(await readRootDse(connection.client));
         return connection;
       } catch (error) {
@@ -544,28 +549,6 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     const unbound = connection.client.isConnected ? connection.client.unbind().catch(() => undefined) : undefined;
     connection.socket.destroy();
     await unbound;
-  }
-
-  /**
-   * An ldapts client on a socket that is already open (and already TLS where TLS is due). It may use that one
-   * socket only: if it drops, ldapts would otherwise reconnect on its own, without TLS and unauthenticated.
-   */
-  private createClient(url: string, socket: net.Socket): Client {
-    const { server } = this.options;
-    let handedOver = false;
-    const handOver = () => {
-      if (handedOver) throw new Error('connection lost');
-      handedOver = true;
-      return socket;
-    };
-    return new Client({
-      url,
-      timeout: server.timeout,
-      connectTimeout: server.connectTimeout,
-      strictDN: false,
-      createConnection: handOver,
-      createSecureConnection: handOver as never,
-    });
   }
 
   private warnAboutTransport(): void {

@@ -1,8 +1,8 @@
 import type * as net from 'node:net';
-import { Client, ResultCodeError } from 'ldapts';
+import { ResultCodeError } from 'ldapts';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { describeBindFailure } from './bind-failure.js';
-import { openLdapSocket } from './ldap-socket.js';
+import { clientOnSocket, openLdapSocket } from './ldap-socket.js';
 
 /** Result codes that mean "the server cannot answer now" (busy, unavailable): the directory is down. */
 const SERVER_BUSY_CODES = new Set([51, 52]);
@@ -54,7 +54,7 @@ async function probeOne(
   } catch (error) {
     return messageOf(error);
   }
-  const client = clientOn(url, socket, server.timeout, server.connectTimeout);
+  const client = clientOnSocket(url, socket, server);
   try {
     if (credentials) {
       await client.bind(credentials.dn, credentials.password);
@@ -75,24 +75,6 @@ async function probeOne(
     if (client.isConnected) void client.unbind().catch(() => undefined);
     socket.destroy();
   }
-}
-
-/** An ldapts client on an open socket that it may use only once (it must never reconnect on its own). */
-function clientOn(url: string, socket: net.Socket, timeout: number, connectTimeout: number): Client {
-  let handedOver = false;
-  const handOver = () => {
-    if (handedOver) throw new Error('connection lost');
-    handedOver = true;
-    return socket;
-  };
-  return new Client({
-    url,
-    timeout,
-    connectTimeout,
-    strictDN: false,
-    createConnection: handOver,
-    createSecureConnection: handOver as never,
-  });
 }
 
 function messageOf(error: unknown): string {

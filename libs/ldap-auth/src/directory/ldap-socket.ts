@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { BerReader, ExtendedRequest, ProtocolOperation } from 'ldapts';
+import { BerReader, Client, ExtendedRequest, ProtocolOperation } from 'ldapts';
 
 /** RFC 4511 StartTLS extended operation. */
 export const STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
@@ -181,4 +181,29 @@ export function parseExtendedResponse(message: Buffer): {
     if (error instanceof LdapSocketError) throw error;
     throw new LdapSocketError(`StartTLS: malformed response (${(error as Error).message})`);
   }
+}
+
+/**
+ * An ldapts client on a socket openLdapSocket opened (already TLS where TLS is due). It may use that one socket
+ * only: if it drops, ldapts would otherwise reconnect on its own, without TLS and unauthenticated.
+ */
+export function clientOnSocket(
+  url: string,
+  socket: net.Socket,
+  timeouts: { timeout: number; connectTimeout: number },
+): Client {
+  let handedOver = false;
+  const handOver = () => {
+    if (handedOver) throw new Error('connection lost');
+    handedOver = true;
+    return socket;
+  };
+  return new Client({
+    url,
+    timeout: timeouts.timeout,
+    connectTimeout: timeouts.connectTimeout,
+    strictDN: false,
+    createConnection: handOver,
+    createSecureConnection: handOver as never,
+  });
 }
