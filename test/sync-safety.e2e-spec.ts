@@ -300,8 +300,16 @@ describe('interrupted runs leave the database as it was, and the next run succee
       await setAttributes(slapd, who.username, { mail: 'mids.changed@x.test' });
       const before = await tables(app);
       const cli = runCli([], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-      // Wait until it is inside its write transaction: another connection then cannot take the write lock.
+      // Wait until it holds the sync lock and has started its run (its row is there: start-up's own writes,
+      // migrations and the lock, are over), then until it is inside its write transaction (the plan's): another
+      // connection then cannot take SQLite's write lock.
       const probe = new Database(db.url.slice('sqlite:'.length), { timeout: 0 });
+      let running = false;
+      for (let i = 0; i < 200 && !running; i++) {
+        running = probe.prepare("SELECT id FROM ldap_sync_runs WHERE status = 'running'").all().length > 0;
+        if (!running) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(running).toBe(true);
       let writing = false;
       for (let i = 0; i < 200 && !writing; i++) {
         try {
