@@ -33,6 +33,7 @@ import {
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { readDirectorySnapshot } from './snapshot-reader.js';
+import { BulkReadConnection } from './bulk-read-connection.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
 import {
   deriveGroupSearchBase,
@@ -163,8 +164,10 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
    */
   async readSnapshot(onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot> {
     const { server, objectClass, userFields, syncedGroups, loginGroup, nestedGroups, groupMembership } = this.options;
-    return this.run(this.servicePool, (connection) =>
-      readDirectorySnapshot(connection.client, connection.server, {
+    // A connection of its own, outside the pools: the read is long, and it decodes its responses itself.
+    const connection = await this.connectForBulkRead();
+    try {
+      return await readDirectorySnapshot(connection.reader, connection.server, {
         searchBase: server.searchBase,
         objectClass,
         userFields,
@@ -174,8 +177,10 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
         memberAttribute:
           groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
         onProgress,
-      }),
-    );
+      });
+    } finally {
+      connection.reader.close();
+    }
   }
 
   /** Resolves when some directory server answers (reads the root DSE); throws DirectoryUnavailableError otherwise. */
@@ -482,27 +487,78 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Opens a connection to the first server that answers, and learns what kind of server it is. */
-  private async connect(): Promise<LdapConnection> {
+  private connect(): Promise<LdapConnection> {
     const { server } = this.options;
-    const failures: string[] = [];
-    for (const url of server.urls) {
-      let connection: LdapConnection | undefined;
-      try {
-        const socket = await openLdapSocket(url, {
-          starttls: server.starttls,
-          tlsOptions: server.tlsOptions,
-          deadlineMs: server.connectTimeout + server.timeout,
-        });
-        connection = {
+    return this.firstReachable(
+      async (url, socket) => {
+        const connection: LdapConnection = {
           client: clientOnSocket(url, socket, server),
           socket,
           url,
           server: serverInfoFromRootDse(undefined),
         };
-        connection.server = serverInfoFromRootDse(await readRootDse(connection.client));
-        return connection;
+        try {
+          connection.server = serverInfoFromRootDse(await readRootDse(connection.client));
+          return connection;
+        } catch (error) {
+          await this.dispose(connection);
+          throw error;
+        }
+      },
+      (socket) => socket.destroy(),
+    );
+  }
+
+  /** The sync's reading connection: the first server that answers, bound as the service account. */
+  private async connectForBulkRead(): Promise<{ reader: BulkReadConnection; server: ServerInfo }> {
+    const { dn, password } = this.serviceCredentials();
+    const reader = await this.firstReachable(
+      (_url, socket) => Promise.resolve(new BulkReadConnection(socket, this.options.server.timeout)),
+      (socket) => socket.destroy(),
+    );
+    try {
+      await reader.bind(dn, password);
+    } catch (error) {
+      reader.close();
+      if (error instanceof ResultCodeError) {
+        throw new DirectoryError(
+          `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
+        );
+      }
+      throw new DirectoryUnavailableError(`the directory did not answer: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      const { searchEntries } = await reader.search('', {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: ROOT_DSE_ATTRIBUTES,
+      });
+      return { reader, server: serverInfoFromRootDse(searchEntries[0]) };
+    } catch (error) {
+      if (error instanceof ResultCodeError) return { reader, server: serverInfoFromRootDse(undefined) };
+      reader.close();
+      throw new DirectoryUnavailableError(`the directory did not answer: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /** Tries the URLs in order and returns what `open` made of the first socket that opened and worked. */
+  private async firstReachable<T>(
+    open: (url: string, socket: net.Socket) => Promise<T>,
+    discard: (socket: net.Socket) => void,
+  ): Promise<T> {
+    const { server } = this.options;
+    const failures: string[] = [];
+    for (const url of server.urls) {
+      let socket: net.Socket | undefined;
+      try {
+        socket = await openLdapSocket(url, {
+          starttls: server.starttls,
+          tlsOptions: server.tlsOptions,
+          deadlineMs: server.connectTimeout + server.timeout,
+        });
+        return await open(url, socket);
       } catch (error) {
-        if (connection) await this.dispose(connection);
+        if (socket) discard(socket);
         if (error instanceof LdapSocketError && error.resultCode !== undefined) {
           // The server answered but refused StartTLS: a configuration problem, and never a reason for plain text.
           throw new DirectoryError(`${url}: ${error.message}`, { cause: error });

@@ -1,4 +1,5 @@
-import { AndFilter, type Client, Control, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
+import { AndFilter, Control, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
+import type { BulkReadConnection } from './bulk-read-connection.js';
 import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
 import { allValues, firstValue, foldName, guidToString, type Entry } from '../model/directory-user.js';
 import { firstRdnValue, tryNormalizeDn } from '../model/ldap-escape.js';
@@ -37,7 +38,7 @@ export interface SnapshotReadOptions {
  * connection. A snapshot that is returned is complete.
  */
 export async function readDirectorySnapshot(
-  client: Client,
+  client: BulkReadConnection,
   server: ServerInfo,
   options: SnapshotReadOptions,
 ): Promise<DirectorySnapshot> {
@@ -54,13 +55,13 @@ class SnapshotReader {
   private readonly users = new Map<string, SnapshotUser>();
   /** DN as the server wrote it, and normalised DN → uuid, and folded username → uuid (memberUid), for membership. */
   private readonly uuidByRawDn = new Map<string, string>();
-  private readonly uuidByDn = new Map<string, string>();
+  private uuidByDn?: Map<string, string>;
   private readonly uuidByName = new Map<string, string>();
   private readonly stats = { entriesRead: 0, pages: 0 };
   private readonly controls?: Control[];
 
   constructor(
-    private readonly client: Client,
+    private readonly client: BulkReadConnection,
     private readonly server: ServerInfo,
     private readonly options: SnapshotReadOptions,
   ) {
@@ -108,16 +109,16 @@ class SnapshotReader {
       ad ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE,
       ...(ad ? ['userAccountControl'] : []),
     ].filter((a): a is string => !!a);
-    const pages = this.client.searchPaginated(
+    const pages = this.client.searchPages(
       this.options.searchBase,
       {
         scope: 'sub',
         filter: this.userFilter(),
         attributes,
-        explicitBufferAttributes: [AD_UUID_ATTRIBUTE],
-        paged: { pageSize: SYNC_PAGE_SIZE },
+        binaryAttributes: [AD_UUID_ATTRIBUTE],
+        controls: this.controls,
       },
-      this.controls,
+      SYNC_PAGE_SIZE,
     );
     for await (const page of pages) {
       refuseReferrals(page.searchReferences, this.options.searchBase);
@@ -134,32 +135,31 @@ class SnapshotReader {
     // Every entry the filter matched has a stable id; one without cannot be matched to a row, and skipping it
     // would make its row look removed.
     if (!uuid) throw new IncompleteDirectoryReadError(`the entry ${entry.dn} has no stable id`);
-    const username = firstValue(entry, userFields.username);
-    const uac = Number(firstValue(entry, 'userAccountControl') ?? 0);
+    const username = valueOf(entry, userFields.username);
     const user: SnapshotUser = {
       uuid,
       dn: entry.dn,
       username,
-      email: firstValue(entry, userFields.email),
-      firstName: firstValue(entry, userFields.firstName),
-      lastName: firstValue(entry, userFields.lastName),
-      disabled: this.server.activeDirectory && (uac & UAC_ACCOUNT_DISABLE) !== 0,
+      email: valueOf(entry, userFields.email),
+      firstName: valueOf(entry, userFields.firstName),
+      lastName: valueOf(entry, userFields.lastName),
+      disabled:
+        this.server.activeDirectory && (Number(valueOf(entry, 'userAccountControl') ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
     };
     this.users.set(uuid, user);
-    // Member values are mostly the DN exactly as the server writes it: a plain lookup, normalised only on a miss.
+    // Member values are mostly the DN exactly as the server writes it: a plain lookup; the index of normalised
+    // DNs is built only if some value misses (see memberUuid).
     this.uuidByRawDn.set(entry.dn, uuid);
-    const dn = tryNormalizeDn(entry.dn);
-    if (dn) this.uuidByDn.set(dn, uuid);
     if (username && this.options.memberAttribute === 'memberUid') this.uuidByName.set(foldName(username), uuid);
   }
 
   private uuidOf(entry: Entry): string | undefined {
     if (this.server.activeDirectory) {
-      const guid = entry[Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid') ?? ''];
+      const guid = entry[AD_UUID_ATTRIBUTE.toLowerCase()];
       const bytes = Array.isArray(guid) ? guid[0] : guid;
       return Buffer.isBuffer(bytes) && bytes.length === 16 ? guidToString(bytes) : undefined;
     }
-    return firstValue(entry, OPENLDAP_UUID_ATTRIBUTE)?.toLowerCase();
+    return valueOf(entry, OPENLDAP_UUID_ATTRIBUTE)?.toLowerCase();
   }
 
   /** A group's complete membership among the users read, nested groups expanded when that is on. */
@@ -196,7 +196,19 @@ class SnapshotReader {
     const exact = this.uuidByRawDn.get(value);
     if (exact) return exact;
     const dn = tryNormalizeDn(value);
-    return dn ? this.uuidByDn.get(dn) : undefined;
+    return dn ? this.normalizedDnIndex().get(dn) : undefined;
+  }
+
+  /** Normalised DN → uuid of every user read, built on the first member value that is not a DN as read. */
+  private normalizedDnIndex(): Map<string, string> {
+    if (!this.uuidByDn) {
+      this.uuidByDn = new Map();
+      for (const [rawDn, uuid] of this.uuidByRawDn) {
+        const dn = tryNormalizeDn(rawDn);
+        if (dn) this.uuidByDn.set(dn, uuid);
+      }
+    }
+    return this.uuidByDn;
   }
 
   /**
@@ -224,10 +236,11 @@ class SnapshotReader {
     }
     if (!entry) return undefined;
     this.stats.entriesRead++;
-    const members: string[] = [];
+    let members: string[] = [];
     const first = rangedValues(entry, attribute, 0);
     if (!first) {
-      members.push(...(allValues(entry, attribute) ?? []));
+      // Not spread into push(): a group of a few hundred thousand members would overflow the call stack.
+      members = allValues(entry, attribute) ?? [];
     } else {
       members.push(...first.values);
       let high = first.high;
@@ -258,6 +271,15 @@ interface GroupEntry {
   dn: string;
   name: string;
   members: string[];
+}
+
+/** The first value of an attribute; the connection gives attribute names in lower case. */
+function valueOf(entry: Entry, attribute: string | undefined): string | null {
+  if (!attribute) return null;
+  const value = entry[attribute.toLowerCase()];
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined) return null;
+  return typeof first === 'string' ? first : first.toString('utf8');
 }
 
 function refuseReferrals(references: readonly string[], base: string): void {

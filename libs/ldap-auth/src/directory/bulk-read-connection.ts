@@ -1,0 +1,220 @@
+import type * as net from 'node:net';
+import {
+  BindRequest,
+  type Control,
+  type Filter,
+  FilterParser,
+  PagedResultsControl,
+  SearchRequest,
+  SearchResponse,
+  StatusCodeParser,
+  UnbindRequest,
+} from 'ldapts';
+import type { Entry } from '../model/directory-user.js';
+import {
+  decodeLdapMessage,
+  LdapMessageFramer,
+  type LdapResponse,
+  LdapResponseOp,
+  pagedResultsCookie,
+} from './ldap-message-decoder.js';
+
+/** Largest single response accepted: a 1,500-value AD range or a 100,000-member OpenLDAP group fits easily. */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export interface BulkSearchOptions {
+  scope: 'base' | 'one' | 'sub';
+  filter: Filter | string;
+  attributes: string[];
+  /** Attributes whose values stay Buffers (objectGUID); the rest are UTF-8 strings. */
+  binaryAttributes?: readonly string[];
+  controls?: Control[];
+}
+
+export interface SearchPage {
+  searchEntries: Entry[];
+  searchReferences: string[];
+}
+
+interface PendingOperation {
+  messageId: number;
+  onResponse(response: LdapResponse): void;
+  fail(error: Error): void;
+}
+
+/**
+ * The connection the full sync reads the directory on: a socket `openLdapSocket` opened (TLS already in place
+ * where it is due), a simple bind, and searches whose responses it decodes itself (ldap-message-decoder.ts).
+ * One operation at a time. Anything that ends the connection, a timeout included, fails the operation in
+ * progress and every later one: a read on this connection is complete or it throws.
+ */
+export class BulkReadConnection {
+  private readonly framer = new LdapMessageFramer(MAX_MESSAGE_BYTES);
+  private binary: ReadonlySet<string> = new Set();
+  private pending?: PendingOperation;
+  private closed?: Error;
+  private lastMessageId = 0;
+
+  constructor(
+    private readonly socket: net.Socket,
+    /** Milliseconds an operation may wait for the server's next message. */
+    private readonly timeoutMs: number,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.framer.push(chunk, (message) => this.dispatch(message));
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    });
+    socket.on('error', (error) => this.fail(new Error(`connection error: ${error.message}`)));
+    socket.on('close', () => this.fail(new Error('Connection closed')));
+  }
+
+  async bind(dn: string, password: string): Promise<void> {
+    const messageId = this.nextMessageId();
+    await this.exchange(new BindRequest({ messageId, dn, password }).write(), messageId, (response, done) => {
+      if (response.op !== LdapResponseOp.bind || !('result' in response)) return;
+      const { result } = response;
+      if (result.resultCode !== 0) throw resultError(messageId, result);
+      done();
+    });
+  }
+
+  /** Every entry and reference of one (unpaged) search. */
+  async search(baseDN: string, options: BulkSearchOptions): Promise<SearchPage> {
+    const page: SearchPage = { searchEntries: [], searchReferences: [] };
+    await this.searchOnce(baseDN, options, options.controls ?? [], page);
+    return page;
+  }
+
+  /** A paged search (RFC 2696), one page at a time. */
+  async *searchPages(baseDN: string, options: BulkSearchOptions, pageSize: number): AsyncGenerator<SearchPage> {
+    let cookie: Buffer | undefined;
+    do {
+      const page: SearchPage = { searchEntries: [], searchReferences: [] };
+      const paging = new PagedResultsControl({ value: { size: pageSize, cookie } });
+      cookie = await this.searchOnce(baseDN, options, [...(options.controls ?? []), paging], page);
+      yield page;
+    } while (cookie?.length);
+  }
+
+  /** Unbinds and closes; never waits on a server that does not answer. */
+  close(): void {
+    if (!this.closed && this.socket.writable)
+      this.socket.write(new UnbindRequest({ messageId: this.nextMessageId() }).write());
+    this.closed ??= new Error('Connection closed');
+    this.socket.destroy();
+  }
+
+  /** Runs one search; fills `page` and returns the paged-results cookie of its result. */
+  private async searchOnce(
+    baseDN: string,
+    options: BulkSearchOptions,
+    controls: Control[],
+    page: SearchPage,
+  ): Promise<Buffer | undefined> {
+    const messageId = this.nextMessageId();
+    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
+    const request = new SearchRequest({
+      messageId,
+      baseDN,
+      scope: options.scope,
+      filter,
+      attributes: options.attributes,
+      controls,
+    });
+    this.binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
+    let cookie: Buffer | undefined;
+    await this.exchange(request.write(), messageId, (response, done) => {
+      if (response.op === LdapResponseOp.searchEntry && 'entry' in response) {
+        page.searchEntries.push(response.entry);
+      } else if (response.op === LdapResponseOp.searchReference && 'uris' in response) {
+        page.searchReferences.push(...response.uris);
+      } else if (response.op === LdapResponseOp.searchDone && 'result' in response) {
+        if (response.result.resultCode !== 0) throw resultError(messageId, response.result);
+        cookie = pagedResultsCookie(response.controls);
+        done();
+      }
+    });
+    return cookie;
+  }
+
+  /**
+   * Sends one request and feeds its responses to `handle` until it calls `done`. The timer restarts with every
+   * message, so a long read that keeps arriving is not cut, and a server that goes silent is.
+   */
+  private exchange(
+    request: Buffer,
+    messageId: number,
+    handle: (response: LdapResponse, done: () => void) => void,
+  ): Promise<void> {
+    if (this.closed) return Promise.reject(this.closed);
+    if (this.pending) return Promise.reject(new Error('one operation at a time on this connection'));
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => this.fail(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      };
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        this.pending = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      this.pending = {
+        messageId,
+        onResponse: (response) => {
+          arm();
+          try {
+            handle(response, () => finish());
+          } catch (error) {
+            finish(error as Error);
+          }
+        },
+        fail: (error) => finish(error),
+      };
+      arm();
+      this.socket.write(request);
+    });
+  }
+
+  private dispatch(message: Buffer): void {
+    const response = decodeLdapMessage(message, this.binary);
+    if (response.messageId === 0 && response.op === LdapResponseOp.extended) {
+      // Notice of disconnection (RFC 4511 4.4.1): the server is about to close.
+      const detail = 'result' in response ? response.result.diagnosticMessage : '';
+      this.fail(new Error(`the server ended the connection${detail ? `: ${detail}` : ''}`));
+      return;
+    }
+    if (!this.pending || response.messageId !== this.pending.messageId) {
+      this.fail(new Error(`unexpected response to message ${response.messageId}`));
+      return;
+    }
+    this.pending.onResponse(response);
+  }
+
+  private fail(error: Error): void {
+    this.closed ??= error;
+    this.pending?.fail(error);
+    this.socket.destroy();
+  }
+
+  private nextMessageId(): number {
+    this.lastMessageId = this.lastMessageId >= 0x7fffffff ? 1 : this.lastMessageId + 1;
+    return this.lastMessageId;
+  }
+}
+
+/** The ldapts error class for a result code, so callers see the same errors as from the other connections. */
+function resultError(messageId: number, result: { resultCode: number; matchedDN: string; diagnosticMessage: string }) {
+  return StatusCodeParser.parse(
+    new SearchResponse({
+      messageId,
+      status: result.resultCode,
+      matchedDN: result.matchedDN,
+      errorMessage: result.diagnosticMessage,
+    }),
+  );
+}
