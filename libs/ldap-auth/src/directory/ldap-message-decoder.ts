@@ -152,7 +152,7 @@ function readEntry(r: BerCursor, end: number, binaryAttributes: ReadonlySet<stri
   while (r.pos < attributesEnd) {
     const attributeEnd = r.enter(0x30);
     // Lower case: attribute names are case-insensitive, and the reader looks them up without searching.
-    const type = r.readString(0x04).toLowerCase();
+    const type = r.readAttributeType();
     const valuesEnd = r.enter(0x31);
     const binary = binaryAttributes.size > 0 && binaryAttributes.has(type);
     const values: Array<string | Buffer> = [];
@@ -191,6 +191,10 @@ export function pagedResultsCookie(controls: readonly DecodedControl[]): Buffer 
   r.readInteger();
   return r.readBytes(0x04);
 }
+
+/** Attribute names seen last (a search asks for a handful; ranged names change per range). */
+const MAX_RECENT_TYPES = 16;
+const recentTypes: Array<{ bytes: Buffer; name: string }> = [];
 
 /** A read position in one message; every read checks its tag and stays inside the message. */
 class BerCursor {
@@ -250,6 +254,30 @@ class BerCursor {
     const value = this.buf.toString('utf8', this.pos, end);
     this.pos = end;
     return value;
+  }
+
+  /**
+   * An attribute description, lower-cased. Every entry of a search repeats the same few names: the last ones
+   * seen are compared byte by byte and their string reused, instead of two new strings per attribute.
+   */
+  readAttributeType(): string {
+    const end = this.header(0x04);
+    const length = end - this.pos;
+    for (const known of recentTypes) {
+      if (known.bytes.length !== length) continue;
+      let same = true;
+      for (let i = 0; i < length && same; i++) same = known.bytes[i] === this.buf[this.pos + i];
+      if (same) {
+        this.pos = end;
+        return known.name;
+      }
+    }
+    const bytes = Buffer.from(this.buf.subarray(this.pos, end));
+    const name = bytes.toString('utf8').toLowerCase();
+    if (recentTypes.length >= MAX_RECENT_TYPES) recentTypes.shift();
+    recentTypes.push({ bytes, name });
+    this.pos = end;
+    return name;
   }
 
   readBytes(tag: number): Buffer {
