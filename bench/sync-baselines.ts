@@ -96,7 +96,11 @@ async function countLinePrefixes(stream: NodeJS.ReadableStream, prefixes: string
 const READ_CHILD = fileURLToPath(new URL('./sync-read-child.js', import.meta.url));
 
 /** One ldapts read in its own process (see sync-read-child.ts), so its peak RSS is its own. */
-export async function readInChild(directory: BenchDirectory, mode: ReadMode): Promise<ReadChildResult> {
+export async function readInChild(
+  directory: BenchDirectory,
+  mode: ReadMode,
+  groupDns?: string[],
+): Promise<ReadChildResult> {
   const config: ReadChildConfig = {
     mode,
     url: directory.url,
@@ -104,6 +108,7 @@ export async function readInChild(directory: BenchDirectory, mode: ReadMode): Pr
     password: directory.servicePassword,
     peopleDn: directory.peopleDn,
     groupsDn: directory.groupsDn,
+    groupDns,
   };
   const { stdout, stderr, code } = await runNode([READ_CHILD, JSON.stringify(config)]);
   const line = stdout.trim().split('\n').at(-1);

@@ -13,11 +13,18 @@
  * - groups: the groups' member values, paged.
  * - snapshot: users and groups, paged, kept as a sync must keep them (a Map of compact users by entryUUID,
  *   each group's members as a Set of entryUUIDs): the memory floor of a snapshot-then-reconcile sync.
+ * - library: the library's own reader (readDirectorySnapshot on its BulkReadConnection), users paged and each
+ *   listed group read as the sync reads it: the sync's read phase alone, without Nest or a database.
  */
 import { Client } from 'ldapts';
+import { BulkReadConnection } from '../libs/ldap-auth/src/directory/bulk-read-connection.js';
+import { openLdapSocket } from '../libs/ldap-auth/src/directory/ldap-socket.js';
+import { serverInfoFromRootDse } from '../libs/ldap-auth/src/directory/server-info.js';
+import { readDirectorySnapshot } from '../libs/ldap-auth/src/directory/snapshot-reader.js';
+import { normalizeDn } from '../libs/ldap-auth/src/model/ldap-escape.js';
 import { GROUP_ATTRIBUTES, GROUP_FILTER, PAGE_SIZE, USER_ATTRIBUTES, USER_FILTER } from './sync-dataset.js';
 
-export type ReadMode = 'idle' | 'paged' | 'flat' | 'groups' | 'snapshot';
+export type ReadMode = 'idle' | 'paged' | 'flat' | 'groups' | 'snapshot' | 'library';
 
 export interface ReadChildConfig {
   mode: ReadMode;
@@ -26,6 +33,8 @@ export interface ReadChildConfig {
   password: string;
   peopleDn: string;
   groupsDn: string;
+  /** The listed groups (mode library). */
+  groupDns?: string[];
 }
 
 export interface ReadChildResult {
@@ -55,6 +64,7 @@ interface CompactUser {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as ReadChildConfig;
   const rssStartMb = mb(process.memoryUsage().rss);
+  if (config.mode === 'library') return readWithLibrary(config, rssStartMb);
   const client = new Client({ url: config.url, timeout: 120_000, connectTimeout: 5_000 });
   const t0 = performance.now();
   let entries = 0;
@@ -146,6 +156,38 @@ async function main(): Promise<void> {
     // maxRSS is in kilobytes.
     peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
     kept,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+async function readWithLibrary(config: ReadChildConfig, rssStartMb: number): Promise<void> {
+  const t0 = performance.now();
+  const socket = await openLdapSocket(config.url, { starttls: false, tlsOptions: {}, deadlineMs: 5_000 });
+  const reader = new BulkReadConnection(socket, 120_000);
+  let snapshot;
+  try {
+    await reader.bind(config.bindDn, config.password);
+    snapshot = await readDirectorySnapshot(reader, serverInfoFromRootDse(undefined), {
+      searchBase: config.peopleDn,
+      objectClass: 'inetOrgPerson',
+      userFields: { username: 'uid', email: 'mail', firstName: 'givenName', lastName: 'sn' },
+      groupDns: (config.groupDns ?? []).map(normalizeDn),
+      nestedGroups: false,
+      memberAttribute: 'member',
+    });
+  } finally {
+    reader.close();
+  }
+  let memberships = 0;
+  for (const group of snapshot.groups.values()) memberships += group.memberUuids.size;
+  const result: ReadChildResult = {
+    mode: config.mode,
+    entries: snapshot.stats.entriesRead,
+    values: memberships,
+    seconds: (performance.now() - t0) / 1000,
+    rssStartMb,
+    peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    kept: { users: snapshot.users.size, memberships },
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
