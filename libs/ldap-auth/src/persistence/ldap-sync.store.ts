@@ -425,8 +425,37 @@ export class LdapSyncStore {
     await this.transactions.serialized(() =>
       this.transactions.dataSource
         .getRepository(LdapSyncRunEntity)
-        .update({ id }, { finishedAt: new Date(), status, report: JSON.stringify(report), error: error ?? null }),
+        .update(
+          { id },
+          { finishedAt: new Date(), status, report: this.reportText(report), error: this.fitText(error ?? null) },
+        ),
     );
+  }
+
+  /**
+   * The report as stored. MySQL's TEXT holds 65,535 bytes (PostgreSQL's and SQLite's have no such limit), and
+   * a run with many notes can write more: there the notes are cut to fit, saying how many were left out.
+   */
+  private reportText(report: unknown): string {
+    const json = JSON.stringify(report);
+    if (this.sql.kind !== 'mysql' || Buffer.byteLength(json) <= MYSQL_TEXT_BYTES) return json;
+    const { notes = [], ...rest } = report as { notes?: string[] };
+    let kept = notes.length;
+    const build = () => JSON.stringify({ ...rest, notes: [...notes.slice(0, kept), omitted(notes.length - kept)] });
+    let fitted = build();
+    while (kept > 0 && Buffer.byteLength(fitted) > MYSQL_TEXT_BYTES) {
+      kept = Math.floor(kept / 2);
+      fitted = build();
+    }
+    return fitted;
+  }
+
+  /** An error message cut to MySQL's TEXT (whole characters); unchanged elsewhere. */
+  private fitText(text: string | null): string | null {
+    if (text === null || this.sql.kind !== 'mysql') return text;
+    const bytes = Buffer.from(text);
+    if (bytes.length <= MYSQL_TEXT_BYTES) return text;
+    return new TextDecoder().decode(bytes.subarray(0, MYSQL_TEXT_BYTES - 4)).replace(/\uFFFD$/, '');
   }
 
   /** Marks runs left `running` by a process that died (called while holding the lock: none is running). */
@@ -548,6 +577,13 @@ export class LdapSyncStore {
       );
     });
   }
+}
+
+/** MySQL's TEXT: 65,535 bytes. */
+const MYSQL_TEXT_BYTES = 65_535;
+
+function omitted(count: number): string {
+  return `${count} more note(s) not stored: MySQL's TEXT column holds 64 KB`;
 }
 
 /** SQLite's datetime text, as TypeORM writes it: `YYYY-MM-DD HH:MM:SS.SSS` in UTC. */
