@@ -437,17 +437,7 @@ export class LdapSyncStore {
    * a run with many notes can write more: there the notes are cut to fit, saying how many were left out.
    */
   private reportText(report: unknown): string {
-    const json = JSON.stringify(report);
-    if (this.sql.kind !== 'mysql' || Buffer.byteLength(json) <= MYSQL_TEXT_BYTES) return json;
-    const { notes = [], ...rest } = report as { notes?: string[] };
-    let kept = notes.length;
-    const build = () => JSON.stringify({ ...rest, notes: [...notes.slice(0, kept), omitted(notes.length - kept)] });
-    let fitted = build();
-    while (kept > 0 && Buffer.byteLength(fitted) > MYSQL_TEXT_BYTES) {
-      kept = Math.floor(kept / 2);
-      fitted = build();
-    }
-    return fitted;
+    return this.sql.kind === 'mysql' ? reportWithin(report, MYSQL_TEXT_BYTES) : JSON.stringify(report);
   }
 
   /** An error message cut to MySQL's TEXT (whole characters); unchanged elsewhere. */
@@ -582,8 +572,19 @@ export class LdapSyncStore {
 /** MySQL's TEXT: 65,535 bytes. */
 const MYSQL_TEXT_BYTES = 65_535;
 
-function omitted(count: number): string {
-  return `${count} more note(s) not stored: MySQL's TEXT column holds 64 KB`;
+/** The report as JSON of at most `maxBytes` bytes: notes are left out (and counted) until it fits. */
+export function reportWithin(report: unknown, maxBytes: number): string {
+  const json = JSON.stringify(report);
+  if (Buffer.byteLength(json) <= maxBytes) return json;
+  const { notes = [], ...rest } = report as { notes?: string[] };
+  const omitted = (count: number) => `${count} more note(s) not stored: MySQL's TEXT column holds 64 KB`;
+  let kept = notes.length;
+  let fitted = json;
+  while (Buffer.byteLength(fitted) > maxBytes && kept > 0) {
+    kept = Math.floor(kept / 2);
+    fitted = JSON.stringify({ ...rest, notes: [...notes.slice(0, kept), omitted(notes.length - kept)] });
+  }
+  return fitted;
 }
 
 /** SQLite's datetime text, as TypeORM writes it: `YYYY-MM-DD HH:MM:SS.SSS` in UTC. */
