@@ -57,6 +57,24 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
 fi
 
+# ---- MariaDB (MySQL support): the persistence suites run on it as well as on SQLite and PostgreSQL. ----
+# Started (installed first when missing) if nothing answers on 127.0.0.1:3306; E2E_MYSQL_URL points elsewhere.
+# Debian's root@localhost logs in through the Unix socket only: the tests connect over TCP as root@127.0.0.1
+# without a password, so that account is created for them (a test machine's server, bound to 127.0.0.1).
+if [ -z "${E2E_MYSQL_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+  if [ ! -x /usr/sbin/mariadbd ]; then
+    echo "== Installing mariadb-server"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+  fi
+  echo "== Starting MariaDB"
+  as_root service mariadb start >/dev/null || as_root /etc/init.d/mariadb start >/dev/null
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null && break; sleep 0.1; done
+  as_root mariadb -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+  (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null || { echo "MariaDB is not reachable on 127.0.0.1:3306 (set E2E_MYSQL_URL)" >&2; exit 1; }
+fi
+# ---- end MariaDB ----
+
 [ -d node_modules ] || npm ci
 
 echo "== Type check";  npm run -s typecheck

@@ -58,11 +58,15 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
     const leaving = `leaving-${tag}`;
     const race = `race-${tag}`;
     const raceMembers = USERS.filter((u) => !u.disabled).map((u) => u.username);
+    // A group its own app (own database) sees first when all its members log in at once.
+    const burst = `burst-${tag}`;
+    const burstMembers = raceMembers;
     let app: INestApplication;
 
     beforeAll(async () => {
       await createGroup(info(), leaving, ['frank', 'bob']);
       await createGroup(info(), race, raceMembers);
+      await createGroup(info(), burst, burstMembers);
       app = await startApp(
         kind,
         dbKind,
@@ -81,6 +85,7 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
     afterAll(async () => {
       await deleteGroup(info(), leaving).catch(() => undefined);
       await deleteGroup(info(), race).catch(() => undefined);
+      await deleteGroup(info(), burst).catch(() => undefined);
     });
 
     it('creates each group on first sight in the default organisation, named from its cn, and adds the user', async () => {
@@ -175,6 +180,19 @@ describe.each(DIRECTORY_KINDS)('groups at login against %s', (kind) => {
       expect(groupNames((await login(nested, 'alice').expect(200)).body)).toEqual(['developers', 'engineering']);
       // heidi: in cycle-a, which is in cycle-b, which is in cycle-a: the cycle ends, both count.
       expect(groupNames((await login(nested, 'heidi').expect(200)).body)).toEqual(['cycle-a', 'cycle-b']);
+    });
+
+    it('creates a group once when its first members all log in at the same moment', async () => {
+      const fresh = await startApp(kind, dbKind, syncEnv([burst]));
+      const results = await Promise.all(burstMembers.map((u) => login(fresh, u)));
+      expect(results.map((r) => r.status)).toEqual(burstMembers.map(() => 200));
+      for (const r of results) expect(groupNames(r.body)).toEqual([burst]);
+      const rows = await appDataSource(fresh).query<unknown[]>('SELECT id FROM groups');
+      expect(rows).toHaveLength(1);
+      const [{ n }] = await appDataSource(fresh).query<Array<{ n: string | number }>>(
+        `SELECT COUNT(*) AS n FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE g.name = '${burst}'`,
+      );
+      expect(Number(n)).toBe(burstMembers.length);
     });
   });
 

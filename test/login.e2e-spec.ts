@@ -261,8 +261,28 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
     it('built its schema with the migrations, matching the entities exactly', async () => {
       const ds = appDataSource(app);
       expect(ds.options.synchronize).toBe(false);
-      const pending = await ds.driver.createSchemaBuilder().log();
-      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+      const pending = (await ds.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query);
+      if (dbKind === 'mariadb') {
+        // The one known difference, and nothing else: MySQL's unique index on groups is on ldap_dn_key (the
+        // DN's SHA-256, a generated column the entity does not declare), as the README says.
+        expect(pending).toEqual([
+          expect.stringMatching(/^ALTER TABLE `groups` DROP FOREIGN KEY `FK_\w+`$/),
+          'DROP INDEX `UQ_groups_organisation_ldap_dn` ON `groups`',
+          'ALTER TABLE `groups` DROP COLUMN `ldap_dn_key`',
+          expect.stringMatching(/^DELETE FROM `typeorm_metadata` /),
+          'CREATE UNIQUE INDEX `UQ_groups_organisation_ldap_dn` ON `groups` (`organisation_id`, `ldap_dn`)',
+          expect.stringMatching(/^ALTER TABLE `groups` ADD CONSTRAINT `FK_\w+` FOREIGN KEY \(`organisation_id`\)/),
+        ]);
+        const [key] = await ds.query<Array<{ Non_unique: number | string; Column_name: string }>>(
+          "SHOW INDEX FROM `groups` WHERE Key_name = 'UQ_groups_organisation_ldap_dn' AND Seq_in_index = 2",
+        );
+        expect({ unique: Number(key.Non_unique) === 0, column: key.Column_name }).toEqual({
+          unique: true,
+          column: 'ldap_dn_key',
+        });
+      } else {
+        expect(pending).toEqual([]);
+      }
       const ran = await ds.query('SELECT name FROM migrations ORDER BY id');
       expect(ran).toEqual([
         { name: 'InitialSchema1764028800000' },

@@ -121,7 +121,7 @@ describe('the demo as `npm start` runs it', () => {
       JWT_SECRET: 'JWT_SECRET must be at least 16 characters (it has 5)',
       LOGIN_THROTTLE_TTL: 'LOGIN_THROTTLE_TTL must be a whole number greater than 0 (got "soon")',
       DATABASE_URL:
-        'DATABASE_URL: "oracle://app:***@db.example/app" is not supported; use sqlite:<path> or postgres://',
+        'DATABASE_URL: "oracle://app:***@db.example/app" is not supported; use sqlite:<path>, postgres://…, mysql://… or mariadb://…',
     },
     ldap: {
       LDAP_AUTH_URL:

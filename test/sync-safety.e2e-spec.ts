@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { Client } from 'ldapts';
 import { LdapSyncService } from '@app/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { createTestDatabase, DATABASE_KINDS, mysqlAdminQuery, type TestDatabase } from './support/databases.js';
 import { directoryEnv, openLdapEnv, serviceAccountEnv } from './support/env.js';
 import { createGroup, createUser, deleteGroup, deleteUser, groupDn, setAttributes } from './support/directory-admin.js';
 import { startSlapd, type SlapdHandle } from './support/slapd.js';
@@ -264,6 +264,72 @@ describe('interrupted runs leave the database as it was, and the next run succee
       // The killed process's connection goes with it (PostgreSQL ends the backend once it notices).
       expect(await tables(app)).toEqual(before);
       await appDataSource(app).query('DROP TRIGGER slow_users ON users');
+      const report = await syncOf(app).run();
+      expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
+      const runs = await appDataSource(app).query<Array<{ status: string }>>(
+        'SELECT status FROM ldap_sync_runs ORDER BY id',
+      );
+      expect(runs.map((r) => r.status)).toEqual(['failed', 'interrupted', 'succeeded']);
+      expect(logsOf(app).join('\n')).toMatch(/1 earlier run\(s\) had been interrupted/);
+    });
+  });
+
+  describe('on MariaDB: a write that cannot finish', () => {
+    let db: TestDatabase;
+    let app: INestApplication;
+    const who = { username: 'midwrite-m', password: 'Mid-pass1', givenName: 'M', sn: 'W', mail: 'midm@x.test' };
+    const database = () => new URL(db.url).pathname.slice(1);
+
+    beforeAll(async () => {
+      await createUser(slapd, who);
+      db = await createTestDatabase('mariadb');
+      app = await createTestApp({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      await postLogin(app, who.username, who.password).expect(200);
+      // Every update of a user row now takes 10 s: the sync's write hangs inside its transaction.
+      await appDataSource(app).query(
+        'CREATE TRIGGER slow_users BEFORE UPDATE ON users FOR EACH ROW BEGIN DO SLEEP(10); END',
+      );
+    });
+    afterAll(async () => {
+      await app?.close();
+      await db?.drop();
+      await deleteUser(slapd, who.username).catch(() => undefined);
+    });
+
+    /** Waits until a connection to this database sleeps in the trigger; returns its id. */
+    async function sleepingConnection(): Promise<number> {
+      for (let i = 0; i < 100; i++) {
+        const [row] = await appDataSource(app).query<Array<{ id: number | string }>>(
+          "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE = 'User sleep'",
+          [database()],
+        );
+        if (row) return Number(row.id);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('no connection reached the trigger');
+    }
+
+    it('the database connection lost mid-write (KILL): the run fails, nothing is written', async () => {
+      await setAttributes(slapd, who.username, { mail: 'mid.changed@x.test' });
+      const before = await tables(app);
+      const running = syncOf(app).run();
+      await mysqlAdminQuery(`KILL ${await sleepingConnection()}`);
+      const report = await running;
+      expect(report.status).toBe('failed');
+      expect(await tables(app)).toEqual(before);
+    });
+
+    it('the process killed mid-write (kill -9 of npm run sync): nothing is written; the next run succeeds', async () => {
+      const before = await tables(app);
+      const cli = runCli(['--json'], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      await sleepingConnection();
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      expect(await tables(app)).toEqual(before);
+      // Waits for the orphaned statement: once it ends, the server finds its client gone and rolls back.
+      await appDataSource(app).query('DROP TRIGGER slow_users');
+      expect(await tables(app)).toEqual(before);
+      // The dead process's GET_LOCK went with its connection: this run takes the lock.
       const report = await syncOf(app).run();
       expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
       const runs = await appDataSource(app).query<Array<{ status: string }>>(

@@ -37,7 +37,7 @@ describe.each(DIRECTORY_KINDS)('full sync against %s', (kind) => {
   describe.each(DATABASE_KINDS)('stored in %s', (dbKind) => {
     const info = () => directoryInfo(kind);
     // Names of this combination only: suites never see each other's entries.
-    const tag = `${kind === 'ad' ? 'a' : 'o'}${dbKind === 'postgres' ? 'p' : 's'}`;
+    const tag = `${kind === 'ad' ? 'a' : 'o'}${dbKind[0]}`;
     const person = (name: string): FixtureUser => ({
       username: `sync-${tag}-${name}`,
       password: `Sync-${name}-pass1`,

@@ -1,13 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 
 /** Where the e2e suites' PostgreSQL lives: this machine's server (trust auth), overridable. */
 export const POSTGRES_ADMIN_URL = process.env.E2E_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Where the e2e suites' MariaDB lives: this machine's server (root, no password), overridable. */
+export const MYSQL_ADMIN_URL = process.env.E2E_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
 
-export type DatabaseKind = 'sqlite' | 'postgres';
-export const DATABASE_KINDS: DatabaseKind[] = ['sqlite', 'postgres'];
+export type DatabaseKind = 'sqlite' | 'postgres' | 'mariadb';
+export const DATABASE_KINDS: DatabaseKind[] = ['sqlite', 'postgres', 'mariadb'];
 
 export interface TestDatabase {
   kind: DatabaseKind;
@@ -16,7 +19,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database of the given kind: a new SQLite file, or a new PostgreSQL database. */
+/** A fresh, empty database of the given kind: a new SQLite file, or a new PostgreSQL / MariaDB database. */
 export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'ldap-e2e-sqlite-'));
@@ -27,6 +30,14 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
     };
   }
   const name = `ldap_e2e_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  if (kind === 'mariadb') {
+    // The server's default character set, as an operator's database would have: the migrations set their own.
+    await mysqlAdminQuery(`CREATE DATABASE \`${name}\``);
+    const url = new URL(MYSQL_ADMIN_URL);
+    url.protocol = 'mariadb:';
+    url.pathname = `/${name}`;
+    return { kind, url: url.toString(), drop: () => mysqlAdminQuery(`DROP DATABASE IF EXISTS \`${name}\``) };
+  }
   await adminQuery(`CREATE DATABASE ${name}`);
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
@@ -37,6 +48,12 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
   };
 }
 
+/** SQL's boolean literal as the database writes it in a statement (SQLite has none). */
+export function sqlBool(kind: DatabaseKind, value: boolean): string {
+  if (kind === 'sqlite') return value ? '1' : '0';
+  return value ? 'TRUE' : 'FALSE';
+}
+
 async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await client.connect();
@@ -44,5 +61,15 @@ async function adminQuery(sql: string): Promise<void> {
     await client.query(sql);
   } finally {
     await client.end();
+  }
+}
+
+/** A statement on the MariaDB server as root; the drop also ends connections a test left open. */
+export async function mysqlAdminQuery(sql: string): Promise<void> {
+  const connection = await mysql.createConnection(MYSQL_ADMIN_URL);
+  try {
+    await connection.query(sql);
+  } finally {
+    await connection.end();
   }
 }

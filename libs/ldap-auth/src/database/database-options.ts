@@ -7,9 +7,11 @@ import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
 
 export const DEFAULT_DATABASE_URL = 'sqlite:data/app.sqlite';
 
+const SUPPORTED = 'use sqlite:<path>, postgres://…, mysql://… or mariadb://…';
+
 /**
- * TypeORM options from a `DATABASE_URL` (`sqlite:<path>` or `postgres://…`) with the library's
- * entities and migrations; migrations run at start-up, `synchronize` stays off.
+ * TypeORM options from a `DATABASE_URL` (`sqlite:<path>`, `postgres://…`, `mysql://…` or `mariadb://…`) with
+ * the library's entities and migrations; migrations run at start-up, `synchronize` stays off.
  */
 export function databaseOptionsFromUrl(url: string = DEFAULT_DATABASE_URL): DataSourceOptions {
   const common = {
@@ -27,9 +29,39 @@ export function databaseOptionsFromUrl(url: string = DEFAULT_DATABASE_URL): Data
     return { type: 'better-sqlite3', database: path, enableWAL: true, ...common };
   }
   if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url, ...common };
-  throw new LdapConfigurationError([
-    `DATABASE_URL: "${redactUrl(url)}" is not supported; use sqlite:<path> or postgres://…`,
-  ]);
+  const mysql = /^(mysql|mariadb):\/\//.exec(url);
+  if (mysql) {
+    checkMysqlUrl(url);
+    return {
+      // TypeORM reads the catalogue of the two servers differently (defaults, generated columns): name the server.
+      type: mysql[1] as 'mysql' | 'mariadb',
+      url: `mysql://${url.slice(mysql[0].length)}`,
+      // Every character a directory may hold, compared byte for byte as PostgreSQL does (the migrations give the
+      // columns the same collation); dates in UTC whatever the server's zone.
+      charset: 'utf8mb4_bin',
+      timezone: 'Z',
+      ...common,
+    };
+  }
+  throw new LdapConfigurationError([`DATABASE_URL: "${redactUrl(url)}" is not supported; ${SUPPORTED}`]);
+}
+
+/** A MySQL URL must name a host and a database: the driver would otherwise pick defaults silently. */
+function checkMysqlUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new LdapConfigurationError([
+      `DATABASE_URL: "${redactUrl(url)}" is not a valid URL; expected mysql://user:password@host:3306/database`,
+    ]);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!parsed.hostname || !database || database.includes('/')) {
+    throw new LdapConfigurationError([
+      `DATABASE_URL: "${redactUrl(url)}" needs a host and a database name, e.g. mysql://user:password@host:3306/database`,
+    ]);
+  }
 }
 
 /** The URL without its password, for messages. */

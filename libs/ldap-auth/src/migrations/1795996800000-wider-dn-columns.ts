@@ -9,12 +9,8 @@ const GROUPS_DN_INDEX = 'UQ_groups_organisation_ldap_dn';
  * Widens `users.ldap_dn` and `groups.ldap_dn` from 1,024 to 2,048 characters: DNs of deep trees and long RDNs
  * go past 1,024. Both directions keep every row, ids and memberships included.
  *
- * MySQL / MariaDB (not supported yet): InnoDB limits an index key to 3,072 bytes, and a utf8mb4 varchar(2048)
- * takes up to 8,192, so the unique `(organisation_id, ldap_dn)` index cannot exist there as is (nor could the
- * initial varchar(1024)). The MySQL migration will need a fixed-size key instead: a stored generated column
- * holding SHA2(ldap_dn, 256) as ascii char(64), uniquely indexed with organisation_id, with the entity's index
- * following it. A prefix index will not do: DNs that share their first 768 characters would collide.
- * `users.ldap_dn` has no index and needs nothing special.
+ * MySQL / MariaDB: the unique index is on `groups.ldap_dn_key` (the SHA-256 of the DN, see the initial
+ * schema), which a wider `ldap_dn` does not change; the columns are modified in place.
  */
 export class WiderDnColumns1795996800000 implements MigrationInterface {
   name = 'WiderDnColumns1795996800000';
@@ -25,9 +21,12 @@ export class WiderDnColumns1795996800000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     // Refuse rather than cut: a cut DN names another entry, or none.
+    // LENGTH counts characters on PostgreSQL and SQLite, bytes on MySQL (CHAR_LENGTH counts characters).
+    const q = (name: string) => queryRunner.connection.driver.escape(name);
+    const length = isMysql(queryRunner) ? 'CHAR_LENGTH' : 'LENGTH';
     const rows = (await queryRunner.query(
-      `SELECT (SELECT COUNT(*) FROM "users" WHERE LENGTH("ldap_dn") > ${BEFORE}) AS "users", ` +
-        `(SELECT COUNT(*) FROM "groups" WHERE LENGTH("ldap_dn") > ${BEFORE}) AS "groups"`,
+      `SELECT (SELECT COUNT(*) FROM ${q('users')} WHERE ${length}(${q('ldap_dn')}) > ${BEFORE}) AS ${q('users')}, ` +
+        `(SELECT COUNT(*) FROM ${q('groups')} WHERE ${length}(${q('ldap_dn')}) > ${BEFORE}) AS ${q('groups')}`,
     )) as Array<{ users: number | string; groups: number | string }>;
     const { users, groups } = rows[0];
     if (Number(users) > 0 || Number(groups) > 0) {
@@ -53,7 +52,21 @@ async function resizeDnColumns(queryRunner: QueryRunner, length: number): Promis
     await resizeSqliteDnColumns(queryRunner, length);
     return;
   }
-  throw new Error(`${WiderDnColumns1795996800000.name} supports PostgreSQL and SQLite, not ${type}`);
+  if (isMysql(queryRunner)) {
+    // In place, keeping the column's character set and collation (a MODIFY that omits them resets them).
+    for (const table of ['users', 'groups']) {
+      await queryRunner.query(
+        `ALTER TABLE \`${table}\` MODIFY \`ldap_dn\` varchar(${length}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL`,
+      );
+    }
+    return;
+  }
+  throw new Error(`${WiderDnColumns1795996800000.name} supports PostgreSQL, SQLite, MySQL and MariaDB, not ${type}`);
+}
+
+function isMysql(queryRunner: QueryRunner): boolean {
+  const type = queryRunner.connection.options.type;
+  return type === 'mysql' || type === 'mariadb';
 }
 
 /**

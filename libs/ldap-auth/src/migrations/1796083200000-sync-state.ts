@@ -11,15 +11,22 @@ export class SyncState1796083200000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const driver = queryRunner.connection.driver;
     const no = driver.normalizeDefault({ default: false, type: 'boolean' } as ColumnMetadata) as string;
+    const q = (name: string) => driver.escape(name);
+    const type = queryRunner.connection.options.type;
+    const mysql = type === 'mysql' || type === 'mariadb';
     // ADD COLUMN in place on both: TypeORM's addColumn rebuilds a SQLite table (and a rebuild cascades deletes).
-    await queryRunner.query(`ALTER TABLE "users" ADD COLUMN "deactivated_by_sync" boolean NOT NULL DEFAULT ${no}`);
+    await queryRunner.query(
+      `ALTER TABLE ${q('users')} ADD COLUMN ${q('deactivated_by_sync')} boolean NOT NULL DEFAULT ${no}`,
+    );
+    // MySQL / MariaDB: utf8mb4 compared byte for byte, as in the initial schema.
+    const text = mysql ? ({ charset: 'utf8mb4', collation: 'utf8mb4_bin' } as const) : {};
     const timestamp = driver.normalizeType({ type: Date });
     await queryRunner.createTable(
       new Table({
         name: 'ldap_sync_lock',
         columns: [
-          { name: 'name', type: 'varchar', length: '64', isPrimary: true },
-          { name: 'holder', type: 'varchar', length: '255', isNullable: false },
+          { name: 'name', type: 'varchar', length: '64', isPrimary: true, ...text },
+          { name: 'holder', type: 'varchar', length: '255', isNullable: false, ...text },
           { name: 'acquired_at', type: timestamp, isNullable: false },
           { name: 'expires_at', type: timestamp, isNullable: false },
         ],
@@ -29,6 +36,7 @@ export class SyncState1796083200000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropTable('ldap_sync_lock');
-    await queryRunner.query(`ALTER TABLE "users" DROP COLUMN "deactivated_by_sync"`);
+    const q = (name: string) => queryRunner.connection.driver.escape(name);
+    await queryRunner.query(`ALTER TABLE ${q('users')} DROP COLUMN ${q('deactivated_by_sync')}`);
   }
 }

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { AppState, SyncPlan } from '../sync/reconcile.js';
 import { TransactionRunner } from './transaction-runner.js';
+import type { SqlDialect } from './sql-dialect.js';
 import { handedOverUsername } from './ldap-user.store.js';
 import {
   DN_MAX_LENGTH,
@@ -15,11 +16,11 @@ import {
 import { LdapSyncRunEntity } from '../entities/ldap-sync-run.entity.js';
 import type { DirectorySnapshot } from '../model/directory-snapshot.js';
 
-/** Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535. */
-const MAX_PARAMETERS = 30_000;
 /** Key of the PostgreSQL advisory lock (any 64-bit number the app does not use otherwise): "ldapsync". */
 const ADVISORY_LOCK_KEY = '7809644238116235';
 const LOCK_NAME = 'ldap-sync';
+/** MySQL's named lock (GET_LOCK names are server-wide: the database's name keeps apps sharing a server apart). */
+const MYSQL_LOCK_PREFIX = 'ldap-sync:';
 /** A SQLite lock row lives this long unless renewed; a crashed holder on another host frees it after this. */
 const LOCK_TTL_MS = 5 * 60_000;
 
@@ -43,7 +44,16 @@ export class LdapSyncStore {
   constructor(private readonly transactions: TransactionRunner) {}
 
   private get postgres(): boolean {
-    return this.transactions.databaseType === 'postgres';
+    return this.sql.kind === 'postgres';
+  }
+
+  private get sql(): SqlDialect {
+    return this.transactions.dialect;
+  }
+
+  /** `groups`, quoted: a reserved word in MySQL 8. */
+  private get groups(): string {
+    return this.sql.id('groups');
   }
 
   /**
@@ -99,14 +109,14 @@ export class LdapSyncStore {
       organisationId === undefined
         ? []
         : await manager.query<Array<{ id: number; ldap_dn: string; name: string }>>(
-            `SELECT id, ldap_dn, name FROM groups WHERE ldap_dn IS NOT NULL AND organisation_id = ${this.param(1)}`,
+            `SELECT id, ldap_dn, name FROM ${this.groups} WHERE ldap_dn IS NOT NULL AND organisation_id = ${this.param(1)}`,
             [organisationId],
           );
     const memberships =
       organisationId === undefined
         ? []
         : await manager.query<Array<{ user_id: number; group_id: number }>>(
-            'SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN groups g ON g.id = ug.group_id ' +
+            `SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN ${this.groups} g ON g.id = ug.group_id ` +
               `WHERE g.ldap_dn IS NOT NULL AND g.organisation_id = ${this.param(1)}`,
             [organisationId],
           );
@@ -169,7 +179,10 @@ export class LdapSyncStore {
         // Two steps, so names can move between rows (a swap) without tripping the unique index.
         const renamed = plan.userUpdates.map((u) => u.id);
         await this.forIds(renamed, (list) =>
-          q(`UPDATE users SET username = '~sync~' || id WHERE id IN ${list.sql} AND ${ldapUsers}`, list.params),
+          q(
+            `UPDATE users SET username = ${this.sql.concat("'~sync~'", 'id')} WHERE id IN ${list.sql} AND ${ldapUsers}`,
+            list.params,
+          ),
         );
         await this.updateUsers(manager, plan.userUpdates);
       }
@@ -196,14 +209,14 @@ export class LdapSyncStore {
           q(`DELETE FROM user_groups WHERE group_id IN ${list.sql}`, list.params),
         );
         await this.forIds(plan.deleteGroups, (list) =>
-          q(`DELETE FROM groups WHERE id IN ${list.sql} AND ldap_dn IS NOT NULL`, list.params),
+          q(`DELETE FROM ${this.groups} WHERE id IN ${list.sql} AND ldap_dn IS NOT NULL`, list.params),
         );
       }
       for (const group of plan.renameGroups) {
-        await q(`UPDATE groups SET name = ${this.param(1)} WHERE id = ${this.param(2)} AND ldap_dn IS NOT NULL`, [
-          cut(group.name, GROUP_NAME_MAX_LENGTH),
-          group.id,
-        ]);
+        await q(
+          `UPDATE ${this.groups} SET name = ${this.param(1)} WHERE id = ${this.param(2)} AND ldap_dn IS NOT NULL`,
+          [cut(group.name, GROUP_NAME_MAX_LENGTH), group.id],
+        );
       }
 
       const groupIdByDn = new Map<string, number>();
@@ -220,10 +233,11 @@ export class LdapSyncStore {
           plan.createGroups.map((g) => [organisationId, cut(g.name, GROUP_NAME_MAX_LENGTH), g.dn]),
         );
         const dns = [...new Set(plan.addMemberships.map((m) => m.groupDn))];
-        for (let i = 0; i < dns.length; i += MAX_PARAMETERS - 1) {
-          const chunk = dns.slice(i, i + MAX_PARAMETERS - 1);
+        const per = this.sql.rowsPerStatement(1) - 1;
+        for (let i = 0; i < dns.length; i += per) {
+          const chunk = dns.slice(i, i + per);
           const rows = (await q(
-            `SELECT id, ldap_dn FROM groups WHERE organisation_id = ${this.param(1)} AND ldap_dn IN (${chunk.map((_, j) => this.param(j + 2)).join(', ')})`,
+            `SELECT id, ldap_dn FROM ${this.groups} WHERE organisation_id = ${this.param(1)} AND ldap_dn IN (${chunk.map((_, j) => this.param(j + 2)).join(', ')})`,
             [organisationId, ...chunk],
           )) as Array<{ id: number; ldap_dn: string }>;
           for (const row of rows) groupIdByDn.set(row.ldap_dn, Number(row.id));
@@ -273,9 +287,43 @@ export class LdapSyncStore {
    * host frees it at once, one elsewhere when it expires.
    */
   async tryLock(): Promise<SyncLock | undefined> {
-    if (this.postgres) return this.tryAdvisoryLock();
-    if (this.transactions.databaseType === 'better-sqlite3') return this.tryRowLock();
-    throw new Error(`the sync lock supports PostgreSQL and SQLite, not ${this.transactions.databaseType}`);
+    if (this.sql.kind === 'postgres') return this.tryAdvisoryLock();
+    if (this.sql.kind === 'mysql') return this.tryNamedLock();
+    return this.tryRowLock();
+  }
+
+  /**
+   * MySQL / MariaDB: `GET_LOCK` with no wait, on a connection of its own held for the whole run; the server
+   * frees it when that connection ends (a killed process included).
+   */
+  private async tryNamedLock(): Promise<SyncLock | undefined> {
+    const runner: QueryRunner = this.transactions.dataSource.createQueryRunner();
+    await runner.connect();
+    let name: string;
+    try {
+      const [{ db }] = (await runner.query('SELECT DATABASE() AS db')) as Array<{ db: string }>;
+      // GET_LOCK names are at most 64 characters; a database name is at most 64 too.
+      name = `${MYSQL_LOCK_PREFIX}${db}`.slice(0, 64);
+      const [{ locked }] = (await runner.query('SELECT GET_LOCK(?, 0) AS locked', [name])) as Array<{
+        locked: number | string | null;
+      }>;
+      if (Number(locked) !== 1) {
+        await runner.release();
+        return undefined;
+      }
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    return {
+      release: async () => {
+        try {
+          await runner.query('SELECT RELEASE_LOCK(?)', [name]);
+        } finally {
+          await runner.release();
+        }
+      },
+    };
   }
 
   private async tryAdvisoryLock(): Promise<SyncLock | undefined> {
@@ -377,8 +425,27 @@ export class LdapSyncStore {
     await this.transactions.serialized(() =>
       this.transactions.dataSource
         .getRepository(LdapSyncRunEntity)
-        .update({ id }, { finishedAt: new Date(), status, report: JSON.stringify(report), error: error ?? null }),
+        .update(
+          { id },
+          { finishedAt: new Date(), status, report: this.reportText(report), error: this.fitText(error ?? null) },
+        ),
     );
+  }
+
+  /**
+   * The report as stored. MySQL's TEXT holds 65,535 bytes (PostgreSQL's and SQLite's have no such limit), and
+   * a run with many notes can write more: there the notes are cut to fit, saying how many were left out.
+   */
+  private reportText(report: unknown): string {
+    return this.sql.kind === 'mysql' ? reportWithin(report, MYSQL_TEXT_BYTES) : JSON.stringify(report);
+  }
+
+  /** An error message cut to MySQL's TEXT (whole characters); unchanged elsewhere. */
+  private fitText(text: string | null): string | null {
+    if (text === null || this.sql.kind !== 'mysql') return text;
+    const bytes = Buffer.from(text);
+    if (bytes.length <= MYSQL_TEXT_BYTES) return text;
+    return new TextDecoder().decode(bytes.subarray(0, MYSQL_TEXT_BYTES - 4)).replace(/\uFFFD$/, '');
   }
 
   /** Marks runs left `running` by a process that died (called while holding the lock: none is running). */
@@ -397,7 +464,7 @@ export class LdapSyncStore {
   // ---- SQL building ----
 
   private param(n: number): string {
-    return this.postgres ? `$${n}` : '?';
+    return this.sql.param(n);
   }
 
   private bool(value: boolean): string {
@@ -422,8 +489,9 @@ export class LdapSyncStore {
       await run({ sql: '(SELECT unnest($1::integer[]))', params: [ids] });
       return;
     }
-    for (let i = 0; i < ids.length; i += MAX_PARAMETERS) {
-      const chunk = ids.slice(i, i + MAX_PARAMETERS);
+    const per = this.sql.rowsPerStatement(1);
+    for (let i = 0; i < ids.length; i += per) {
+      const chunk = ids.slice(i, i + per);
       await run({ sql: `(${chunk.map((_, j) => this.param(j + 1)).join(', ')})`, params: chunk });
     }
   }
@@ -433,7 +501,7 @@ export class LdapSyncStore {
     width: number,
     run: (count: number, params: unknown[]) => Promise<unknown>,
   ): Promise<void> {
-    const per = Math.floor(MAX_PARAMETERS / width);
+    const per = this.sql.rowsPerStatement(width);
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
       await run(chunk.length, chunk.flat());
@@ -453,17 +521,13 @@ export class LdapSyncStore {
       const arrays = columns.map((_, c) => rows.map((row) => row[c]));
       const unnest = columns.map(([, type], c) => `$${c + 1}::${type}[]`).join(', ');
       await manager.query(
-        `INSERT INTO ${table} (${names.join(', ')}) SELECT * FROM unnest(${unnest}) ON CONFLICT DO NOTHING`,
+        `INSERT INTO ${this.sql.id(table)} (${names.join(', ')}) SELECT * FROM unnest(${unnest}) ON CONFLICT DO NOTHING`,
         arrays,
       );
       return;
     }
-    const columnNames = names;
     await this.forRows(rows, columns.length, (count, params) =>
-      manager.query(
-        `INSERT INTO ${table} (${columnNames.join(', ')}) VALUES ${this.valuesList(count, columns.length)} ON CONFLICT DO NOTHING`,
-        params,
-      ),
+      manager.query(this.sql.insertUnlessExists(table, names, this.valuesList(count, columns.length)), params),
     );
   }
 
@@ -480,6 +544,21 @@ export class LdapSyncStore {
       );
       return;
     }
+    if (this.sql.kind === 'mysql') {
+      // MySQL has no UPDATE … FROM (VALUES …) and spells row constructors differently from MariaDB: the rows
+      // come as a derived table of SELECTs, joined.
+      const row = (r: number) =>
+        `SELECT ${['id', 'username', 'email', 'first_name', 'last_name', 'ldap_dn'].map((c, i) => `${this.param(r * width + i + 1)}${r === 0 ? ` AS ${c}` : ''}`).join(', ')}`;
+      await this.forRows(rows, width, (count, params) =>
+        manager.query(
+          `UPDATE users u JOIN (${Array.from({ length: count }, (_, r) => row(r)).join(' UNION ALL ')}) v ON u.id = v.id ` +
+            'SET u.username = v.username, u.email = v.email, u.first_name = v.first_name, u.last_name = v.last_name, ' +
+            'u.ldap_dn = v.ldap_dn, u.updated_at = CURRENT_TIMESTAMP(6) WHERE u.ldap_uuid IS NOT NULL',
+          params,
+        ),
+      );
+      return;
+    }
     await this.forRows(rows, width, (count, params) => {
       return manager.query(
         `UPDATE users SET username = v.column2, email = v.column3, first_name = v.column4, last_name = v.column5, ldap_dn = v.column6, updated_at = CURRENT_TIMESTAMP ` +
@@ -488,6 +567,24 @@ export class LdapSyncStore {
       );
     });
   }
+}
+
+/** MySQL's TEXT: 65,535 bytes. */
+const MYSQL_TEXT_BYTES = 65_535;
+
+/** The report as JSON of at most `maxBytes` bytes: notes are left out (and counted) until it fits. */
+export function reportWithin(report: unknown, maxBytes: number): string {
+  const json = JSON.stringify(report);
+  if (Buffer.byteLength(json) <= maxBytes) return json;
+  const { notes = [], ...rest } = report as { notes?: string[] };
+  const omitted = (count: number) => `${count} more note(s) not stored: MySQL's TEXT column holds 64 KB`;
+  let kept = notes.length;
+  let fitted = json;
+  while (Buffer.byteLength(fitted) > maxBytes && kept > 0) {
+    kept = Math.floor(kept / 2);
+    fitted = JSON.stringify({ ...rest, notes: [...notes.slice(0, kept), omitted(notes.length - kept)] });
+  }
+  return fitted;
 }
 
 /** SQLite's datetime text, as TypeORM writes it: `YYYY-MM-DD HH:MM:SS.SSS` in UTC. */

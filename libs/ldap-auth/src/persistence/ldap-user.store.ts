@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager, In, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { GroupEntity } from '../entities/group.entity.js';
 import { OrganisationEntity } from '../entities/organisation.entity.js';
 import { UserEntity } from '../entities/user.entity.js';
@@ -170,8 +170,8 @@ export class LdapUserStore {
       const organisations = manager.getRepository(OrganisationEntity);
       if (await organisations.existsBy({ id })) return false;
       await organisations.insert({ id, name: 'Default' });
-      if (this.dataSource.options.type === 'postgres') {
-        // An explicit id does not move the serial sequence; move it so later inserts do not collide.
+      // MySQL's AUTO_INCREMENT moves past an explicit id by itself; PostgreSQL's serial sequence does not.
+      if (this.transactions.dialect.kind === 'postgres') {
         await manager.query(
           `SELECT setval(pg_get_serial_sequence('organisations', 'id'), (SELECT MAX(id) FROM organisations))`,
         );
@@ -214,12 +214,17 @@ export class LdapUserStore {
 
     if (join.length) {
       // Two first logins into a new group at once: the second insert is ignored, both then read the one row.
-      await groups
-        .createQueryBuilder()
-        .insert()
-        .values(join.map((g) => ({ organisationId: plan.organisationId, name: g.name, ldapDn: g.ldapDn })))
-        .orIgnore()
-        .execute();
+      // Rows in DN order, so concurrent logins lock the keys in the same order and cannot deadlock on them.
+      const sql = this.transactions.dialect;
+      const rows = [...join].sort((a, b) => (a.ldapDn < b.ldapDn ? -1 : a.ldapDn > b.ldapDn ? 1 : 0));
+      await manager.query(
+        sql.insertUnlessExists(
+          'groups',
+          ['organisation_id', 'name', 'ldap_dn'],
+          rows.map((_, r) => `(${sql.param(3 * r + 1)}, ${sql.param(3 * r + 2)}, ${sql.param(3 * r + 3)})`).join(', '),
+        ),
+        rows.flatMap((g) => [plan.organisationId, g.name, g.ldapDn]),
+      );
     }
     const known = await groups.find({ where: { organisationId: plan.organisationId, ldapDn: In(managedDns) } });
     const idOf = new Map(known.map((g) => [g.ldapDn, g.id]));
@@ -319,8 +324,10 @@ export class LdapUserStore {
       try {
         return await this.transactions.transaction(work);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isUniqueViolation(error)) throw error;
-        this.logger.debug(`A concurrent login wrote the same row first; retrying (attempt ${attempt + 1})`);
+        if (attempt >= MAX_ATTEMPTS || !this.transactions.dialect.isRetryable(error)) throw error;
+        this.logger.debug(
+          `A concurrent login wrote the same row first (or deadlocked); retrying (attempt ${attempt + 1})`,
+        );
       }
     }
   }
@@ -385,10 +392,4 @@ function cut(value: string, max: number): string {
 /** The start of an over-long value, for logs. */
 function preview(value: string): string {
   return JSON.stringify(`${Array.from(value).slice(0, 40).join('')}…`);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const driverError = error.driverError as { code?: string } | undefined;
-  return driverError?.code === '23505' || /^SQLITE_CONSTRAINT(_UNIQUE|_PRIMARYKEY)?$/.test(driverError?.code ?? '');
 }

@@ -1,24 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { SqlDialect } from './sql-dialect.js';
 
 /**
  * Runs the library's transactions. SQLite has one writer and TypeORM's better-sqlite3 driver one connection:
  * two transactions of this process must not interleave on it, so they are queued here (logins and the sync
- * share the queue). Other databases run them concurrently.
+ * share the queue). Other databases run them concurrently (MySQL in READ COMMITTED, see SqlDialect).
  */
 @Injectable()
 export class TransactionRunner {
   private sqliteQueue: Promise<unknown> = Promise.resolve();
 
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {}
+  readonly dialect: SqlDialect;
+
+  constructor(@InjectDataSource() readonly dataSource: DataSource) {
+    this.dialect = SqlDialect.of(dataSource);
+  }
 
   get databaseType(): DataSource['options']['type'] {
     return this.dataSource.options.type;
   }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.serialized(() => this.dataSource.transaction(work));
+    const isolation = this.dialect.isolation;
+    return this.serialized(() =>
+      isolation ? this.dataSource.transaction(isolation, work) : this.dataSource.transaction(work),
+    );
   }
 
   /** Runs `fn` in this process's SQLite queue (directly elsewhere). */
