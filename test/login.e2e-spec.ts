@@ -268,6 +268,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         { name: 'InitialSchema1764028800000' },
         { name: 'WiderDnColumns1795996800000' },
         { name: 'SyncState1796083200000' },
+        { name: 'UsernameLookupIndex1796256000000' },
       ]);
     });
   });
