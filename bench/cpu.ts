@@ -1,5 +1,6 @@
 /**
- * Where the machine's CPU went during a measurement: this process, slapd, and everything else. The last one
+ * Where the machine's CPU went during a measurement: this process, slapd, the app under test when it runs in
+ * a process of its own, and everything else. The last one
  * says whether the numbers can be trusted (another job on the machine slows both sides down). Linux only;
  * elsewhere the figures are null.
  */
@@ -12,6 +13,7 @@ export interface CpuSnapshot {
   at: number;
   bench: NodeJS.CpuUsage;
   slapdTicks: number | null;
+  appTicks: number | null;
   busyTicks: number | null;
 }
 
@@ -19,15 +21,18 @@ export interface CpuSnapshot {
 export interface CpuShare {
   bench: number;
   slapd: number | null;
+  /** The app process (the HTTP scenario); null when the app runs in this process. */
+  app: number | null;
   /** Every other process on the machine. */
   others: number | null;
 }
 
-export function cpuSnapshot(slapdPid: number): CpuSnapshot {
+export function cpuSnapshot(slapdPid: number, appPid?: number): CpuSnapshot {
   return {
     at: performance.now(),
     bench: process.cpuUsage(),
     slapdTicks: processTicks(slapdPid),
+    appTicks: appPid === undefined ? null : processTicks(appPid),
     busyTicks: busyTicks(),
   };
 }
@@ -38,15 +43,18 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
   const benchSeconds = (to.bench.user - from.bench.user + to.bench.system - from.bench.system) / 1e6;
   const slapdSeconds =
     from.slapdTicks !== null && to.slapdTicks !== null ? (to.slapdTicks - from.slapdTicks) / TICKS_PER_SECOND : null;
+  const appSeconds =
+    from.appTicks !== null && to.appTicks !== null ? (to.appTicks - from.appTicks) / TICKS_PER_SECOND : null;
   const busySeconds =
     from.busyTicks !== null && to.busyTicks !== null ? (to.busyTicks - from.busyTicks) / TICKS_PER_SECOND : null;
   return {
     bench: percent(benchSeconds),
     slapd: slapdSeconds === null ? null : percent(slapdSeconds),
+    app: appSeconds === null ? null : percent(appSeconds),
     others:
       busySeconds === null || slapdSeconds === null
         ? null
-        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds)),
+        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds - (appSeconds ?? 0))),
   };
 }
 
