@@ -4,7 +4,7 @@
  * says whether the numbers can be trusted (another job on the machine slows both sides down). Linux only;
  * elsewhere the figures are null.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Linux reports process and system CPU time in these ticks (USER_HZ, 100 on every common platform). */
 const TICKS_PER_SECOND = 100;
@@ -14,6 +14,7 @@ export interface CpuSnapshot {
   bench: NodeJS.CpuUsage;
   slapdTicks: number | null;
   appTicks: number | null;
+  postgresTicks: number | null;
   busyTicks: number | null;
 }
 
@@ -23,16 +24,23 @@ export interface CpuShare {
   slapd: number | null;
   /** The app process (the HTTP scenario); null when the app runs in this process. */
   app: number | null;
+  /**
+   * Every PostgreSQL server process on the machine (the rows on PostgreSQL run on the local server; other
+   * users of that server count too, so a busy machine shows here as well).
+   */
+  postgres: number | null;
   /** Every other process on the machine. */
   others: number | null;
 }
 
-export function cpuSnapshot(slapdPid: number, appPid?: number): CpuSnapshot {
+/** `postgres`: also sample PostgreSQL's processes (otherwise they count among the others). */
+export function cpuSnapshot(slapdPid: number, appPid?: number, postgres = false): CpuSnapshot {
   return {
     at: performance.now(),
     bench: process.cpuUsage(),
     slapdTicks: processTicks(slapdPid),
     appTicks: appPid === undefined ? null : processTicks(appPid),
+    postgresTicks: postgres ? postgresTicks() : null,
     busyTicks: busyTicks(),
   };
 }
@@ -45,17 +53,44 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
     from.slapdTicks !== null && to.slapdTicks !== null ? (to.slapdTicks - from.slapdTicks) / TICKS_PER_SECOND : null;
   const appSeconds =
     from.appTicks !== null && to.appTicks !== null ? (to.appTicks - from.appTicks) / TICKS_PER_SECOND : null;
+  const postgresSeconds =
+    from.postgresTicks !== null && to.postgresTicks !== null
+      ? (to.postgresTicks - from.postgresTicks) / TICKS_PER_SECOND
+      : null;
   const busySeconds =
     from.busyTicks !== null && to.busyTicks !== null ? (to.busyTicks - from.busyTicks) / TICKS_PER_SECOND : null;
   return {
     bench: percent(benchSeconds),
     slapd: slapdSeconds === null ? null : percent(slapdSeconds),
     app: appSeconds === null ? null : percent(appSeconds),
+    postgres: postgresSeconds === null ? null : percent(postgresSeconds),
     others:
       busySeconds === null || slapdSeconds === null
         ? null
-        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds - (appSeconds ?? 0))),
+        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds - (appSeconds ?? 0) - (postgresSeconds ?? 0))),
   };
+}
+
+/** utime + stime of every process named postgres (a process that ends between two snapshots is missed). */
+function postgresTicks(): number | null {
+  try {
+    let ticks = 0;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (!stat.includes(' (postgres) ')) continue;
+      const fields = stat.split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks;
+  } catch {
+    return null;
+  }
 }
 
 /** utime + stime of a process. */

@@ -15,6 +15,7 @@ import type { LoginImplementation, Outcome } from './logins.js';
 /** This file runs compiled, from dist/bench/bench/. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PASSPORT_APP = fileURLToPath(new URL('./passport-app.js', import.meta.url));
+const APP_PROFILER = fileURLToPath(new URL('./app-profiler.js', import.meta.url));
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
 export const BENCH_ORGANISATION_ID = 1;
 
@@ -72,6 +73,7 @@ async function startApp(
     PORT: String(port),
     DATABASE_URL: options.databaseUrl,
     JWT_SECRET,
+    BENCH_APP_KEY: key,
     ...env,
   });
   try {
@@ -85,9 +87,15 @@ async function startApp(
     name: label,
     key,
     pid: proc.pid,
+    postgres: options.databaseUrl.startsWith('postgres'),
     login: (username, password) => postLogin(agent, port, username, password),
     async close() {
       agent.destroy();
+      if (process.env.BENCH_APP_PROFILE) {
+        // The preloaded profiler writes the app's profile on SIGUSR2; give it a moment.
+        process.kill(proc.pid, 'SIGUSR2');
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
       await stopProcess(proc);
       if (proc.hasExited() && !(await proc.exited).match(/^(0|SIGTERM)$/)) {
         console.error(`${label} exited with ${await proc.exited}:\n${await logTail(logFile)}`);
@@ -101,7 +109,8 @@ function spawnApp(script: string, logFile: string, env: NodeJS.ProcessEnv): Serv
   let child: ChildProcess;
   try {
     // --pdeathsig: the app goes when the bench does, even if the bench is killed.
-    child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', process.execPath, script], {
+    const profiler = process.env.BENCH_APP_PROFILE ? ['--import', APP_PROFILER] : [];
+    child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', process.execPath, ...profiler, script], {
       stdio: ['ignore', fd, fd],
       env,
     });

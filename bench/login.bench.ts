@@ -73,8 +73,11 @@ interface CellResult {
   truncated: boolean;
   /** CPU use while the timed logins ran, in % of one core. */
   cpu: CpuShare;
-  /** CPU milliseconds per successful login: this process, slapd, the app's process (HTTP only). */
-  cpuMsPerLogin: { bench: number; slapd: number | null; app: number | null };
+  /**
+   * CPU milliseconds per successful login: this process, slapd, the app's process (HTTP only), PostgreSQL's
+   * processes (rows on PostgreSQL only).
+   */
+  cpuMsPerLogin: { bench: number; slapd: number | null; app: number | null; postgres: number | null };
 }
 
 type Section = 'ldap' | 'full' | 'http';
@@ -251,6 +254,7 @@ async function main(): Promise<void> {
               `  p50 ${cell.latencyMs.p50.toFixed(2)} ms  p99 ${cell.latencyMs.p99.toFixed(2)} ms` +
               `  CPU bench ${cell.cpu.bench}% slapd ${cell.cpu.slapd ?? '?'}%` +
               (cell.cpu.app === null ? '' : ` app ${cell.cpu.app}%`) +
+              (impl.postgres ? ` postgres ${cell.cpu.postgres ?? '?'}%` : '') +
               ` others ${cell.cpu.others ?? '?'}%` +
               (cell.failed ? `  FAILED ${cell.failed} (${cell.firstFailure})` : '') +
               (cell.truncated ? `  stopped at the deadline after ${cell.attempted}` : ''),
@@ -318,11 +322,11 @@ async function runCell(
   };
 
   await drive(warm, false, performance.now() + CONFIG.cellDeadlineMs);
-  const before = cpuSnapshot(slapdPid, impl.pid);
+  const before = cpuSnapshot(slapdPid, impl.pid, impl.postgres);
   const t0 = performance.now();
   await drive(timed, true, t0 + CONFIG.cellDeadlineMs);
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuShare(before, cpuSnapshot(slapdPid, impl.pid));
+  const cpu = cpuShare(before, cpuSnapshot(slapdPid, impl.pid, impl.postgres));
   const succeeded = latencies.length - failed;
   const msPerLogin = (percent: number | null): number | null =>
     percent === null || succeeded === 0 ? null : round(((percent / 100) * seconds * 1000) / succeeded, 3);
@@ -345,7 +349,12 @@ async function runCell(
     },
     truncated: latencies.length < timed.length,
     cpu,
-    cpuMsPerLogin: { bench: msPerLogin(cpu.bench) ?? 0, slapd: msPerLogin(cpu.slapd), app: msPerLogin(cpu.app) },
+    cpuMsPerLogin: {
+      bench: msPerLogin(cpu.bench) ?? 0,
+      slapd: msPerLogin(cpu.slapd),
+      app: msPerLogin(cpu.app),
+      postgres: impl.postgres ? msPerLogin(cpu.postgres) : null,
+    },
   };
 }
 
@@ -505,13 +514,14 @@ function report(results: ImplementationResult[]): string {
   const ms = (v: number | null): string => (v === null ? '?' : v.toFixed(2));
   parts.push(
     table([
-      ['CPU ms per login: this process / slapd / app process', ...cs.map((c) => `c=${c}`)],
+      ['CPU ms per login: this process / slapd / app process / PostgreSQL', ...cs.map((c) => `c=${c}`)],
       ...results.map((r) => [
         r.name,
         ...r.cells.map(
           (c) =>
             `${ms(c.cpuMsPerLogin.bench)} / ${ms(c.cpuMsPerLogin.slapd)}` +
-            (c.cpuMsPerLogin.app === null ? '' : ` / ${ms(c.cpuMsPerLogin.app)}`),
+            (c.cpuMsPerLogin.app === null ? '' : ` / ${ms(c.cpuMsPerLogin.app)}`) +
+            (c.cpuMsPerLogin.postgres === null ? '' : ` / pg ${ms(c.cpuMsPerLogin.postgres)}`),
         ),
       ]),
     ]),

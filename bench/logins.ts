@@ -28,6 +28,8 @@ export interface LoginImplementation {
   key: string;
   /** The app's own process when it runs in one (the HTTP scenario), for its CPU. */
   pid?: number;
+  /** Records logins in PostgreSQL (whose CPU is then reported). */
+  postgres?: boolean;
   login(username: string, password: string): Promise<Outcome>;
   close(): Promise<void>;
 }
@@ -229,6 +231,7 @@ export async function ourFullLogin(
   const service = context.get(LdapLoginService);
   return {
     name: `ours: full login (LdapLoginService + ${database.label})`,
+    postgres: database.key === 'postgres',
     key: `ours-full-login-${database.key}`,
     async login(username, password) {
       try {

@@ -8,6 +8,7 @@
  *   BENCH_ORGANISATION_ID, JWT_SECRET
  */
 import 'reflect-metadata';
+import { createSecretKey } from 'node:crypto';
 import { Controller, HttpCode, Injectable, Module, Post, Req, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
@@ -110,7 +111,8 @@ class AuthController {
   imports: [
     TypeOrmModule.forRoot(databaseOptionsFromUrl(env('DATABASE_URL'))),
     PassportModule,
-    JwtModule.register({ secret: env('JWT_SECRET'), signOptions: { expiresIn: '1h' } }),
+    // Signed as the demo app signs (a KeyObject, see src/app.module.ts): the comparison is about the login.
+    JwtModule.register({ secret: createSecretKey(Buffer.from(env('JWT_SECRET'))), signOptions: { expiresIn: '1h' } }),
   ],
   controllers: [AuthController],
   providers: [LdapStrategy],

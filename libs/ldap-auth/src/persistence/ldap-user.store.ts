@@ -139,7 +139,7 @@ export class LdapUserStore {
         );
       }
       if (plan) {
-        for (const change of await this.applyGroupPlan(manager, id, plan)) {
+        for (const change of await this.applyGroupPlan(manager, id, plan, !own)) {
           events.push(() => this.events.emit(LDAP_AUTH_EVENTS.groupMembershipChanged, change));
         }
       }
@@ -262,6 +262,7 @@ export class LdapUserStore {
     manager: EntityManager,
     userId: number,
     plan: GroupSyncPlan,
+    newUser: boolean,
   ): Promise<GroupMembershipChangedEvent[]> {
     const groups = manager.getRepository(GroupEntity);
     const membership = manager.createQueryBuilder().relation(UserEntity, 'groups').of(userId);
@@ -280,16 +281,19 @@ export class LdapUserStore {
     }
     const known = await groups.find({ where: { organisationId: plan.organisationId, ldapDn: In(managedDns) } });
     const idOf = new Map(known.map((g) => [g.ldapDn, g.id]));
+    // A user inserted by this transaction is in no group yet: nothing to read.
     const current = new Set(
-      (
-        await groups
-          .createQueryBuilder('g')
-          .innerJoin('user_groups', 'ug', 'ug.group_id = g.id')
-          .where('ug.user_id = :userId', { userId })
-          .andWhere('g.organisation_id = :org', { org: plan.organisationId })
-          .andWhere('g.ldap_dn IN (:...dns)', { dns: managedDns })
-          .getMany()
-      ).map((g) => g.id),
+      newUser
+        ? []
+        : (
+            await groups
+              .createQueryBuilder('g')
+              .innerJoin('user_groups', 'ug', 'ug.group_id = g.id')
+              .where('ug.user_id = :userId', { userId })
+              .andWhere('g.organisation_id = :org', { org: plan.organisationId })
+              .andWhere('g.ldap_dn IN (:...dns)', { dns: managedDns })
+              .getMany()
+          ).map((g) => g.id),
     );
     const toAdd = join.map((g) => idOf.get(g.ldapDn)!).filter((id) => id !== undefined && !current.has(id));
     const toRemove = plan.leave
