@@ -14,7 +14,8 @@ export interface CpuSnapshot {
   bench: NodeJS.CpuUsage;
   slapdTicks: number | null;
   appTicks: number | null;
-  postgresTicks: number | null;
+  /** utime + stime per PostgreSQL process. */
+  postgresTicks: Map<number, number> | null;
   busyTicks: number | null;
 }
 
@@ -55,7 +56,7 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
     from.appTicks !== null && to.appTicks !== null ? (to.appTicks - from.appTicks) / TICKS_PER_SECOND : null;
   const postgresSeconds =
     from.postgresTicks !== null && to.postgresTicks !== null
-      ? (to.postgresTicks - from.postgresTicks) / TICKS_PER_SECOND
+      ? ticksSince(from.postgresTicks, to.postgresTicks) / TICKS_PER_SECOND
       : null;
   const busySeconds =
     from.busyTicks !== null && to.busyTicks !== null ? (to.busyTicks - from.busyTicks) / TICKS_PER_SECOND : null;
@@ -71,10 +72,10 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
   };
 }
 
-/** utime + stime of every process named postgres (a process that ends between two snapshots is missed). */
-function postgresTicks(): number | null {
+/** utime + stime of every process named postgres, by pid. */
+function postgresTicks(): Map<number, number> | null {
   try {
-    let ticks = 0;
+    const ticks = new Map<number, number>();
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       let stat: string;
@@ -85,12 +86,22 @@ function postgresTicks(): number | null {
       }
       if (!stat.includes(' (postgres) ')) continue;
       const fields = stat.split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
     }
     return ticks;
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU ticks the processes used between two samples: a process that started in between counts from zero; one
+ * that ended in between is missed (its ticks are gone with it), so this can only under-count.
+ */
+function ticksSince(from: Map<number, number>, to: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ticks] of to) total += Math.max(0, ticks - (from.get(pid) ?? 0));
+  return total;
 }
 
 /** utime + stime of a process. */

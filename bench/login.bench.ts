@@ -42,8 +42,10 @@ const CONFIG = {
   cellDeadlineMs: envInt('BENCH_CELL_DEADLINE_MS', 10_000),
   /** Extra rows: raw pooled ldapts and LdapDirectory with these pool sizes (the library's default is 8). */
   extraPoolSizes: envList('BENCH_POOL_SIZES', [32]),
-  /** Logins per cell in the HTTP section (each HTTP app runs six cells). */
-  httpLoginsPerCell: envInt('BENCH_HTTP_LOGINS', 1_000),
+  /** Logins per cell of the full-login section (SQLite and PostgreSQL, first and returning: 12 cells). */
+  fullLoginsPerCell: envInt('BENCH_FULL_LOGINS', 1_500),
+  /** Logins per cell of the HTTP section (four apps, first and returning: 24 cells). */
+  httpLoginsPerCell: envInt('BENCH_HTTP_LOGINS', 600),
   /** Groups in the directory; every user is in two, and the apps mirror all of them. */
   groups: envInt('BENCH_GROUPS', 4),
   /** Sections to run: ldap, full, http. */
@@ -122,7 +124,8 @@ async function main(): Promise<void> {
 
   try {
     console.log(
-      `login benchmark: ${fmt(CONFIG.users)} users, ${fmt(CONFIG.loginsPerCell)} logins per cell ` +
+      `login benchmark: ${fmt(CONFIG.users)} users, ${fmt(CONFIG.loginsPerCell)} / ${fmt(CONFIG.fullLoginsPerCell)} / ` +
+        `${fmt(CONFIG.httpLoginsPerCell)} logins per cell (LDAP / full / HTTP) ` +
         `(+${CONFIG.warmup} warm-up), concurrency ${CONFIG.concurrencies.join(' / ')}`,
     );
     console.log(
@@ -222,7 +225,11 @@ async function main(): Promise<void> {
       // First logins walk through the users in a shuffled order of their own; returning ones draw from those.
       const fresh = shuffled(users, random);
       const loggedIn: BenchUser[] = [];
-      const perCell = suite.section === 'http' ? CONFIG.httpLoginsPerCell : CONFIG.loginsPerCell;
+      const perCell = {
+        ldap: CONFIG.loginsPerCell,
+        full: CONFIG.fullLoginsPerCell,
+        http: CONFIG.httpLoginsPerCell,
+      }[suite.section];
       for (const mode of suite.modes) {
         const result: ImplementationResult = {
           key: mode === 'random' ? impl.key : `${impl.key}-${mode}`,
