@@ -1,9 +1,10 @@
 /**
- * Where the machine's CPU went during a measurement: this process, slapd, and everything else. The last one
+ * Where the machine's CPU went during a measurement: this process, slapd, the app under test when it runs in
+ * a process of its own, and everything else. The last one
  * says whether the numbers can be trusted (another job on the machine slows both sides down). Linux only;
  * elsewhere the figures are null.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Linux reports process and system CPU time in these ticks (USER_HZ, 100 on every common platform). */
 const TICKS_PER_SECOND = 100;
@@ -12,6 +13,9 @@ export interface CpuSnapshot {
   at: number;
   bench: NodeJS.CpuUsage;
   slapdTicks: number | null;
+  appTicks: number | null;
+  /** utime + stime per PostgreSQL process. */
+  postgresTicks: Map<number, number> | null;
   busyTicks: number | null;
 }
 
@@ -19,15 +23,25 @@ export interface CpuSnapshot {
 export interface CpuShare {
   bench: number;
   slapd: number | null;
+  /** The app process (the HTTP scenario); null when the app runs in this process. */
+  app: number | null;
+  /**
+   * Every PostgreSQL server process on the machine (the rows on PostgreSQL run on the local server; other
+   * users of that server count too, so a busy machine shows here as well).
+   */
+  postgres: number | null;
   /** Every other process on the machine. */
   others: number | null;
 }
 
-export function cpuSnapshot(slapdPid: number): CpuSnapshot {
+/** `postgres`: also sample PostgreSQL's processes (otherwise they count among the others). */
+export function cpuSnapshot(slapdPid: number, appPid?: number, postgres = false): CpuSnapshot {
   return {
     at: performance.now(),
     bench: process.cpuUsage(),
     slapdTicks: processTicks(slapdPid),
+    appTicks: appPid === undefined ? null : processTicks(appPid),
+    postgresTicks: postgres ? postgresTicks() : null,
     busyTicks: busyTicks(),
   };
 }
@@ -38,16 +52,56 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
   const benchSeconds = (to.bench.user - from.bench.user + to.bench.system - from.bench.system) / 1e6;
   const slapdSeconds =
     from.slapdTicks !== null && to.slapdTicks !== null ? (to.slapdTicks - from.slapdTicks) / TICKS_PER_SECOND : null;
+  const appSeconds =
+    from.appTicks !== null && to.appTicks !== null ? (to.appTicks - from.appTicks) / TICKS_PER_SECOND : null;
+  const postgresSeconds =
+    from.postgresTicks !== null && to.postgresTicks !== null
+      ? ticksSince(from.postgresTicks, to.postgresTicks) / TICKS_PER_SECOND
+      : null;
   const busySeconds =
     from.busyTicks !== null && to.busyTicks !== null ? (to.busyTicks - from.busyTicks) / TICKS_PER_SECOND : null;
   return {
     bench: percent(benchSeconds),
     slapd: slapdSeconds === null ? null : percent(slapdSeconds),
+    app: appSeconds === null ? null : percent(appSeconds),
+    postgres: postgresSeconds === null ? null : percent(postgresSeconds),
     others:
       busySeconds === null || slapdSeconds === null
         ? null
-        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds)),
+        : Math.max(0, percent(busySeconds - benchSeconds - slapdSeconds - (appSeconds ?? 0) - (postgresSeconds ?? 0))),
   };
+}
+
+/** utime + stime of every process named postgres, by pid. */
+function postgresTicks(): Map<number, number> | null {
+  try {
+    const ticks = new Map<number, number>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (!stat.includes(' (postgres) ')) continue;
+      const fields = stat.split(') ')[1].split(' ');
+      ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
+    }
+    return ticks;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU ticks the processes used between two samples: a process that started in between counts from zero; one
+ * that ended in between is missed (its ticks are gone with it), so this can only under-count.
+ */
+function ticksSince(from: Map<number, number>, to: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ticks] of to) total += Math.max(0, ticks - (from.get(pid) ?? 0));
+  return total;
 }
 
 /** utime + stime of a process. */

@@ -1,12 +1,16 @@
 /**
- * Login throughput against a real slapd with 10,000 users: a hand-written ldapts baseline, passport-ldapauth,
- * the library's LdapDirectory, and the library's whole login (LdapLoginService + SQLite), each at several
- * concurrencies. Run with `npm run bench` (see bench/README.md). Loopback only; everything it starts is
- * stopped at the end, also on error or Ctrl-C.
+ * Login throughput against a real slapd with 10,000 users, each at several concurrencies, in three sections:
+ * - the LDAP path: hand-written ldapts (a connection per login, and pooled), passport-ldapauth, the library's
+ *   LdapDirectory;
+ * - the library's whole login (LdapLoginService) on SQLite and PostgreSQL, first logins and returning ones;
+ * - HTTP end to end: `POST /auth/login` on the demo app and on a passport-ldapauth Nest app (bench/passport-app.ts),
+ *   each in a child process, on SQLite and PostgreSQL, first logins and returning ones.
+ * Run with `npm run bench` (see bench/README.md). Loopback only; everything it starts is stopped at the end,
+ * also on error or Ctrl-C.
  */
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,15 +18,18 @@ import { promisify } from 'node:util';
 import * as prettier from 'prettier';
 import { startSlapd, type SlapdHandle } from '../test/support/slapd.js';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
-import { benchUsers, seedUsers, withoutDiskSync, type BenchUser } from './seed.js';
+import { benchGroupDns, benchUsers, seedGroups, seedUsers, withoutDiskSync, type BenchUser } from './seed.js';
 import {
   ourDirectory,
   ourFullLogin,
   passportLdapauth,
   rawLdapts,
+  rawLdaptsPooled,
   type LoginImplementation,
   type Outcome,
 } from './logins.js';
+import { BENCH_ORGANISATION_ID, demoApp, passportApp } from './http-apps.js';
+import { createScratchDatabase } from './postgres.js';
 
 /** Fixed by default so runs compare; the environment overrides them for experiments. */
 const CONFIG = {
@@ -33,8 +40,18 @@ const CONFIG = {
   concurrencies: envList('BENCH_CONCURRENCY', [1, 8, 32]),
   /** A cell still running after this long stops early (and is marked): the run stays bounded. */
   cellDeadlineMs: envInt('BENCH_CELL_DEADLINE_MS', 10_000),
-  /** Extra rows: LdapDirectory with these pool sizes (the default is 8). */
+  /** Extra rows: raw pooled ldapts and LdapDirectory with these pool sizes (the library's default is 8). */
   extraPoolSizes: envList('BENCH_POOL_SIZES', [32]),
+  /** Logins per cell of the full-login section (SQLite and PostgreSQL, first and returning: 12 cells). */
+  fullLoginsPerCell: envInt('BENCH_FULL_LOGINS', 1_500),
+  /** Logins per cell of the HTTP section (four apps, first and returning: 24 cells). */
+  httpLoginsPerCell: envInt('BENCH_HTTP_LOGINS', 600),
+  /** Groups in the directory; every user is in two, and the apps mirror all of them. */
+  groups: envInt('BENCH_GROUPS', 4),
+  /** Sections to run: ldap, full, http. */
+  sections: (process.env.BENCH_SECTIONS ?? 'ldap,full,http').split(',').filter(Boolean),
+  /** Databases of the full-login and HTTP sections. */
+  databases: (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',').filter(Boolean),
   seed: envInt('BENCH_SEED', 20_240_601),
 };
 
@@ -53,16 +70,39 @@ interface CellResult {
   firstFailure?: string;
   seconds: number;
   loginsPerSecond: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
   /** Stopped at the deadline before all logins ran. */
   truncated: boolean;
   /** CPU use while the timed logins ran, in % of one core. */
   cpu: CpuShare;
+  /**
+   * CPU milliseconds per successful login: this process, slapd, the app's process (HTTP only), PostgreSQL's
+   * processes (rows on PostgreSQL only).
+   */
+  cpuMsPerLogin: { bench: number; slapd: number | null; app: number | null; postgres: number | null };
 }
+
+type Section = 'ldap' | 'full' | 'http';
+/** random: any of the users (the LDAP path keeps no state); first: each user's first login; returning: again. */
+type Mode = 'random' | 'first' | 'returning';
+
+interface Suite {
+  section: Section;
+  modes: Mode[];
+  make: () => Promise<LoginImplementation> | LoginImplementation;
+}
+
+const SECTION_TITLES: Record<string, string> = {
+  ldap: 'LDAP path (bind as the user, read the entry)',
+  full: 'Full login in this process (LDAP, groups, database)',
+  http: 'HTTP end to end (POST /auth/login in an app process: LDAP, database, JWT)',
+};
 
 interface ImplementationResult {
   key: string;
   name: string;
+  section: Section;
+  mode: Mode;
   /** A wrong password must come back as a refusal (not a success, not an error). */
   wrongPasswordRefused: boolean;
   wrongPasswordOutcome: string;
@@ -84,7 +124,8 @@ async function main(): Promise<void> {
 
   try {
     console.log(
-      `login benchmark: ${fmt(CONFIG.users)} users, ${fmt(CONFIG.loginsPerCell)} logins per cell ` +
+      `login benchmark: ${fmt(CONFIG.users)} users, ${fmt(CONFIG.loginsPerCell)} / ${fmt(CONFIG.fullLoginsPerCell)} / ` +
+        `${fmt(CONFIG.httpLoginsPerCell)} logins per cell (LDAP / full / HTTP) ` +
         `(+${CONFIG.warmup} warm-up), concurrency ${CONFIG.concurrencies.join(' / ')}`,
     );
     console.log(
@@ -92,9 +133,10 @@ async function main(): Promise<void> {
     );
 
     let t = performance.now();
-    const slapd: SlapdHandle = await startSlapd();
+    // loglevel 0: slapd's per-operation log (its default, `stats`) made slapd the ceiling of the fast rows.
+    const slapd: SlapdHandle = await startSlapd({ logLevel: 0 });
     cleanups.push(() => slapd.stop());
-    console.log(`slapd up on ${slapd.url} in ${secs(performance.now() - t)}`);
+    console.log(`slapd up on ${slapd.url} in ${secs(performance.now() - t)} (loglevel 0)`);
 
     const users = benchUsers(CONFIG.users);
     t = performance.now();
@@ -103,52 +145,131 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await seedUsers(slapd, users);
       addSeconds = (performance.now() - t0) / 1000;
+      await seedGroups(slapd, users, CONFIG.groups);
     });
     const seedSeconds = (performance.now() - t) / 1000;
     console.log(
       `seeded ${fmt(users.length)} users in ${seedSeconds.toFixed(1)} s, two slapd restarts included ` +
         `(adds ${addSeconds.toFixed(1)} s, ${fmt(users.length / addSeconds)}/s: ldapts add on 4 admin connections × 8 in flight` +
-        `${noSync ? ', slapd with dbnosync while seeding' : ''})\n`,
+        `${noSync ? ', slapd with dbnosync while seeding' : ''}; then ${CONFIG.groups} groups, each user in two)\n`,
     );
 
-    const factories: Array<() => Promise<LoginImplementation> | LoginImplementation> = [
-      () => rawLdapts(slapd),
-      () => passportLdapauth(slapd),
-      () => ourDirectory(slapd),
-      ...CONFIG.extraPoolSizes.map((size) => () => ourDirectory(slapd, size)),
-      () => ourFullLogin(slapd),
-    ];
+    const groupDns = benchGroupDns(slapd, CONFIG.groups);
     const random = mulberry32(CONFIG.seed);
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'ldap-login-bench-'));
+    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+    /** A fresh database per implementation that records logins: its first logins are really first. */
+    const database = async (kind: string, key: string) => {
+      if (kind === 'sqlite')
+        return { url: `sqlite:${path.join(tmp, `${key}.sqlite`)}`, label: 'SQLite', key: 'sqlite' };
+      if (kind !== 'postgres') throw new Error(`BENCH_DATABASES: sqlite or postgres, not "${kind}"`);
+      const scratch = await createScratchDatabase(key.replace(/\W/g, '_'));
+      cleanups.push(() => scratch.drop());
+      return { url: scratch.url, label: 'PostgreSQL', key: 'postgres' };
+    };
+    const poolSizes = [8, ...CONFIG.extraPoolSizes];
+    const suites: Suite[] = [];
+    if (CONFIG.sections.includes('ldap')) {
+      suites.push({ section: 'ldap', modes: ['random'], make: () => rawLdapts(slapd) });
+      for (const size of poolSizes)
+        suites.push({ section: 'ldap', modes: ['random'], make: () => rawLdaptsPooled(slapd, size) });
+      suites.push({ section: 'ldap', modes: ['random'], make: () => passportLdapauth(slapd) });
+      suites.push({ section: 'ldap', modes: ['random'], make: () => ourDirectory(slapd) });
+      for (const size of CONFIG.extraPoolSizes)
+        suites.push({ section: 'ldap', modes: ['random'], make: () => ourDirectory(slapd, size) });
+    }
+    if (CONFIG.sections.includes('full')) {
+      for (const kind of CONFIG.databases) {
+        suites.push({
+          section: 'full',
+          modes: ['first', 'returning'],
+          make: async () => ourFullLogin(slapd, await database(kind, `full_${kind}`), groupDns, BENCH_ORGANISATION_ID),
+        });
+      }
+    }
+    if (CONFIG.sections.includes('http')) {
+      for (const kind of CONFIG.databases) {
+        for (const [app, label] of [
+          [demoApp, 'demo app (library)'],
+          [passportApp, 'passport-ldapauth app + TypeORM save()'],
+        ] as const) {
+          suites.push({
+            section: 'http',
+            modes: ['first', 'returning'],
+            make: async () => {
+              const db = await database(kind, `http_${app.name}_${kind}`);
+              return app(`HTTP ${label}, ${db.label}`, `http-${app === demoApp ? 'demo' : 'passport'}-${db.key}`, {
+                slapd,
+                databaseUrl: db.url,
+                dir: tmp,
+                groupDns,
+                poolSize: 8,
+              });
+            },
+          });
+        }
+      }
+    }
+
     const results: ImplementationResult[] = [];
-    for (const factory of factories) {
-      const impl = await factory();
+    let section = '';
+    for (const suite of suites) {
+      if (suite.section !== section) {
+        section = suite.section;
+        console.log(`${SECTION_TITLES[section]}`);
+      }
+      const impl = await suite.make();
       const closeImpl = (): Promise<void> => impl.close();
       cleanups.push(closeImpl);
       const wrong = await outcomeOf(impl.login(users[0].username, 'not-the-password'));
-      const result: ImplementationResult = {
-        key: impl.key,
-        name: impl.name,
-        wrongPasswordRefused: wrong === 'refused',
-        wrongPasswordOutcome: wrong,
-        cells: [],
-      };
-      for (const concurrency of CONFIG.concurrencies) {
-        const picks = Array.from(
-          { length: CONFIG.warmup + CONFIG.loginsPerCell },
-          () => users[Math.floor(random() * users.length)],
-        );
-        const cell = await runCell(impl, concurrency, picks, slapd.pid);
-        result.cells.push(cell);
-        console.log(
-          `  ${impl.name.padEnd(46)} c=${String(concurrency).padEnd(3)} ${fmt(cell.loginsPerSecond).padStart(7)} logins/s` +
-            `  p50 ${cell.latencyMs.p50.toFixed(2)} ms  p99 ${cell.latencyMs.p99.toFixed(2)} ms` +
-            `  CPU bench ${cell.cpu.bench}% slapd ${cell.cpu.slapd ?? '?'}% others ${cell.cpu.others ?? '?'}%` +
-            (cell.failed ? `  FAILED ${cell.failed} (${cell.firstFailure})` : '') +
-            (cell.truncated ? `  stopped at the deadline after ${cell.attempted}` : ''),
-        );
+      // First logins walk through the users in a shuffled order of their own; returning ones draw from those.
+      const fresh = shuffled(users, random);
+      const loggedIn: BenchUser[] = [];
+      const perCell = {
+        ldap: CONFIG.loginsPerCell,
+        full: CONFIG.fullLoginsPerCell,
+        http: CONFIG.httpLoginsPerCell,
+      }[suite.section];
+      for (const mode of suite.modes) {
+        const result: ImplementationResult = {
+          key: mode === 'random' ? impl.key : `${impl.key}-${mode}`,
+          name: mode === 'random' ? impl.name : `${impl.name}, ${mode === 'first' ? 'first logins' : 'returning'}`,
+          section: suite.section,
+          mode,
+          wrongPasswordRefused: wrong === 'refused',
+          wrongPasswordOutcome: wrong,
+          cells: [],
+        };
+        for (const concurrency of CONFIG.concurrencies) {
+          const count = CONFIG.warmup + perCell;
+          let picks: BenchUser[];
+          if (mode === 'first') {
+            if (fresh.length < count) {
+              throw new Error(`not enough users for first logins: raise BENCH_USERS or lower BENCH_LOGINS`);
+            }
+            picks = fresh.splice(0, count);
+          } else {
+            const from = mode === 'returning' ? loggedIn : users;
+            picks = Array.from({ length: count }, () => from[Math.floor(random() * from.length)]);
+          }
+          const cell = await runCell(impl, concurrency, picks, slapd.pid);
+          // A cut cell did not log everyone in: only the users it reached are returning ones.
+          if (mode === 'first') loggedIn.push(...picks.slice(0, CONFIG.warmup + cell.attempted));
+          result.cells.push(cell);
+          console.log(
+            `  ${result.name.padEnd(62)} c=${String(concurrency).padEnd(3)} ${fmt(cell.loginsPerSecond).padStart(7)} logins/s` +
+              `  p50 ${cell.latencyMs.p50.toFixed(2)} ms  p99 ${cell.latencyMs.p99.toFixed(2)} ms` +
+              `  CPU bench ${cell.cpu.bench}% slapd ${cell.cpu.slapd ?? '?'}%` +
+              (cell.cpu.app === null ? '' : ` app ${cell.cpu.app}%`) +
+              (impl.postgres ? ` postgres ${cell.cpu.postgres ?? '?'}%` : '') +
+              ` others ${cell.cpu.others ?? '?'}%` +
+              (cell.failed ? `  FAILED ${cell.failed} (${cell.firstFailure})` : '') +
+              (cell.truncated ? `  stopped at the deadline after ${cell.attempted}` : ''),
+          );
+        }
+        if (!result.wrongPasswordRefused) console.log(`  ${impl.name}: WRONG PASSWORD NOT REFUSED (${wrong})`);
+        results.push(result);
       }
-      if (!result.wrongPasswordRefused) console.log(`  ${impl.name}: WRONG PASSWORD NOT REFUSED (${wrong})`);
-      results.push(result);
       cleanups.splice(cleanups.indexOf(closeImpl), 1);
       await impl.close();
     }
@@ -208,11 +329,14 @@ async function runCell(
   };
 
   await drive(warm, false, performance.now() + CONFIG.cellDeadlineMs);
-  const before = cpuSnapshot(slapdPid);
+  const before = cpuSnapshot(slapdPid, impl.pid, impl.postgres);
   const t0 = performance.now();
   await drive(timed, true, t0 + CONFIG.cellDeadlineMs);
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuShare(before, cpuSnapshot(slapdPid));
+  const cpu = cpuShare(before, cpuSnapshot(slapdPid, impl.pid, impl.postgres));
+  const succeeded = latencies.length - failed;
+  const msPerLogin = (percent: number | null): number | null =>
+    percent === null || succeeded === 0 ? null : round(((percent / 100) * seconds * 1000) / succeeded, 3);
   const sorted = Float64Array.from(latencies).sort();
   const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   return {
@@ -224,9 +348,20 @@ async function runCell(
     firstFailure,
     seconds: round(seconds, 3),
     loginsPerSecond: Math.round((latencies.length - failed) / seconds),
-    latencyMs: { p50: round(pct(0.5), 3), p99: round(pct(0.99), 3), max: round(sorted.at(-1) ?? 0, 3) },
+    latencyMs: {
+      p50: round(pct(0.5), 3),
+      p95: round(pct(0.95), 3),
+      p99: round(pct(0.99), 3),
+      max: round(sorted.at(-1) ?? 0, 3),
+    },
     truncated: latencies.length < timed.length,
     cpu,
+    cpuMsPerLogin: {
+      bench: msPerLogin(cpu.bench) ?? 0,
+      slapd: msPerLogin(cpu.slapd),
+      app: msPerLogin(cpu.app),
+      postgres: impl.postgres ? msPerLogin(cpu.postgres) : null,
+    },
   };
 }
 
@@ -238,39 +373,173 @@ async function outcomeOf(login: Promise<Outcome>): Promise<string> {
   }
 }
 
-function report(results: ImplementationResult[]): string {
-  const cs = CONFIG.concurrencies;
-  const rows: string[][] = [['logins/s', ...cs.map((c) => `c=${c}`), 'wrong password']];
-  for (const r of results) {
-    rows.push([
-      r.name,
-      ...r.cells.map((c) => fmt(c.loginsPerSecond) + (c.failed ? ` ✗${c.failed}` : '') + (c.truncated ? ' (cut)' : '')),
-      r.wrongPasswordRefused ? 'refused' : `✗ ${r.wrongPasswordOutcome}`,
-    ]);
+interface Ratio {
+  label: string;
+  section: Section;
+  /** ours ÷ baseline per concurrency (null where either is missing). */
+  values: Array<number | null>;
+}
+
+/** Ours against the baselines measured in the same run, per concurrency. */
+function ratios(results: ImplementationResult[]): Ratio[] {
+  const byKey = new Map(results.map((r) => [r.key, r]));
+  const out: Ratio[] = [];
+  const add = (section: Section, label: string, ours?: ImplementationResult, base?: ImplementationResult): void => {
+    if (!ours || !base) return;
+    out.push({
+      label,
+      section,
+      values: ours.cells.map((c, i) => {
+        const b = base.cells[i]?.loginsPerSecond;
+        return b ? round(c.loginsPerSecond / b, 2) : null;
+      }),
+    });
+  };
+  for (const size of [8, ...CONFIG.extraPoolSizes]) {
+    const ours = byKey.get(size === 8 ? 'ours-directory' : `ours-directory-pool${size}`);
+    add(
+      'ldap',
+      `LdapDirectory (pool ${size}) ÷ raw ldapts pooled (${size})`,
+      ours,
+      byKey.get(`raw-ldapts-pool${size}`),
+    );
+    add('ldap', `LdapDirectory (pool ${size}) ÷ raw ldapts, connection per login`, ours, byKey.get('raw-ldapts'));
+    add('ldap', `LdapDirectory (pool ${size}) ÷ passport-ldapauth`, ours, byKey.get('passport-ldapauth'));
   }
-  const raw = results.find((r) => r.key === 'raw-ldapts');
-  const passport = results.find((r) => r.key === 'passport-ldapauth');
-  const ratioRows: string[][] = [['ratio (same run)', ...cs.map((c) => `c=${c}`)]];
-  for (const ours of results.filter((r) => r.key.startsWith('ours'))) {
-    for (const [label, base] of [
-      ['raw ldapts', raw],
-      ['passport-ldapauth', passport],
-    ] as const) {
-      if (!base) continue;
-      ratioRows.push([
-        `${ours.name.replace('ours: ', '')} ÷ ${label}`,
-        ...ours.cells.map((c, i) => {
-          const baseline = base.cells[i]?.loginsPerSecond;
-          return baseline ? `${(c.loginsPerSecond / baseline).toFixed(2)}×` : '–';
-        }),
-      ]);
+  for (const r of results.filter((x) => x.section === 'full')) {
+    add('full', `${r.name.replace('ours: ', '')} ÷ LdapDirectory (pool 8)`, r, byKey.get('ours-directory'));
+  }
+  for (const r of results.filter((x) => x.key.startsWith('http-demo-'))) {
+    add(
+      'http',
+      `${r.name.replace('HTTP ', '')} ÷ passport app`,
+      r,
+      byKey.get(r.key.replace('http-demo-', 'http-passport-')),
+    );
+  }
+  return out;
+}
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The issue's targets (ratios in this run), each with what was measured. */
+function targets(results: ImplementationResult[]): Target[] {
+  const byKey = new Map(results.map((r) => [r.key, r]));
+  const at = (key: string, c: number): CellResult | undefined =>
+    byKey.get(key)?.cells.find((cell) => cell.concurrency === c);
+  const out: Target[] = [];
+  const check = (target: string, value: number | undefined, ok: (v: number) => boolean, shown: (v: number) => string) =>
+    out.push({
+      target,
+      measured: value === undefined || !Number.isFinite(value) ? 'not measured' : shown(value),
+      met: value === undefined || !Number.isFinite(value) ? null : ok(value),
+    });
+  for (const size of [8, ...CONFIG.extraPoolSizes]) {
+    const ours = size === 8 ? 'ours-directory' : `ours-directory-pool${size}`;
+    const raw = `raw-ldapts-pool${size}`;
+    const tput = (at(ours, 32)?.loginsPerSecond ?? NaN) / (at(raw, 32)?.loginsPerSecond ?? NaN);
+    check(
+      `LdapDirectory ≥ 0.85× raw pooled at c=32 (pool ${size})`,
+      tput,
+      (v) => v >= 0.85,
+      (v) => `${v.toFixed(2)}×`,
+    );
+    const p50 = (at(ours, 1)?.latencyMs.p50 ?? NaN) / (at(raw, 1)?.latencyMs.p50 ?? NaN);
+    check(
+      `LdapDirectory p50 ≤ 1.2× raw pooled at c=1 (pool ${size})`,
+      p50,
+      (v) => v <= 1.2,
+      (v) => `${v.toFixed(2)}×`,
+    );
+  }
+  for (const db of CONFIG.databases) {
+    const full =
+      (at(`ours-full-login-${db}-returning`, 8)?.loginsPerSecond ?? NaN) /
+      (at('ours-directory', 8)?.loginsPerSecond ?? NaN);
+    check(
+      `full login, returning, ${db} ≥ 0.5× LdapDirectory at c=8`,
+      full,
+      (v) => v >= 0.5,
+      (v) => `${v.toFixed(2)}×`,
+    );
+    for (const mode of ['first', 'returning']) {
+      const http =
+        (at(`http-demo-${db}-${mode}`, 8)?.loginsPerSecond ?? NaN) /
+        (at(`http-passport-${db}-${mode}`, 8)?.loginsPerSecond ?? NaN);
+      check(
+        `HTTP demo app ≥ 3× passport app at c=8, ${db}, ${mode}`,
+        http,
+        (v) => v >= 3,
+        (v) => `${v.toFixed(2)}×`,
+      );
     }
   }
-  const latencyRows: string[][] = [['latency p50 / p99 (ms)', ...cs.map((c) => `c=${c}`)]];
-  for (const r of results) {
-    latencyRows.push([r.name, ...r.cells.map((c) => `${c.latencyMs.p50.toFixed(1)} / ${c.latencyMs.p99.toFixed(1)}`)]);
+  return out;
+}
+
+function report(results: ImplementationResult[]): string {
+  const cs = CONFIG.concurrencies;
+  const parts: string[] = [];
+  for (const section of ['ldap', 'full', 'http'] as const) {
+    const rows = results.filter((r) => r.section === section);
+    if (!rows.length) continue;
+    const head = [`${SECTION_TITLES[section]}: logins/s`, ...cs.map((c) => `c=${c}`), 'wrong password'];
+    parts.push(
+      table([
+        head,
+        ...rows.map((r) => [
+          r.name,
+          ...r.cells.map(
+            (c) => fmt(c.loginsPerSecond) + (c.failed ? ` ✗${c.failed}` : '') + (c.truncated ? ' (cut)' : ''),
+          ),
+          r.wrongPasswordRefused ? 'refused' : `✗ ${r.wrongPasswordOutcome}`,
+        ]),
+      ]),
+    );
   }
-  return [table(rows), table(ratioRows), table(latencyRows)].join('\n\n');
+  parts.push(
+    table([
+      ['ratio (same run)', ...cs.map((c) => `c=${c}`)],
+      ...ratios(results).map((r) => [r.label, ...r.values.map((v) => (v === null ? '–' : `${v.toFixed(2)}×`))]),
+    ]),
+  );
+  parts.push(
+    table([
+      ['latency p50 / p95 / p99 (ms)', ...cs.map((c) => `c=${c}`)],
+      ...results.map((r) => [
+        r.name,
+        ...r.cells.map(
+          (c) => `${c.latencyMs.p50.toFixed(1)} / ${c.latencyMs.p95.toFixed(1)} / ${c.latencyMs.p99.toFixed(1)}`,
+        ),
+      ]),
+    ]),
+  );
+  const ms = (v: number | null): string => (v === null ? '?' : v.toFixed(2));
+  parts.push(
+    table([
+      ['CPU ms per login: this process / slapd / app process / PostgreSQL', ...cs.map((c) => `c=${c}`)],
+      ...results.map((r) => [
+        r.name,
+        ...r.cells.map(
+          (c) =>
+            `${ms(c.cpuMsPerLogin.bench)} / ${ms(c.cpuMsPerLogin.slapd)}` +
+            (c.cpuMsPerLogin.app === null ? '' : ` / ${ms(c.cpuMsPerLogin.app)}`) +
+            (c.cpuMsPerLogin.postgres === null ? '' : ` / pg ${ms(c.cpuMsPerLogin.postgres)}`),
+        ),
+      ]),
+    ]),
+  );
+  parts.push(
+    table([
+      ['target', 'measured', 'met'],
+      ...targets(results).map((t) => [t.target, t.measured, t.met === null ? '–' : t.met ? 'yes' : 'NO']),
+    ]),
+  );
+  return parts.join('\n\n');
 }
 
 function table(rows: string[][]): string {
@@ -305,6 +574,8 @@ async function writeResults(
     },
     totalSeconds: round(totalSeconds, 1),
     implementations: results,
+    ratios: ratios(results),
+    targets: targets(results),
   };
   // Written the way Prettier formats it, so `prettier --check bench` passes with results present.
   const options = (await prettier.resolveConfig(RESULTS_FILE)) ?? {};
@@ -320,6 +591,16 @@ async function slapdVersion(): Promise<string> {
     () => '',
   );
   return /slapd\s+[\d.]+/.exec(output)?.[0] ?? 'slapd (unknown version)';
+}
+
+/** A copy of `list` in a random order (Fisher–Yates on the seeded PRNG). */
+function shuffled<T>(list: readonly T[], random: () => number): T[] {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 /** A small seeded PRNG, so every run draws the same users. */

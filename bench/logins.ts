@@ -3,9 +3,6 @@
  * and returned the right user, 'refused' for one the directory (or the library) turned down, and throws for
  * anything else (server unreachable, protocol error).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -29,6 +26,10 @@ export interface LoginImplementation {
   name: string;
   /** Short key for the JSON file. */
   key: string;
+  /** The app's own process when it runs in one (the HTTP scenario), for its CPU. */
+  pid?: number;
+  /** Records logins in PostgreSQL (whose CPU is then reported). */
+  postgres?: boolean;
   login(username: string, password: string): Promise<Outcome>;
   close(): Promise<void>;
 }
@@ -64,6 +65,75 @@ export function rawLdapts(slapd: SlapdInfo): LoginImplementation {
       }
     },
     close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The fair raw baseline: hand-written ldapts on persistent connections. A login takes an idle connection (or
+ * opens one, up to `poolSize`; beyond that it waits its turn), binds as the user, reads the entry, and puts the
+ * connection back still open. What the library's pooled path does, minus everything the library adds.
+ */
+export function rawLdaptsPooled(slapd: SlapdInfo, poolSize: number): LoginImplementation {
+  const idle: Client[] = [];
+  const waiting: Array<(client: Client) => void> = [];
+  const all = new Set<Client>();
+  const acquire = (): Promise<Client> => {
+    const client = idle.pop();
+    if (client) return Promise.resolve(client);
+    if (all.size < poolSize) {
+      const fresh = new Client({ url: slapd.url, timeout: TIMEOUT_MS, connectTimeout: CONNECT_TIMEOUT_MS });
+      all.add(fresh);
+      return Promise.resolve(fresh);
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (client: Client, healthy: boolean): void => {
+    if (!healthy) {
+      // A connection in an unknown state is not handed on: the next login opens a new one.
+      all.delete(client);
+      void client.unbind().catch(() => undefined);
+      const next = waiting.shift();
+      if (next) void acquire().then(next);
+      return;
+    }
+    const next = waiting.shift();
+    if (next) next(client);
+    else idle.push(client);
+  };
+  return {
+    name: `raw ldapts, pooled (${poolSize})`,
+    key: `raw-ldapts-pool${poolSize}`,
+    async login(username, password) {
+      const client = await acquire();
+      let healthy = false;
+      try {
+        try {
+          await client.bind(`uid=${username},${slapd.peopleDn}`, password);
+        } catch (error) {
+          // A refused bind leaves the connection open and anonymous: still usable.
+          if (error instanceof LdapInvalidCredentials) {
+            healthy = true;
+            return 'refused';
+          }
+          throw error;
+        }
+        const { searchEntries } = await client.search(slapd.peopleDn, {
+          scope: 'sub',
+          filter: `(&(objectClass=inetOrgPerson)(uid=${username}))`,
+          attributes: USER_ATTRIBUTES,
+          sizeLimit: 2,
+        });
+        healthy = true;
+        return searchEntries.length === 1 && searchEntries[0].uid === username ? 'ok' : 'refused';
+      } finally {
+        release(client, healthy);
+      }
+    },
+    async close() {
+      await Promise.all([...all].map((client) => client.unbind().catch(() => undefined)));
+      all.clear();
+      idle.length = 0;
+    },
   };
 }
 
@@ -131,29 +201,38 @@ export function ourDirectory(slapd: SlapdInfo, poolSize?: number): LoginImplemen
   };
 }
 
-/** The whole login: LdapLoginService in a Nest application context, recording each login in SQLite. */
-export async function ourFullLogin(slapd: SlapdInfo): Promise<LoginImplementation> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ldap-bench-sqlite-'));
-  let app: INestApplicationContext | undefined;
-  try {
-    @Module({
-      imports: [
-        TypeOrmModule.forRoot(databaseOptionsFromUrl(`sqlite:${path.join(dir, 'bench.sqlite')}`)),
-        LdapAuthModule.forRoot({ server: { url: slapd.url, searchBase: slapd.peopleDn } }),
-      ],
-    })
-    class BenchModule {}
-    // Errors only: the service logs every login (and every refusal, as a warning).
-    app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-  const context = app;
+/**
+ * The whole login: LdapLoginService in a Nest application context, recording each login in the database
+ * (`databaseUrl`), with the groups mirrored at login (LDAP_SYNCED_GROUPS) as the HTTP scenario's demo app does.
+ */
+export async function ourFullLogin(
+  slapd: SlapdInfo,
+  database: { url: string; label: string; key: string },
+  groupDns: string[],
+  organisationId: number,
+  poolSize?: number,
+): Promise<LoginImplementation> {
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot(databaseOptionsFromUrl(database.url)),
+      LdapAuthModule.forRoot({
+        server: { url: slapd.url, searchBase: slapd.peopleDn, poolSize },
+        groupSync: 'sync_user_groups',
+        defaultOrganisationId: organisationId,
+        syncedGroups: groupDns,
+      }),
+    ],
+  })
+  class BenchModule {}
+  // Errors only: the service logs every login (and every refusal, as a warning).
+  const context: INestApplicationContext = await NestFactory.createApplicationContext(BenchModule, {
+    logger: ['error'],
+  });
   const service = context.get(LdapLoginService);
   return {
-    name: 'ours: full login (LdapLoginService + SQLite)',
-    key: 'ours-full-login-sqlite',
+    name: `ours: full login (LdapLoginService + ${database.label})`,
+    postgres: database.key === 'postgres',
+    key: `ours-full-login-${database.key}`,
     async login(username, password) {
       try {
         const user = await service.login(username, password);
@@ -163,12 +242,6 @@ export async function ourFullLogin(slapd: SlapdInfo): Promise<LoginImplementatio
         throw error;
       }
     },
-    async close() {
-      try {
-        await context.close();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    close: () => context.close(),
   };
 }

@@ -78,3 +78,26 @@ export async function withoutDiskSync(slapd: SlapdHandle, fn: () => Promise<void
   }
   return true;
 }
+
+/** The benchmark's groups: bench-group-0 … under ou=groups; user i is in groups i mod n and (i + 1) mod n. */
+export function benchGroupDns(slapd: SlapdInfo, count: number): string[] {
+  return Array.from({ length: count }, (_, k) => `cn=bench-group-${k},${slapd.groupsDn}`);
+}
+
+/**
+ * Adds the groups, each with its members in one add (the memberof overlay then writes memberOf into every
+ * member's entry), so a login reads two groups from the user's entry as it would in a real directory.
+ */
+export async function seedGroups(slapd: SlapdInfo, users: readonly BenchUser[], count: number): Promise<void> {
+  const client = await adminClient(slapd);
+  try {
+    for (const [k, dn] of benchGroupDns(slapd, count).entries()) {
+      const member = users
+        .filter((_, i) => i % count === k || (i + 1) % count === k)
+        .map((u) => `uid=${u.username},${slapd.peopleDn}`);
+      await client.add(dn, { objectClass: ['top', 'groupOfNames'], cn: `bench-group-${k}`, member });
+    }
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}

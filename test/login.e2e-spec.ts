@@ -142,6 +142,30 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       await request(app.getHttpServer()).get('/auth/me').set('Authorization', 'Bearer not-a-token').expect(401);
     });
 
+    it('records the login time of a returning user whose entry did not change, and answers the same user', async () => {
+      const alice = fixtureUser('alice');
+      const before = await login('alice', alice.password).expect(200);
+      await appDataSource(app).query(
+        `UPDATE users SET last_login_at = '2001-02-03 04:05:06', email = NULL WHERE username = 'alice'`,
+      );
+      // The stored email no longer matches the entry: this login rewrites the row.
+      expect((await login('alice', alice.password).expect(200)).body.user).toEqual(before.body.user);
+      const [rewritten] = await row('alice');
+      expect(rewritten.email).toBe(alice.mail);
+      expect(new Date(rewritten.last_login_at as string).getFullYear()).toBeGreaterThan(2001);
+
+      // Nothing differs now: only the login time is written.
+      await appDataSource(app).query(`UPDATE users SET last_login_at = '2001-02-03 04:05:06' WHERE username = 'alice'`);
+      expect((await login('alice', alice.password).expect(200)).body.user).toEqual(before.body.user);
+      const [touched] = await row('alice');
+      expect(new Date(touched.last_login_at as string).getFullYear()).toBeGreaterThan(2001);
+      expect({ ...touched, last_login_at: null, updated_at: null }).toEqual({
+        ...rewritten,
+        last_login_at: null,
+        updated_at: null,
+      });
+    });
+
     it('puts new users in the default organisation, which start-up created', async () => {
       await login('bob', fixtureUser('bob').password).expect(200);
       const orgs = await appDataSource(app).query('SELECT id, name FROM organisations');
@@ -288,6 +312,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         { name: 'InitialSchema1764028800000' },
         { name: 'WiderDnColumns1795996800000' },
         { name: 'SyncState1796083200000' },
+        { name: 'UsernameLookupIndex1796256000000' },
       ]);
     });
   });

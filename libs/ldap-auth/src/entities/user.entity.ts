@@ -2,6 +2,7 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinTable,
   ManyToMany,
   PrimaryGeneratedColumn,
@@ -23,6 +24,8 @@ export class UserEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
 
+  /** Also indexed as LOWER(username) by a migration (a login's lookup); TypeORM cannot declare that itself. */
+  @Index('IDX_users_username_lower', { synchronize: false })
   @Column({ type: 'varchar', length: USERNAME_MAX_LENGTH, unique: true })
   username!: string;
 

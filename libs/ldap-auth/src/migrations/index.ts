@@ -1,6 +1,12 @@
 import { InitialSchema1764028800000 } from './1764028800000-initial-schema.js';
 import { WiderDnColumns1795996800000 } from './1795996800000-wider-dn-columns.js';
 import { SyncState1796083200000 } from './1796083200000-sync-state.js';
+import { UsernameLookupIndex1796256000000 } from './1796256000000-username-lookup-index.js';
 
 /** The library's migrations, oldest first: list them in your TypeORM options and run them. */
-export const LDAP_AUTH_MIGRATIONS = [InitialSchema1764028800000, WiderDnColumns1795996800000, SyncState1796083200000];
+export const LDAP_AUTH_MIGRATIONS = [
+  InitialSchema1764028800000,
+  WiderDnColumns1795996800000,
+  SyncState1796083200000,
+  UsernameLookupIndex1796256000000,
+];

@@ -30,6 +30,7 @@ const MAX_ATTEMPTS = 3;
 export class LdapUserStore {
   private readonly logger = new Logger(LdapUserStore.name);
   private readonly dataSource: DataSource;
+  private loginSql?: LoginStatements;
 
   constructor(
     private readonly transactions: TransactionRunner,
@@ -40,8 +41,9 @@ export class LdapUserStore {
 
   /**
    * Creates or refreshes the user of a successful login, matched by the directory's stable id, applies the
-   * group plan, and returns the user as the API shows it; all in one transaction, in as few statements as
-   * that allows (a returning user without group changes: one read, one update, one read of the groups).
+   * group plan, and returns the user as the API shows it. A returning user whose entry and managed groups are
+   * as stored (most logins) costs two statements (recordUnchangedLogin); anything else runs in one
+   * transaction, in as few statements as that allows.
    */
   async recordLogin(
     entry: DirectoryUser,
@@ -49,6 +51,8 @@ export class LdapUserStore {
     defaultOrganisationId?: number,
   ): Promise<AppUser> {
     const fitted = this.fitUserToColumns(entry);
+    const unchanged = await this.transactions.serialized(() => this.recordUnchangedLogin(entry, fitted, plan));
+    if (unchanged) return unchanged;
     // Events are published once the transaction committed (a retried or failed one publishes nothing).
     let events: Array<() => void> = [];
     const user = await this.transaction(async (manager) => {
@@ -135,7 +139,7 @@ export class LdapUserStore {
         );
       }
       if (plan) {
-        for (const change of await this.applyGroupPlan(manager, id, plan)) {
+        for (const change of await this.applyGroupPlan(manager, id, plan, !own)) {
           events.push(() => this.events.emit(LDAP_AUTH_EVENTS.groupMembershipChanged, change));
         }
       }
@@ -143,6 +147,59 @@ export class LdapUserStore {
     });
     for (const publish of events) publish();
     return user;
+  }
+
+  /**
+   * The common login: the user's row (found by the entry's id, and no other row holding its name) already says
+   * what the entry says, is active, and has exactly the managed groups the plan wants. Then nothing needs
+   * writing but the login time: one read of the row with all its groups, one update guarded on the row still
+   * being active (a deactivation between the two makes it miss). No transaction: the update is the only
+   * write. Returns null in every other case, and the full path (recordLogin's transaction) decides. Raw,
+   * parameterised SQL: TypeORM's query building and hydration were most of this path's CPU.
+   */
+  private async recordUnchangedLogin(
+    entry: DirectoryUser,
+    fitted: ReturnType<LdapUserStore['fitUserToColumns']>,
+    plan: GroupSyncPlan | null,
+  ): Promise<AppUser | null> {
+    const sql = (this.loginSql ??= loginStatements(this.dataSource));
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const rows = (await runner.query(sql.read, [entry.uuid, entry.username])) as LoginRow[];
+      const own = rows[0];
+      if (!own || rows.some((row) => row.id !== own.id || row.ldap_uuid !== entry.uuid)) return null;
+      if (!sql.hydrate(own.is_active, 'isActive') || sql.hydrate(own.deactivated_by_sync, 'deactivatedBySync')) {
+        return null;
+      }
+      if (
+        own.username !== fitted.username ||
+        own.email !== fitted.email ||
+        own.first_name !== fitted.firstName ||
+        own.last_name !== fitted.lastName ||
+        own.ldap_dn !== fitted.ldapDn
+      ) {
+        return null;
+      }
+      const groups = rows.filter((row) => row.group_id !== null);
+      if (plan) {
+        const member = new Set(
+          groups.filter((g) => Number(g.group_organisation_id) === plan.organisationId).map((g) => g.group_dn),
+        );
+        if (!plan.join.every((g) => member.has(g.ldapDn)) || plan.leave.some((dn) => member.has(dn))) return null;
+      }
+      const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
+      if (touched.affected !== 1) return null;
+      return {
+        id: own.id,
+        username: own.username,
+        email: own.email,
+        firstName: own.first_name,
+        lastName: own.last_name,
+        groups: groups.map((g) => ({ name: g.group_name!, ldapDn: g.group_dn })),
+      };
+    } finally {
+      await runner.release();
+    }
   }
 
   /** The user as the API shows it, or null when there is no such active user. */
@@ -205,6 +262,7 @@ export class LdapUserStore {
     manager: EntityManager,
     userId: number,
     plan: GroupSyncPlan,
+    newUser: boolean,
   ): Promise<GroupMembershipChangedEvent[]> {
     const groups = manager.getRepository(GroupEntity);
     const membership = manager.createQueryBuilder().relation(UserEntity, 'groups').of(userId);
@@ -228,16 +286,19 @@ export class LdapUserStore {
     }
     const known = await groups.find({ where: { organisationId: plan.organisationId, ldapDn: In(managedDns) } });
     const idOf = new Map(known.map((g) => [g.ldapDn, g.id]));
+    // A user inserted by this transaction is in no group yet: nothing to read.
     const current = new Set(
-      (
-        await groups
-          .createQueryBuilder('g')
-          .innerJoin('user_groups', 'ug', 'ug.group_id = g.id')
-          .where('ug.user_id = :userId', { userId })
-          .andWhere('g.organisation_id = :org', { org: plan.organisationId })
-          .andWhere('g.ldap_dn IN (:...dns)', { dns: managedDns })
-          .getMany()
-      ).map((g) => g.id),
+      newUser
+        ? []
+        : (
+            await groups
+              .createQueryBuilder('g')
+              .innerJoin('user_groups', 'ug', 'ug.group_id = g.id')
+              .where('ug.user_id = :userId', { userId })
+              .andWhere('g.organisation_id = :org', { org: plan.organisationId })
+              .andWhere('g.ldap_dn IN (:...dns)', { dns: managedDns })
+              .getMany()
+          ).map((g) => g.id),
     );
     const toAdd = join.map((g) => idOf.get(g.ldapDn)!).filter((id) => id !== undefined && !current.has(id));
     const toRemove = plan.leave
@@ -331,6 +392,66 @@ export class LdapUserStore {
       }
     }
   }
+}
+
+/** A row of the unchanged-login read: the user's columns, and one of its groups (null when it has none). */
+interface LoginRow {
+  id: number;
+  username: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  ldap_dn: string | null;
+  ldap_uuid: string | null;
+  is_active: unknown;
+  deactivated_by_sync: unknown;
+  group_id: number | null;
+  group_organisation_id: number | string | null;
+  group_name: string | null;
+  group_dn: string | null;
+}
+
+type LoginStatements = ReturnType<typeof loginStatements>;
+
+/**
+ * The unchanged login's two statements, written once per data source in the driver's dialect (identifier
+ * quoting, `?` or `$n` placeholders), with values converted as TypeORM converts them for these columns.
+ */
+function loginStatements(dataSource: DataSource) {
+  const { driver } = dataSource;
+  const q = (name: string): string => driver.escape(name);
+  const postgres = dataSource.options.type === 'postgres';
+  const p = (n: number): string => (postgres ? `$${n}` : '?');
+  const users = dataSource.getMetadata(UserEntity);
+  const column = (property: string) => users.findColumnWithPropertyName(property)!;
+  const read =
+    `SELECT u.${q('id')}, u.${q('username')}, u.${q('email')}, u.${q('first_name')}, u.${q('last_name')},` +
+    ` u.${q('ldap_dn')}, u.${q('ldap_uuid')}, u.${q('is_active')}, u.${q('deactivated_by_sync')},` +
+    ` g.${q('id')} AS ${q('group_id')}, g.${q('organisation_id')} AS ${q('group_organisation_id')},` +
+    ` g.${q('name')} AS ${q('group_name')}, g.${q('ldap_dn')} AS ${q('group_dn')}` +
+    ` FROM ${q('users')} u` +
+    ` LEFT JOIN ${q('user_groups')} ug ON ug.${q('user_id')} = u.${q('id')}` +
+    ` LEFT JOIN ${q('groups')} g ON g.${q('id')} = ug.${q('group_id')}` +
+    // LOWER(username) is indexed (migration UsernameLookupIndex); the groups come ordered as the API lists them.
+    ` WHERE u.${q('ldap_uuid')} = ${p(1)} OR LOWER(u.${q('username')}) = LOWER(${p(2)})` +
+    ` ORDER BY g.${q('name')}`;
+  const touch =
+    `UPDATE ${q('users')} SET ${q('last_login_at')} = ${p(1)}, ${q('updated_at')} = CURRENT_TIMESTAMP` +
+    ` WHERE ${q('id')} = ${p(2)} AND ${q('is_active')} = ${p(3)} AND ${q('deactivated_by_sync')} = ${p(4)}`;
+  const yes: unknown = driver.preparePersistentValue(true, column('isActive'));
+  const no: unknown = driver.preparePersistentValue(false, column('deactivatedBySync'));
+  return {
+    read,
+    touch,
+    touchParameters: (id: number, at: Date): unknown[] => [
+      driver.preparePersistentValue(at, column('lastLoginAt')),
+      id,
+      yes,
+      no,
+    ],
+    hydrate: (value: unknown, property: 'isActive' | 'deactivatedBySync'): boolean =>
+      driver.prepareHydratedValue(value, column(property)) === true,
+  };
 }
 
 /** The columns whose stored value differs from what the entry says now. */
