@@ -8,7 +8,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# The workspace (libs/ldap-auth) must be declared for npm ci to link node_modules/@app/ldap-auth to it.
+# The workspace (libs/ldap-auth) must be declared for npm ci to link node_modules/@nest-ldap-auth/ldap-auth to it.
 COPY package.json package-lock.json ./
 COPY libs/ldap-auth/package.json libs/ldap-auth/
 
