@@ -1,7 +1,7 @@
 # The demo app (see docker-compose.yml). Multi-stage: better-sqlite3 compiles its native addon when no prebuilt
 # binary fits, so the toolchain (python3, make, g++) lives in the build stages only; the final image gets the
 # built dist/ and the production node_modules, and runs as the unprivileged "node" user.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS toolchain
 RUN apt-get update \
