@@ -1,14 +1,14 @@
 # The demo app (see docker-compose.yml). Multi-stage: better-sqlite3 compiles its native addon when no prebuilt
 # binary fits, so the toolchain (python3, make, g++) lives in the build stages only; the final image gets the
 # built dist/ and the production node_modules, and runs as the unprivileged "node" user.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS toolchain
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# The workspace (libs/ldap-auth) must be declared for npm ci to link node_modules/@app/ldap-auth to it.
+# The workspace (libs/ldap-auth) must be declared for npm ci to link node_modules/@nest-ldap-auth/ldap-auth to it.
 COPY package.json package-lock.json ./
 COPY libs/ldap-auth/package.json libs/ldap-auth/
 

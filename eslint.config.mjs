@@ -3,7 +3,18 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'libs/*/dist/', 'node_modules/', 'coverage/', 'test/.run/', '*.cjs', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      '.ci/cache/',
+      'dist/',
+      'libs/*/dist/',
+      'node_modules/',
+      'coverage/',
+      'test/.run/',
+      '*.cjs',
+      'eslint.config.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,8 +3,8 @@ const common = {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
   moduleNameMapper: {
-    '^@app/ldap-auth/testing$': '<rootDir>/libs/ldap-auth/src/testing/index.ts',
-    '^@app/ldap-auth$': '<rootDir>/libs/ldap-auth/src/index.ts',
+    '^@nest-ldap-auth/ldap-auth/testing$': '<rootDir>/libs/ldap-auth/src/testing/index.ts',
+    '^@nest-ldap-auth/ldap-auth$': '<rootDir>/libs/ldap-auth/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

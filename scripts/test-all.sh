@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and every test, on a fresh Debian machine too: installs the directory servers the end-to-end
 # tests need (OpenLDAP slapd, Samba AD DC) when they are missing, then type-checks, lints, checks formatting,
-# builds, and runs the unit and end-to-end suites. The e2e suites start their own servers on 127.0.0.1.
+# builds, runs the unit suites, installs the packed library into a scratch app and runs it (scripts/check-package.sh),
+# and runs the end-to-end suites. The e2e suites start their own servers on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,5 +84,6 @@ echo "== Format";      npm run -s format:check
 echo "== Compose file"; JWT_SECRET=compose-config-check-only docker-compose -f docker-compose.yml config -q; /usr/bin/python3 scripts/check-compose.py
 echo "== Build";       npm run -s build
 echo "== Unit tests";  npm run -s test:unit
+echo "== Package (the packed library installed and run in a scratch app)"; bash scripts/check-package.sh
 echo "== End-to-end tests (slapd, Samba AD, SQLite, PostgreSQL, Redis)"
 npm run -s test:e2e

@@ -5,7 +5,7 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { databaseOptionsFromUrl } from '@app/ldap-auth';
+import { databaseOptionsFromUrl } from '@nest-ldap-auth/ldap-auth';
 import { appConfig } from './config/app.config.js';
 import { AuthController } from './auth/auth.controller.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';

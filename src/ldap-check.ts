@@ -23,7 +23,7 @@ import {
   formatCheckReport,
   LdapConfigurationError,
   LdapDiagnostics,
-} from '@app/ldap-auth';
+} from '@nest-ldap-auth/ldap-auth';
 import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
 
 const INTERRUPTED = 130;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LdapHealthIndicator } from '@app/ldap-auth';
+import { LdapHealthIndicator } from '@nest-ldap-auth/ldap-auth';
 import { AppModule } from './app.module.js';
 import { appConfigFromEnvironment } from './config/app.config.js';
 import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';

@@ -9,7 +9,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LdapSyncService, type ReadProgress, type SyncOutcome, type SyncReport } from '@app/ldap-auth';
+import { LdapSyncService, type ReadProgress, type SyncOutcome, type SyncReport } from '@nest-ldap-auth/ldap-auth';
 import { AppModule } from './app.module.js';
 import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
-import { LDAP_AUTH_EVENTS, LdapSyncService } from '@app/ldap-auth';
+import { LDAP_AUTH_EVENTS, LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { createTestApp, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { directoryEnv, directoryInfo, serviceAccountEnv, type DirectoryKind } from './support/env.js';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { LdapSyncService } from '@app/ldap-auth';
+import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { createTestApp, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { fixtureUser } from './support/fixtures.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { normalizeDn } from '@app/ldap-auth';
+import { normalizeDn } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type DatabaseKind, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { LDAP_HEALTH_RESULT_TTL_MS } from '@app/ldap-auth';
+import { LDAP_HEALTH_RESULT_TTL_MS } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, serviceAccountEnv, type DirectoryKind } from './support/env.js';

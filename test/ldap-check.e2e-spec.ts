@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CheckReport, CheckStep } from '@app/ldap-auth';
+import type { CheckReport, CheckStep } from '@nest-ldap-auth/ldap-auth';
 import {
   activeDirectoryEnv,
   DIRECTORY_KINDS,

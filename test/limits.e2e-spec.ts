@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { normalizeDn } from '@app/ldap-auth';
+import { normalizeDn } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { adminClient, sshaPassword } from './support/directory-admin.js';

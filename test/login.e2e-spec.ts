@@ -18,7 +18,7 @@ import {
   LdapAuthModule,
   ldapAuthOptionsFromEnvironment,
   LdapGuard,
-} from '@app/ldap-auth';
+} from '@nest-ldap-auth/ldap-auth';
 import request from 'supertest';
 import { Client } from 'ldapts';
 import { readFileSync } from 'node:fs';

@@ -15,8 +15,8 @@ import {
   LdapLoginService,
   normalizeDn,
   UsernameFormatter,
-} from '@app/ldap-auth';
-import { EmbeddedDirectory } from '@app/ldap-auth/testing';
+} from '@nest-ldap-auth/ldap-auth';
+import { EmbeddedDirectory } from '@nest-ldap-auth/ldap-auth/testing';
 
 /**
  * How an app wires the module: each forRoot/forRootAsync variant and each pluggable class, against the

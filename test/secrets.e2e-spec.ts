@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { inspect } from 'node:util';
-import { LdapLoginService } from '@app/ldap-auth';
+import { LdapLoginService } from '@nest-ldap-auth/ldap-auth';
 import { createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { directoryEnv, directoryInfo, DIRECTORY_KINDS, type DirectoryKind } from './support/env.js';

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LdapConfigurationError } from '@app/ldap-auth';
+import { LdapConfigurationError } from '@nest-ldap-auth/ldap-auth';
 import { AppConfigurationError } from '../src/config/app.config.js';
 import { createTestApp } from './support/app.js';
 import { closedPort } from './support/tcp-proxy.js';
@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
 const SYNC = join(ROOT, 'dist', 'sync.js');
 const APP_HEADING = "Invalid app configuration (the demo app's variables):";
-const LDAP_HEADING = "Invalid LDAP configuration (the @app/ldap-auth library's variables, see README):";
+const LDAP_HEADING = "Invalid LDAP configuration (the @nest-ldap-auth/ldap-auth library's variables, see README):";
 
 /** How many times `text` holds `word`. */
 const occurrences = (text: string, word: string) => text.split(word).length - 1;

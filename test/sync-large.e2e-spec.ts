@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { LdapDirectory, LdapSyncService, normalizeDn } from '@app/ldap-auth';
+import { LdapDirectory, LdapSyncService, normalizeDn } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { activeDirectoryEnv, serviceAccountEnv } from './support/env.js';

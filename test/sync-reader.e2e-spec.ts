@@ -5,8 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { LdapDirectory, LdapSyncService, normalizeDn, type SyncReport } from '@app/ldap-auth';
-import { EmbeddedDirectory, type EmbeddedDirectoryOptions } from '@app/ldap-auth/testing';
+import { LdapDirectory, LdapSyncService, normalizeDn, type SyncReport } from '@nest-ldap-auth/ldap-auth';
+import { EmbeddedDirectory, type EmbeddedDirectoryOptions } from '@nest-ldap-auth/ldap-auth/testing';
 import { appDataSource, createTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import Database from 'better-sqlite3';
 import { Client } from 'ldapts';
-import { LdapSyncService } from '@app/ldap-auth';
+import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, mysqlAdminQuery, type TestDatabase } from './support/databases.js';
 import { directoryEnv, openLdapEnv, serviceAccountEnv } from './support/env.js';

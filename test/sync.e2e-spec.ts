@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { LdapSyncService, type SyncReport } from '@app/ldap-auth';
+import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, serviceAccountEnv } from './support/env.js';

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
-import { LdapGuard, type AppUser } from '@app/ldap-auth';
+import { LdapGuard, type AppUser } from '@nest-ldap-auth/ldap-auth';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { LoginThrottlerGuard } from './login-throttler.guard.js';
 

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
-import { LdapUserStore } from '@app/ldap-auth';
+import { LdapUserStore } from '@nest-ldap-auth/ldap-auth';
 
 /** Accepts `Authorization: Bearer <token>` for a user who still exists and is active. */
 @Injectable()

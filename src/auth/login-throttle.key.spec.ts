@@ -4,7 +4,7 @@ import {
   InvalidCredentialsError,
   OpenLdapUsernameFormatter,
   resolveLdapAuthOptions,
-} from '@app/ldap-auth';
+} from '@nest-ldap-auth/ldap-auth';
 import {
   accountKeyOf,
   clientKeyOf,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import type { ConfigType } from '@nestjs/config';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { redactUrl } from '@app/ldap-auth';
+import { redactUrl } from '@nest-ldap-auth/ldap-auth';
 import { appConfig } from '../config/app.config.js';
 import { BoundedRateLimiterMemory } from './bounded-rate-limiter-memory.js';
 

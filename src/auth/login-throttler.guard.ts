@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { LDAP_AUTH_RESOLVED_OPTIONS, UsernameFormatter, type ResolvedLdapAuthOptions } from '@app/ldap-auth';
+import { LDAP_AUTH_RESOLVED_OPTIONS, UsernameFormatter, type ResolvedLdapAuthOptions } from '@nest-ldap-auth/ldap-auth';
 import { loginThrottleKey } from './login-throttle.key.js';
 import { LoginThrottleService } from './login-throttle.service.js';
 

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
-import { DEFAULT_DATABASE_URL, LdapConfigurationError, databaseOptionsFromUrl, redactUrl } from '@app/ldap-auth';
+import {
+  DEFAULT_DATABASE_URL,
+  LdapConfigurationError,
+  databaseOptionsFromUrl,
+  redactUrl,
+} from '@nest-ldap-auth/ldap-auth';
 
 /** Heading of the demo app's own configuration problems (the LDAP library's are "Invalid LDAP configuration"). */
 export const APP_CONFIGURATION_HEADING = 'Invalid app configuration';

@@ -3,7 +3,7 @@ import {
   ldapAuthOptionsFromEnvironment,
   resolveLdapAuthOptions,
   type LdapAuthModuleOptions,
-} from '@app/ldap-auth';
+} from '@nest-ldap-auth/ldap-auth';
 import { APP_CONFIGURATION_HEADING, AppConfigurationError, appConfigFromEnvironment } from './app.config.js';
 import { devDirectoryLdifProblem, PRODUCTION_NEEDS_DIRECTORY_URL } from '../dev-directory/dev-directory.provider.js';
 
@@ -26,7 +26,11 @@ export class StartupConfigurationError extends Error {
       [
         `the configuration is invalid (${count} ${count === 1 ? 'problem' : 'problems'}); nothing was started.`,
         section(APP_CONFIGURATION_HEADING, "the demo app's variables", appProblems),
-        section(LDAP_CONFIGURATION_HEADING, "the @app/ldap-auth library's variables, see README", ldapProblems),
+        section(
+          LDAP_CONFIGURATION_HEADING,
+          "the @nest-ldap-auth/ldap-auth library's variables, see README",
+          ldapProblems,
+        ),
       ]
         .filter(Boolean)
         .join('\n\n'),

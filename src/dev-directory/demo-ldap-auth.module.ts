@@ -1,6 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { LdapAuthModule, ldapAuthConfig, type LdapAuthModuleOptions } from '@app/ldap-auth';
+import { LdapAuthModule, ldapAuthConfig, type LdapAuthModuleOptions } from '@nest-ldap-auth/ldap-auth';
 import { DEV_DIRECTORY, DEV_SERVICE_ACCOUNT } from './dev-directory.provider.js';
 import { DevDirectoryModule } from './dev-directory.module.js';
 

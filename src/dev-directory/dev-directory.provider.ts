@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { LdapConfigurationError } from '@app/ldap-auth';
-import { EmbeddedDirectory, parseLdif } from '@app/ldap-auth/testing';
+import { LdapConfigurationError } from '@nest-ldap-auth/ldap-auth';
+import { EmbeddedDirectory, parseLdif } from '@nest-ldap-auth/ldap-auth/testing';
 import { AppConfigurationError } from '../config/app.config.js';
 
 /** The directory the demo uses when LDAP_AUTH_URL is unset, or null when a real one is configured. */

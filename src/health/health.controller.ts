@@ -6,7 +6,7 @@ import {
   type HealthCheckResult,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import { LdapHealthIndicator } from '@app/ldap-auth';
+import { LdapHealthIndicator } from '@nest-ldap-auth/ldap-auth';
 
 /** A database that does not answer `SELECT 1` within this is down. */
 const DATABASE_TIMEOUT_MS = 3_000;

@@ -1,6 +1,6 @@
 /**
  * An in-process, read-only LDAP directory for development and tests: the demo app starts it when
- * LDAP_AUTH_URL is unset, and tests import it from `@app/ldap-auth/testing`. It is never meant to
+ * LDAP_AUTH_URL is unset, and tests import it from `@nest-ldap-auth/ldap-auth/testing`. It is never meant to
  * serve production logins.
  *
  * ldapjs 3 handles the wire protocol (ldap-server.ts); everything with meaning is done here and in

@@ -1,4 +1,4 @@
-/** Development and test helpers: `import { EmbeddedDirectory } from '@app/ldap-auth/testing'`. */
+/** Development and test helpers: `import { EmbeddedDirectory } from '@nest-ldap-auth/ldap-auth/testing'`. */
 export {
   EmbeddedDirectory,
   type EmbeddedDirectoryOptions,
