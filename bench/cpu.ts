@@ -72,6 +72,29 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
   };
 }
 
+/** CPU time over an interval, in core-seconds (null where not measured). */
+export interface CpuSeconds {
+  /** This process. */
+  own: number;
+  slapd: number | null;
+  postgres: number | null;
+  /** Every process on the machine (and time stolen by the hypervisor): what the work cost the whole box. */
+  machine: number | null;
+}
+
+export function cpuSeconds(from: CpuSnapshot, to: CpuSnapshot): CpuSeconds {
+  const ticks = (a: number | null, b: number | null) => (a === null || b === null ? null : (b - a) / TICKS_PER_SECOND);
+  return {
+    own: (to.bench.user - from.bench.user + to.bench.system - from.bench.system) / 1e6,
+    slapd: ticks(from.slapdTicks, to.slapdTicks),
+    postgres:
+      from.postgresTicks !== null && to.postgresTicks !== null
+        ? ticksSince(from.postgresTicks, to.postgresTicks) / TICKS_PER_SECOND
+        : null,
+    machine: ticks(from.busyTicks, to.busyTicks),
+  };
+}
+
 /** utime + stime of every process named postgres, by pid. */
 function postgresTicks(): Map<number, number> | null {
   try {

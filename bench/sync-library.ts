@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { cpuSeconds, cpuSnapshot, type CpuSeconds } from './cpu.js';
 import { databaseOptionsFromUrl, LdapAuthModule, LdapSyncService } from '../libs/ldap-auth/src/index.js';
 
 export type LibrarySyncKind = 'first' | 'unchanged' | 'changed';
@@ -25,6 +26,8 @@ export interface LibrarySyncScenario {
     /** The sync account: reads everything without the 500-entry limit. Use as `server.bindDN`, verbatim. */
     serviceDn: string;
     servicePassword: string;
+    /** slapd's process id, to count its CPU during the sync. */
+    pid?: number;
   };
   /**
    * The app's database for this one run, already migrated and filled for the scenario (a fresh copy each
@@ -48,6 +51,8 @@ export interface LibrarySyncResult {
   rssAfterBootMb?: number;
   /** The library's report of the run, JSON-serialisable. */
   report?: unknown;
+  /** CPU the sync cost, core-seconds over the timed run: its own process, slapd, PostgreSQL, the whole machine. */
+  cpu?: CpuSeconds;
 }
 
 /**
@@ -83,11 +88,17 @@ export async function runLibrarySync(scenario: LibrarySyncScenario): Promise<Lib
   const bootSeconds = (performance.now() - t0) / 1000;
   const rssAfterBootMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
   try {
+    const sync = app.get(LdapSyncService);
+    const cpuBefore = cpuSnapshot(directory.pid ?? -1, undefined, scenario.database.kind === 'postgres');
     const t1 = performance.now();
-    const report = await app.get(LdapSyncService).run();
+    const report = await sync.run();
     const syncSeconds = (performance.now() - t1) / 1000;
+    const cpu = cpuSeconds(
+      cpuBefore,
+      cpuSnapshot(directory.pid ?? -1, undefined, scenario.database.kind === 'postgres'),
+    );
     if (report.status !== 'succeeded') throw new Error(`sync ${report.status}: ${report.reason}`);
-    return { syncSeconds, bootSeconds, rssAfterBootMb, report };
+    return { syncSeconds, bootSeconds, rssAfterBootMb, report, cpu };
   } finally {
     await app.close();
   }

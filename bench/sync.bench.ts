@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
-import { cpuShare, cpuSnapshot } from './cpu.js';
+import { cpuSeconds, cpuShare, cpuSnapshot, type CpuSeconds } from './cpu.js';
 import { appTemplates, verify, type AppDatabaseKind, type AppTemplates, type Verification } from './sync-app.js';
 import {
   PostgresFloors,
@@ -157,6 +157,8 @@ interface Measurement {
   extrapolatedSeconds?: Stats;
   sampledRows?: number;
   note?: string;
+  /** Core-seconds per run (medians): the whole machine, and slapd's share. */
+  cpu?: { machine: Stats | null; slapd: Stats | null };
 }
 
 type Implementation = 'library' | 'reference';
@@ -176,6 +178,7 @@ interface SyncRun {
   verification?: Verification;
   error?: string;
   report?: unknown;
+  cpu?: CpuSeconds;
 }
 
 interface SyncScenarioResult {
@@ -189,6 +192,8 @@ interface SyncScenarioResult {
   floorSeconds: number;
   floorKeys: string[];
   ratioToFloor?: number;
+  /** Medians of the runs' CPU, core-seconds: the sync's process, slapd, PostgreSQL, the whole machine. */
+  cpu?: { own: number; slapd: number | null; postgres: number | null; machine: number | null };
 }
 
 interface SyncSection {
@@ -219,6 +224,8 @@ interface SizeResult {
   measurements: Measurement[];
   sync: SyncSection;
   seconds: number;
+  /** The issue's targets, against this run's floors. */
+  targets: Target[];
 }
 
 async function main(): Promise<void> {
@@ -333,7 +340,7 @@ async function benchSize(
 
   cleanups.splice(cleanups.indexOf(stopDirectory), 1);
   await directory.stop();
-  return {
+  const result: SizeResult = {
     shape,
     largestGroups,
     seeding: seed,
@@ -342,7 +349,10 @@ async function benchSize(
     measurements,
     sync,
     seconds: round((performance.now() - started) / 1000, 1),
+    targets: [],
   };
+  result.targets = targets(result);
+  return result;
 }
 
 // ---- floors ----
@@ -363,11 +373,14 @@ async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measure
   say('LDAP floors: ldapsearch paged dumps, then ldapts reads in child processes (peak RSS)');
   const usersDump: number[] = [];
   const groupsDump: number[] = [];
+  const dumpCpu: CpuSeconds[] = [];
   for (let r = 0; r < OPTIONS.runs; r++) {
+    const before = cpuSnapshot(directory.pid);
     const u = await ldapsearchDump(directory, 'users');
     check('ldapsearch users', u, expected.users);
     const g = await ldapsearchDump(directory, 'groups');
     check('ldapsearch groups', g, expected.groups, expected.values);
+    dumpCpu.push(cpuSeconds(before, cpuSnapshot(directory.pid)));
     usersDump.push(u.seconds);
     groupsDump.push(g.seconds);
   }
@@ -394,6 +407,7 @@ async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measure
       section: 'LDAP read',
       label: 'ldapsearch users + groups (LDAP floor)',
       seconds: stats(usersDump.map((u, i) => u + groupsDump[i])),
+      cpu: { machine: statsOf(dumpCpu.map((c) => c.machine)), slapd: statsOf(dumpCpu.map((c) => c.slapd)) },
       rows: expected.users + expected.groups,
       values: expected.values,
       floor: 'ldapsearch-all',
@@ -574,6 +588,11 @@ function addRatios(measurements: Measurement[]): void {
   }
 }
 
+/** Stats of values measured everywhere, or null (off Linux). */
+function statsOf(values: Array<number | null>): Stats | null {
+  return values.every((v): v is number => v !== null) && values.length ? stats(values) : null;
+}
+
 /** Other processes' share of a core over one second while this bench does nothing (null off Linux). */
 async function idleLoad(slapdPid: number): Promise<number | null> {
   const before = cpuSnapshot(slapdPid);
@@ -648,6 +667,7 @@ async function syncRuns(
             groupsDn: directory.groupsDn,
             serviceDn: directory.serviceDn,
             servicePassword: directory.servicePassword,
+            pid: directory.pid,
           },
           database: { kind: database, url: db.url },
           organisationId: 1,
@@ -667,6 +687,7 @@ async function syncRuns(
             bootSeconds: outcome.result.bootSeconds,
             rssAfterBootMb: outcome.result.rssAfterBootMb,
             report: outcome.result.report,
+            cpu: outcome.result.cpu,
           });
           entry.verification = await verify(db, expected);
           entry.ok = entry.verification.ok;
@@ -700,6 +721,16 @@ async function syncRuns(
       result.seconds = stats(good.map((r) => r.syncSeconds!));
       result.peakRssMb = stats(good.map((r) => r.peakRssMb!));
       result.ratioToFloor = round(result.seconds.median / result.floorSeconds, 2);
+      const cpus = good.map((r) => r.cpu).filter((c): c is CpuSeconds => c !== undefined);
+      if (cpus.length) {
+        const median = (values: Array<number | null>) => statsOf(values)?.median ?? null;
+        result.cpu = {
+          own: median(cpus.map((c) => c.own))!,
+          slapd: median(cpus.map((c) => c.slapd)),
+          postgres: median(cpus.map((c) => c.postgres)),
+          machine: median(cpus.map((c) => c.machine)),
+        };
+      }
     }
     if (result.runs.some((r) => !r.ok)) section.status[implementation] = 'failed';
     section.status[implementation] ??= 'ok';
@@ -862,7 +893,94 @@ function report(size: SizeResult): string {
         `(samples ${size.idleOthersSamples.join(' / ')}): the machine was busy, the numbers are low and noisy.`,
     );
   }
-  return `${table(rows)}\n${notes.join('\n')}`;
+  const extra = [...cpuLines(size), '', ...targetLines(size)];
+  return `${table(rows)}\n${notes.join('\n')}\n\n${extra.join('\n')}`;
+}
+
+/**
+ * Where the CPU went, in core-seconds per run: the whole machine (every process, and time stolen by the
+ * hypervisor), slapd, PostgreSQL and the sync's own process. The machine's cores bound the wall time from
+ * below: a run that costs C core-seconds takes at least C ÷ cores seconds.
+ */
+function cpuLines(size: SizeResult): string[] {
+  const cores = os.cpus().length;
+  const lines = [
+    `CPU per run, core-seconds (medians; ${cores} cores, so a run of C core-seconds takes ≥ C ÷ ${cores} s):`,
+  ];
+  const dump = size.measurements.find((m) => m.key === 'ldapsearch-all')?.cpu;
+  if (dump?.machine) {
+    lines.push(
+      `  ldapsearch users + groups: machine ${dump.machine.median.toFixed(2)}` +
+        (dump.slapd ? ` (slapd ${dump.slapd.median.toFixed(2)}, ldapsearch and the pipe's reader the rest)` : ''),
+    );
+  }
+  for (const sc of size.sync.scenarios) {
+    if (!sc.cpu) continue;
+    const part = (name: string, v: number | null) => (v === null ? '' : `, ${name} ${v.toFixed(2)}`);
+    lines.push(
+      `  ${IMPLEMENTATION_NAMES[sc.implementation]}, ${sc.kind}, ${sc.database}: ` +
+        (sc.cpu.machine === null ? '' : `machine ${sc.cpu.machine.toFixed(2)} (`) +
+        `sync process ${sc.cpu.own.toFixed(2)}${part('slapd', sc.cpu.slapd)}${part('PostgreSQL', sc.cpu.postgres)}` +
+        (sc.cpu.machine === null ? '' : ')'),
+    );
+  }
+  return lines.length > 1 ? lines : [];
+}
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/** The issue's targets, each against floors of this same run. */
+function targets(size: SizeResult): Target[] {
+  const out: Target[] = [];
+  const floor = (key: string) => size.measurements.find((m) => m.key === key)?.seconds.median;
+  const scenario = (kind: LibrarySyncKind, database: AppDatabaseKind) =>
+    size.sync.scenarios.find((x) => x.implementation === 'library' && x.kind === kind && x.database === database);
+  const dump = floor('ldapsearch-all');
+  const copy = floor('pg-copy');
+  const unchanged = scenario('unchanged', 'postgres')?.seconds?.median;
+  if (dump && unchanged !== undefined) {
+    const ratio = unchanged / dump;
+    out.push({
+      target: 'resync, no change ≤ 1.3× the dump alone',
+      measured: `${ratio.toFixed(2)}×`,
+      met: ratio <= 1.3,
+    });
+  }
+  const changed = scenario('changed', 'postgres')?.seconds?.median;
+  if (dump && copy && changed !== undefined) {
+    const ratio = changed / (dump + copy);
+    out.push({
+      target: 'resync, 1 % changes ≤ 1.5× (the dump + COPY)',
+      measured: `${ratio.toFixed(2)}×`,
+      met: ratio <= 1.5,
+    });
+  }
+  const peaks = size.sync.scenarios.filter((x) => x.implementation === 'library' && x.peakRssMb);
+  if (peaks.length) {
+    const peak = Math.max(...peaks.map((x) => x.peakRssMb!.max));
+    out.push({ target: 'peak RSS of any library sync ≤ 512 MB', measured: `${fmt(peak)} MB`, met: peak <= 512 });
+  }
+  for (const kind of ['first', 'unchanged', 'changed'] as const) {
+    const sqlite = scenario(kind, 'sqlite')?.seconds?.median;
+    const postgres = scenario(kind, 'postgres')?.seconds?.median;
+    if (sqlite === undefined || postgres === undefined) continue;
+    const ratio = sqlite / postgres;
+    out.push({ target: `SQLite ≤ 2× PostgreSQL, ${kind} sync`, measured: `${ratio.toFixed(2)}×`, met: ratio <= 2 });
+  }
+  return out;
+}
+
+function targetLines(size: SizeResult): string[] {
+  const list = size.targets;
+  if (!list.length) return [];
+  return table([
+    [`target at ${fmt(size.shape.users)} users (same run, medians)`, 'measured', 'met'],
+    ...list.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']),
+  ]).split('\n');
 }
 
 function phaseNotes(measurements: Measurement[]): string[] {

@@ -88,15 +88,29 @@ export class BulkReadConnection {
     return page;
   }
 
-  /** A paged search (RFC 2696), one page at a time. */
+  /**
+   * A paged search (RFC 2696), one page at a time. The next page is asked for as soon as a page is complete,
+   * before the caller gets it: the server prepares page n+1 while the caller works on page n.
+   */
   async *searchPages(baseDN: string, options: BulkSearchOptions, pageSize: number): AsyncGenerator<SearchPage> {
-    let cookie: Buffer | undefined;
-    do {
+    const request = async (cookie: Buffer | undefined) => {
       const page: SearchPage = { searchEntries: [], searchReferences: [] };
       const paging = new PagedResultsControl({ value: { size: pageSize, cookie } });
-      cookie = await this.searchOnce(baseDN, options, [...(options.controls ?? []), paging], page);
+      const next = await this.searchOnce(baseDN, options, [...(options.controls ?? []), paging], page);
+      return { page, next };
+    };
+    let pending = request(undefined);
+    for (;;) {
+      const { page, next } = await pending;
+      if (!next?.length) {
+        yield page;
+        return;
+      }
+      pending = request(next);
+      // A caller that stops early closes the connection, which fails this request: nobody is waiting for it.
+      pending.catch(() => undefined);
       yield page;
-    } while (cookie?.length);
+    }
   }
 
   /** Unbinds and closes; never waits on a server that does not answer. */

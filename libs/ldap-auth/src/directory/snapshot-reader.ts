@@ -53,10 +53,10 @@ export async function readDirectorySnapshot(
 
 class SnapshotReader {
   private readonly users = new Map<string, SnapshotUser>();
-  /** DN as the server wrote it, and normalised DN → uuid, and folded username → uuid (memberUid), for membership. */
-  private readonly uuidByRawDn = new Map<string, string>();
-  private uuidByDn?: Map<string, string>;
-  private readonly uuidByName = new Map<string, string>();
+  /** DN as the server wrote it, and normalised DN, and folded username (memberUid) → user, for membership. */
+  private readonly userByRawDn = new Map<string, SnapshotUser>();
+  private userByDn?: Map<string, SnapshotUser>;
+  private readonly userByName = new Map<string, SnapshotUser>();
   private readonly stats = { entriesRead: 0, pages: 0 };
   private readonly controls?: Control[];
 
@@ -80,7 +80,7 @@ class SnapshotReader {
           `the login group ${this.options.loginGroup} does not exist (LDAP_LOGIN_GROUP): refusing to treat every user as removed`,
         );
       }
-      for (const uuid of [...this.users.keys()]) if (!login.memberUuids.has(uuid)) this.users.delete(uuid);
+      for (const [uuid, user] of [...this.users]) if (!login.members.has(user)) this.users.delete(uuid);
     }
     for (const dn of this.options.groupDns) {
       const group = await this.readGroup(dn);
@@ -148,9 +148,9 @@ class SnapshotReader {
     };
     this.users.set(uuid, user);
     // Member values are mostly the DN exactly as the server writes it: a plain lookup; the index of normalised
-    // DNs is built only if some value misses (see memberUuid).
-    this.uuidByRawDn.set(entry.dn, uuid);
-    if (username && this.options.memberAttribute === 'memberUid') this.uuidByName.set(foldName(username), uuid);
+    // DNs is built only if some value misses (see memberUser).
+    this.userByRawDn.set(entry.dn, user);
+    if (username && this.options.memberAttribute === 'memberUid') this.userByName.set(foldName(username), user);
   }
 
   private uuidOf(entry: Entry): string | undefined {
@@ -166,16 +166,16 @@ class SnapshotReader {
   private async readGroup(dn: string): Promise<SnapshotGroup | undefined> {
     const top = await this.readGroupEntry(dn);
     if (!top) return undefined;
-    const memberUuids = new Set<string>();
+    const members = new Set<SnapshotUser>();
     const seen = new Set<string>([dn]);
     let frontier = [top];
     for (let depth = 0; frontier.length && depth <= MAX_NESTING_DEPTH; depth++) {
       const next: GroupEntry[] = [];
       for (const group of frontier) {
         for (const value of group.members) {
-          const uuid = this.memberUuid(value);
-          if (uuid) {
-            memberUuids.add(uuid);
+          const user = this.memberUser(value);
+          if (user) {
+            members.add(user);
             continue;
           }
           if (!this.options.nestedGroups || this.options.memberAttribute === 'memberUid') continue;
@@ -188,27 +188,27 @@ class SnapshotReader {
       }
       frontier = next;
     }
-    return { dn, name: top.name, memberUuids };
+    return { dn, name: top.name, members };
   }
 
-  private memberUuid(value: string): string | undefined {
-    if (this.options.memberAttribute === 'memberUid') return this.uuidByName.get(foldName(value));
-    const exact = this.uuidByRawDn.get(value);
+  private memberUser(value: string): SnapshotUser | undefined {
+    if (this.options.memberAttribute === 'memberUid') return this.userByName.get(foldName(value));
+    const exact = this.userByRawDn.get(value);
     if (exact) return exact;
     const dn = tryNormalizeDn(value);
     return dn ? this.normalizedDnIndex().get(dn) : undefined;
   }
 
-  /** Normalised DN → uuid of every user read, built on the first member value that is not a DN as read. */
-  private normalizedDnIndex(): Map<string, string> {
-    if (!this.uuidByDn) {
-      this.uuidByDn = new Map();
-      for (const [rawDn, uuid] of this.uuidByRawDn) {
+  /** Normalised DN → every user read, built on the first member value that is not a DN as read. */
+  private normalizedDnIndex(): Map<string, SnapshotUser> {
+    if (!this.userByDn) {
+      this.userByDn = new Map();
+      for (const [rawDn, user] of this.userByRawDn) {
         const dn = tryNormalizeDn(rawDn);
-        if (dn) this.uuidByDn.set(dn, uuid);
+        if (dn) this.userByDn.set(dn, user);
       }
     }
-    return this.uuidByDn;
+    return this.userByDn;
   }
 
   /**

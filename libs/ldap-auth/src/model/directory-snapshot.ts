@@ -24,8 +24,11 @@ export interface SnapshotGroup {
   dn: string;
   /** Its `cn`. */
   name: string;
-  /** Stable ids of the users (of the snapshot) that are members. */
-  memberUuids: Set<string>;
+  /**
+   * The users that are members: the same objects as in `users`, so a consumer maps them to its own rows by
+   * identity, without hashing 300,000 uuids a second time.
+   */
+  members: Set<SnapshotUser>;
 }
 
 export interface DirectorySnapshot {

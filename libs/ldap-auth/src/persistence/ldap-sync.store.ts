@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EntityManager, QueryRunner } from 'typeorm';
-import type { AppState, SyncPlan } from '../sync/reconcile.js';
+import type { AppLdapGroup, AppState, SyncPlan } from '../sync/reconcile.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { handedOverUsername } from './ldap-user.store.js';
@@ -84,42 +84,60 @@ export class LdapSyncStore {
     return notes;
   }
 
+  /**
+   * The organisation's LDAP-managed groups with their member ids. PostgreSQL and SQLite send each group's ids
+   * as one comma-separated text (string_agg / group_concat): 200 rows instead of 300,000 at 100,000 users,
+   * which spares the driver most of its row parsing. MySQL and MariaDB cut GROUP_CONCAT at
+   * group_concat_max_len (1,024 bytes by default) with only a warning, so there the pairs come row by row.
+   */
+  private async readGroupsWithMembers(manager: EntityManager, organisationId: number): Promise<AppLdapGroup[]> {
+    const where = `g.ldap_dn IS NOT NULL AND g.organisation_id = ${this.param(1)}`;
+    if (this.sql.kind === 'mysql') {
+      const rows = await manager.query<Array<{ id: number; ldap_dn: string; name: string }>>(
+        `SELECT g.id, g.ldap_dn, g.name FROM ${this.groups} g WHERE ${where}`,
+        [organisationId],
+      );
+      const groups = rows.map((g) => ({ id: Number(g.id), dn: g.ldap_dn, name: g.name, memberIds: [] as number[] }));
+      const byId = new Map(groups.map((g) => [g.id, g]));
+      const pairs = await manager.query<Array<{ user_id: number; group_id: number }>>(
+        `SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN ${this.groups} g ON g.id = ug.group_id WHERE ${where}`,
+        [organisationId],
+      );
+      for (const pair of pairs) byId.get(Number(pair.group_id))?.memberIds.push(Number(pair.user_id));
+      return groups;
+    }
+    const members = this.postgres ? `string_agg(ug.user_id::text, ',')` : `group_concat(ug.user_id, ',')`;
+    const rows = await manager.query<Array<{ id: number; ldap_dn: string; name: string; members: string | null }>>(
+      `SELECT g.id, g.ldap_dn, g.name, ${members} AS members FROM ${this.groups} g ` +
+        `LEFT JOIN user_groups ug ON ug.group_id = g.id WHERE ${where} GROUP BY g.id, g.ldap_dn, g.name`,
+      [organisationId],
+    );
+    return rows.map((g) => ({ id: Number(g.id), dn: g.ldap_dn, name: g.name, memberIds: parseIdList(g.members) }));
+  }
+
   /** The LDAP-managed users, the managed groups of the organisation and their memberships, the local names. */
   async readState(organisationId: number | undefined): Promise<AppState> {
     const manager = this.transactions.dataSource.manager;
-    const users = await manager.query<
-      Array<{
-        id: number;
-        username: string;
-        email: string | null;
-        first_name: string | null;
-        last_name: string | null;
-        ldap_dn: string | null;
-        ldap_uuid: string;
-        is_active: boolean | number;
-        deactivated_by_sync: boolean | number;
-      }>
-    >(
-      'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync FROM users WHERE ldap_uuid IS NOT NULL',
-    );
-    const local = await manager.query<Array<{ username: string }>>(
-      'SELECT username FROM users WHERE ldap_uuid IS NULL',
-    );
-    const groups =
-      organisationId === undefined
-        ? []
-        : await manager.query<Array<{ id: number; ldap_dn: string; name: string }>>(
-            `SELECT id, ldap_dn, name FROM ${this.groups} WHERE ldap_dn IS NOT NULL AND organisation_id = ${this.param(1)}`,
-            [organisationId],
-          );
-    const memberships =
-      organisationId === undefined
-        ? []
-        : await manager.query<Array<{ user_id: number; group_id: number }>>(
-            `SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN ${this.groups} g ON g.id = ug.group_id ` +
-              `WHERE g.ldap_dn IS NOT NULL AND g.organisation_id = ${this.param(1)}`,
-            [organisationId],
-          );
+    // Three reads at once: on a server database each runs on a pooled connection of its own.
+    const [users, local, groups] = await Promise.all([
+      manager.query<
+        Array<{
+          id: number;
+          username: string;
+          email: string | null;
+          first_name: string | null;
+          last_name: string | null;
+          ldap_dn: string | null;
+          ldap_uuid: string;
+          is_active: boolean | number;
+          deactivated_by_sync: boolean | number;
+        }>
+      >(
+        'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync FROM users WHERE ldap_uuid IS NOT NULL',
+      ),
+      manager.query<Array<{ username: string }>>('SELECT username FROM users WHERE ldap_uuid IS NULL'),
+      organisationId === undefined ? [] : this.readGroupsWithMembers(manager, organisationId),
+    ]);
     return {
       users: users.map((u) => ({
         id: Number(u.id),
@@ -132,8 +150,7 @@ export class LdapSyncStore {
         isActive: Boolean(u.is_active),
         deactivatedBySync: Boolean(u.deactivated_by_sync),
       })),
-      groups: groups.map((g) => ({ id: Number(g.id), dn: g.ldap_dn, name: g.name })),
-      memberships: memberships.map((m) => [Number(m.user_id), Number(m.group_id)]),
+      groups,
       localUsernames: new Set(local.map((l) => l.username.toLowerCase())),
     };
   }
@@ -596,4 +613,24 @@ function cut(value: string, max: number): string {
   if (value.length <= max) return value;
   const chars = Array.from(value);
   return chars.length <= max ? value : chars.slice(0, max).join('');
+}
+
+/** "12,7,301" → [12, 7, 301]; null (a group without members) → []. Digits only, as the database wrote them. */
+export function parseIdList(text: string | null): number[] {
+  const ids: number[] = [];
+  if (!text) return ids;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 44) {
+      ids.push(value);
+      value = 0;
+    } else if (code >= 48 && code <= 57) {
+      value = value * 10 + (code - 48);
+    } else {
+      throw new Error(`unexpected character in a list of ids: ${JSON.stringify(text[i])}`);
+    }
+  }
+  ids.push(value);
+  return ids;
 }

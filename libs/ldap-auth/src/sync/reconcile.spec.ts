@@ -24,22 +24,31 @@ const row = (id: number, uuid: string, username: string, extra: Partial<AppLdapU
   deactivatedBySync: false,
   ...extra,
 });
-const group = (dn: string, name: string, members: string[]): SnapshotGroup => ({
-  dn,
-  name,
-  memberUuids: new Set(members),
-});
+/** A group of the snapshot, its members named by uuid (snapshot() resolves them to the entries). */
+const group = (dn: string, name: string, memberUuids: string[]) => ({ dn, name, memberUuids });
 
-function snapshot(users: SnapshotUser[], groups: SnapshotGroup[] = [], missing: string[] = []): DirectorySnapshot {
+function snapshot(
+  users: SnapshotUser[],
+  groups: Array<ReturnType<typeof group>> = [],
+  missing: string[] = [],
+): DirectorySnapshot {
+  const byUuid = new Map(users.map((u) => [u.uuid, u]));
+  // A member uuid that is not among `users` stands for an entry the app has no row for.
+  const member = (uuid: string) => byUuid.get(uuid) ?? entry(uuid, `name-of-${uuid}`);
+  const resolved = groups.map(({ dn, name, memberUuids }): SnapshotGroup => ({
+    dn,
+    name,
+    members: new Set(memberUuids.map(member)),
+  }));
   return {
-    users: new Map(users.map((u) => [u.uuid, u])),
-    groups: new Map(groups.map((g) => [g.dn, g])),
+    users: byUuid,
+    groups: new Map(resolved.map((g) => [g.dn, g])),
     missingGroups: new Set(missing),
     stats: { entriesRead: users.length, pages: 1 },
   };
 }
 function state(partial: Partial<AppState>): AppState {
-  return { users: [], groups: [], memberships: [], localUsernames: new Set(), ...partial };
+  return { users: [], groups: [], localUsernames: new Set(), ...partial };
 }
 const DELETE = { removedUsers: 'delete' as const };
 const DEACTIVATE = { removedUsers: 'deactivate' as const };
@@ -173,11 +182,7 @@ describe('reconcile: groups', () => {
       ),
       state({
         users: [row(1, 'u1', 'a'), row(2, 'u2', 'b'), row(3, 'u3', 'c')],
-        groups: [{ id: 10, dn: DEV, name: 'dev' }],
-        memberships: [
-          [1, 10],
-          [2, 10],
-        ],
+        groups: [{ id: 10, dn: DEV, name: 'dev', memberIds: [1, 2] }],
       }),
       DELETE,
     );
@@ -200,8 +205,8 @@ describe('reconcile: groups', () => {
       snapshot([], [], [DEV]),
       state({
         groups: [
-          { id: 10, dn: DEV, name: 'dev' },
-          { id: 11, dn: OPS, name: 'ops' },
+          { id: 10, dn: DEV, name: 'dev', memberIds: [] },
+          { id: 11, dn: OPS, name: 'ops', memberIds: [] },
         ],
       }),
       DELETE,
@@ -213,7 +218,7 @@ describe('reconcile: groups', () => {
   it('renames a group whose cn changed', () => {
     const plan = reconcile(
       snapshot([], [group(DEV, 'developers', [])]),
-      state({ groups: [{ id: 10, dn: DEV, name: 'dev' }] }),
+      state({ groups: [{ id: 10, dn: DEV, name: 'dev', memberIds: [] }] }),
       DELETE,
     );
     expect(plan.renameGroups).toEqual([{ id: 10, name: 'developers' }]);
@@ -222,11 +227,7 @@ describe('reconcile: groups', () => {
   it('takes removed users out of groups when they are kept deactivated; deleted ones go with their row', () => {
     const s = state({
       users: [row(1, 'u1', 'a'), row(2, 'u2', 'b')],
-      groups: [{ id: 10, dn: DEV, name: 'dev' }],
-      memberships: [
-        [1, 10],
-        [2, 10],
-      ],
+      groups: [{ id: 10, dn: DEV, name: 'dev', memberIds: [2, 1] }],
     });
     const snap = snapshot([entry('u1', 'a')], [group(DEV, 'dev', ['u1'])]);
     expect(reconcile(snap, s, DEACTIVATE).removeMemberships).toEqual([{ userId: 2, groupId: 10 }]);

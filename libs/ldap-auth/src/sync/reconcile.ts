@@ -21,14 +21,15 @@ export interface AppLdapGroup {
   /** Normalised DN. */
   dn: string;
   name: string;
+  /** Ids of its member users, in any order. */
+  memberIds: number[];
 }
 
 /** What the database holds, as far as the sync may touch it. */
 export interface AppState {
   users: AppLdapUser[];
+  /** With their members. */
   groups: AppLdapGroup[];
-  /** [userId, groupId] pairs of the LDAP-managed groups above. */
-  memberships: Array<[number, number]>;
   /** Lower-cased usernames of local users (null `ldap_uuid`): never taken over. */
   localUsernames: Set<string>;
 }
@@ -186,21 +187,16 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
 
   // Groups. Member ids are compared as sorted typed arrays, merged in one pass: at 300,000 memberships that
   // is far lighter than a Set per group on each side.
-  const userIdOf = new Map(present.map(([user]) => [user.uuid, user.id]));
+  // Keyed on the snapshot's user objects (the groups hold the same objects): identity, not string hashing.
+  const userIdOf = new Map(present.map(([user, entry]) => [entry, user.id]));
   const groupByDn = new Map(state.groups.map((g) => [g.dn, g]));
-  const currentLists = new Map<number, number[]>();
-  for (const [userId, groupId] of state.memberships) {
-    const list = currentLists.get(groupId);
-    if (list) list.push(userId);
-    else currentLists.set(groupId, [userId]);
-  }
   const removedAreDeleted = options.removedUsers === 'delete';
 
   for (const group of snapshot.groups.values()) {
-    const ids = new Float64Array(group.memberUuids.size);
+    const ids = new Float64Array(group.members.size);
     let count = 0;
-    for (const uuid of group.memberUuids) {
-      const id = userIdOf.get(uuid);
+    for (const member of group.members) {
+      const id = userIdOf.get(member);
       if (id !== undefined) ids[count++] = id;
     }
     // Distinct entries are distinct rows (ldap_uuid is unique), so there are no duplicates to drop.
@@ -213,7 +209,7 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
       continue;
     }
     if (row.name !== group.name) plan.renameGroups.push({ id: row.id, name: group.name });
-    const current = Float64Array.from(currentLists.get(row.id) ?? []).sort();
+    const current = Float64Array.from(row.memberIds).sort();
     let w = 0;
     let c = 0;
     while (w < wanted.length || c < current.length) {
