@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { AppLdapGroup, AppState, SyncPlan } from '../sync/reconcile.js';
 import { TransactionRunner } from './transaction-runner.js';
+import type { UserRow } from './user-row.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { handedOverUsername } from './ldap-user.store.js';
 import {
@@ -120,19 +121,7 @@ export class LdapSyncStore {
     const manager = this.transactions.dataSource.manager;
     // Three reads at once: on a server database each runs on a pooled connection of its own.
     const [users, local, groups] = await Promise.all([
-      manager.query<
-        Array<{
-          id: number;
-          username: string;
-          email: string | null;
-          first_name: string | null;
-          last_name: string | null;
-          ldap_dn: string | null;
-          ldap_uuid: string;
-          is_active: boolean | number;
-          deactivated_by_sync: boolean | number;
-        }>
-      >(
+      manager.query<Array<UserRow & { ldap_uuid: string }>>(
         'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync FROM users WHERE ldap_uuid IS NOT NULL',
       ),
       manager.query<Array<{ username: string }>>('SELECT username FROM users WHERE ldap_uuid IS NULL'),
@@ -313,46 +302,44 @@ export class LdapSyncStore {
    * MySQL / MariaDB: `GET_LOCK` with no wait, on a connection of its own held for the whole run; the server
    * frees it when that connection ends (a killed process included).
    */
-  private async tryNamedLock(): Promise<SyncLock | undefined> {
-    const runner: QueryRunner = this.transactions.dataSource.createQueryRunner();
-    await runner.connect();
-    let name: string;
-    try {
-      const [{ db }] = (await runner.query('SELECT DATABASE() AS db')) as Array<{ db: string }>;
-      // GET_LOCK names are at most 64 characters; a database name is at most 64 too.
-      name = `${MYSQL_LOCK_PREFIX}${db}`.slice(0, 64);
-      const [{ locked }] = (await runner.query('SELECT GET_LOCK(?, 0) AS locked', [name])) as Array<{
-        locked: number | string | null;
-      }>;
-      if (Number(locked) !== 1) {
-        await runner.release();
-        return undefined;
-      }
-    } catch (error) {
-      await runner.release();
-      throw error;
-    }
-    return {
-      release: async () => {
-        try {
-          await runner.query('SELECT RELEASE_LOCK(?)', [name]);
-        } finally {
-          await runner.release();
-        }
+  private tryNamedLock(): Promise<SyncLock | undefined> {
+    let name = '';
+    return this.lockOnOwnConnection(
+      async (runner) => {
+        const [{ db }] = (await runner.query('SELECT DATABASE() AS db')) as Array<{ db: string }>;
+        // GET_LOCK names are at most 64 characters; a database name is at most 64 too.
+        name = `${MYSQL_LOCK_PREFIX}${db}`.slice(0, 64);
+        const [{ locked }] = (await runner.query('SELECT GET_LOCK(?, 0) AS locked', [name])) as Array<{
+          locked: number | string | null;
+        }>;
+        return Number(locked) === 1;
       },
-    };
+      (runner) => runner.query('SELECT RELEASE_LOCK(?)', [name]),
+    );
   }
 
-  private async tryAdvisoryLock(): Promise<SyncLock | undefined> {
+  /** PostgreSQL: a session advisory lock, likewise on a connection of its own, freed when it ends. */
+  private tryAdvisoryLock(): Promise<SyncLock | undefined> {
+    return this.lockOnOwnConnection(
+      async (runner) => {
+        const [{ locked }] = (await runner.query(
+          `SELECT pg_try_advisory_lock(${ADVISORY_LOCK_KEY}) AS locked`,
+        )) as Array<{ locked: boolean }>;
+        return locked;
+      },
+      (runner) => runner.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK_KEY})`),
+    );
+  }
+
+  /** Takes a server lock on a pooled connection kept for the run; the connection goes back when it is freed. */
+  private async lockOnOwnConnection(
+    take: (runner: QueryRunner) => Promise<boolean>,
+    free: (runner: QueryRunner) => Promise<unknown>,
+  ): Promise<SyncLock | undefined> {
     const runner: QueryRunner = this.transactions.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query(
-        `SELECT pg_try_advisory_lock(${ADVISORY_LOCK_KEY}) AS locked`,
-      )) as Array<{
-        locked: boolean;
-      }>;
-      if (!locked) {
+      if (!(await take(runner))) {
         await runner.release();
         return undefined;
       }
@@ -363,7 +350,7 @@ export class LdapSyncStore {
     return {
       release: async () => {
         try {
-          await runner.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK_KEY})`);
+          await free(runner);
         } finally {
           await runner.release();
         }

@@ -15,6 +15,7 @@ import type { DirectoryUser } from '../model/directory-user.js';
 import type { GroupSyncPlan, GroupToJoin } from '../group-sync/group-sync.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 import { TransactionRunner } from './transaction-runner.js';
+import type { UserRow } from './user-row.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { type GroupMembershipChangedEvent, LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
@@ -395,16 +396,7 @@ export class LdapUserStore {
 }
 
 /** A row of the unchanged-login read: the user's columns, and one of its groups (null when it has none). */
-interface LoginRow {
-  id: number;
-  username: string;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  ldap_dn: string | null;
-  ldap_uuid: string | null;
-  is_active: unknown;
-  deactivated_by_sync: unknown;
+interface LoginRow extends UserRow {
   group_id: number | null;
   group_organisation_id: number | string | null;
   group_name: string | null;
