@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { BerWriter } from 'ldapts';
+import { EventEmitter } from 'node:events';
+import type * as net from 'node:net';
+import { BerWriter, SizeLimitExceededError } from 'ldapts';
+import { BulkReadConnection, type SearchPage } from './bulk-read-connection.js';
 import {
   decodeLdapMessage,
   LdapDecodeError,
@@ -140,5 +143,91 @@ describe('LdapMessageFramer', () => {
   it('refuses a message over its size limit before gathering it', () => {
     const framer = new LdapMessageFramer(1000);
     expect(() => framer.push(stream.subarray(0, 10), () => undefined)).toThrow(/over the limit of 1000/);
+  });
+});
+
+/**
+ * A socket whose server answers each request with `answer(messageId)`, a moment later (as a real one would);
+ * `writes` counts the requests sent so far.
+ */
+class ScriptedSocket extends EventEmitter {
+  writable = true;
+  writes = 0;
+  constructor(private readonly answer: (messageId: number) => Buffer[]) {
+    super();
+  }
+  write(request: Buffer): boolean {
+    this.writes++;
+    const messageId = decodeRequestId(request);
+    setImmediate(() => this.emit('data', Buffer.concat(this.answer(messageId))));
+    return true;
+  }
+  destroy(): void {
+    this.writable = false;
+  }
+}
+
+/** The message id of a request (SEQUENCE { messageID INTEGER, … }); ids here are below 128. */
+function decodeRequestId(request: Buffer): number {
+  const lengthBytes = request[1] >= 0x80 ? request[1] & 0x7f : 0;
+  return request[2 + lengthBytes + 2];
+}
+
+describe('BulkReadConnection.searchPages (over a scripted socket)', () => {
+  const options = { scope: 'sub' as const, filter: '(objectClass=*)', attributes: ['uid'] };
+  const page = (id: number, n: number, cookie?: string) => [
+    ...Array.from({ length: n }, (_, i) => searchEntry(id, `uid=p${id}-${i},dc=x`, [['uid', [`p${id}-${i}`]]])),
+    searchDone(id, 0, '', cookie ? Buffer.from(cookie) : undefined),
+  ];
+
+  it('asks for the next page before the caller gets the current one', async () => {
+    const socket = new ScriptedSocket((id) => page(id, 2, id < 3 ? `c${id}` : undefined));
+    const connection = new BulkReadConnection(socket as unknown as net.Socket, 5_000);
+    const requestsWhenHandedOut: number[] = [];
+    const pages: SearchPage[] = [];
+    for await (const p of connection.searchPages('dc=x', options, 2)) {
+      requestsWhenHandedOut.push(socket.writes);
+      pages.push(p);
+    }
+    expect(pages.map((p) => p.searchEntries.map((e) => e.uid))).toEqual([
+      ['p1-0', 'p1-1'],
+      ['p2-0', 'p2-1'],
+      ['p3-0', 'p3-1'],
+    ]);
+    // Page 1 handed out once page 2 was asked for; the last page once nothing more was.
+    expect(requestsWhenHandedOut).toEqual([2, 3, 3]);
+  });
+
+  it("a later page's failure reaches the caller, after the pages before it", async () => {
+    const socket = new ScriptedSocket((id) => (id === 1 ? page(1, 1, 'c1') : [searchDone(id, 4, 'size limit')]));
+    const connection = new BulkReadConnection(socket as unknown as net.Socket, 5_000);
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const p of connection.searchPages('dc=x', options, 1))
+          seen.push(...p.searchEntries.map((e) => e.dn));
+      })(),
+    ).rejects.toBeInstanceOf(SizeLimitExceededError);
+    expect(seen).toEqual(['uid=p1-0,dc=x']);
+  });
+
+  it('a caller that stops early leaves no request waiting and no unhandled rejection', async () => {
+    const socket = new ScriptedSocket((id) => page(id, 1, `c${id}`));
+    const connection = new BulkReadConnection(socket as unknown as net.Socket, 5_000);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for await (const p of connection.searchPages('dc=x', options, 1)) {
+        expect(p.searchEntries).toHaveLength(1);
+        break;
+      }
+      connection.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+      await expect(connection.search('dc=x', options)).rejects.toThrow(/Connection closed/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
