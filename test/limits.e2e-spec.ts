@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { normalizeDn } from '@nest-ldap-auth/ldap-auth';
+import { LdapSyncService, normalizeDn } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { Attribute, Change } from 'ldapts';
 import { adminClient, sshaPassword } from './support/directory-admin.js';
 import { testServers } from './support/servers.js';
 
@@ -39,6 +40,8 @@ const deepUserDn = `uid=limits-deep,${deepOu(10)}`;
 const deeperUserDn = `uid=limits-deeper,${deepOu(20)}`;
 const deepGroupDn = `cn=limits-deep-group,${deepOu(20)}`;
 const mailUserDn = () => `uid=limits-mail,${ou()}`;
+/** slapd stores U+0000 in these (checked with ldapmodify); PostgreSQL's text columns cannot hold it. */
+const nulUserDn = () => `uid=limits-nul,${ou()}`;
 /** Named by its cn; the RDN is another attribute, because back-mdb keeps an RDN under 512 bytes. */
 const longGroupDn = () => `ou=limits-long-name,${ou()}`;
 
@@ -59,6 +62,10 @@ async function createEntries(): Promise<void> {
       await client.add(dn, { objectClass: ['top', 'organizationalUnit'], ou: dn.slice(3, dn.indexOf(',')) });
     }
     await client.add(mailUserDn(), person('limits-mail', { mail: longMail, givenName: longGivenName, sn: longSn }));
+    await client.add(
+      nulUserDn(),
+      person('limits-nul', { mail: 'nul\0@example.com', givenName: 'A\0da', sn: 'Lo\0ve' }),
+    );
     // Not named by its uid: back-mdb keeps an RDN under 512 bytes.
     await client.add(`cn=limits-long-uid,${ou()}`, person(longUid, { cn: 'limits-long-uid' }));
     await client.add(deepUserDn, person('limits-deep'));
@@ -164,6 +171,55 @@ describe.each(DATABASE_KINDS)('attribute values longer than the columns, stored 
     );
     const groups = await appDataSource(app).query<Array<{ name: string }>>('SELECT name FROM groups');
     expect(groups).toEqual([{ name: longGroupCn.slice(0, 255) }]);
+  });
+
+  it('logs in a user whose mail and names hold a NUL character: email null, names without it', async () => {
+    const res = await postLogin(app, 'limits-nul', PASSWORD).expect(200);
+    expect(res.body.user).toMatchObject({ username: 'limits-nul', email: null, firstName: 'Ada', lastName: 'Love' });
+    expect(await rows(`username = 'limits-nul'`)).toEqual([
+      { username: 'limits-nul', email: null, first_name: 'Ada', last_name: 'Love', ldap_dn: nulUserDn() },
+    ]);
+    const logs = logsOf(app).join('\n');
+    expect(logs).toMatch(/"limits-nul": the email contains a NUL character; stored as null/);
+    expect(logs).toMatch(/"limits-nul": last_name contains a NUL character; stored without it/);
+  });
+
+  it('a full sync that reads a NUL character in a name writes it without, and does not fail', async () => {
+    await postLogin(app, 'limits-nul', PASSWORD).expect(200);
+    const client = await adminClient(slapd());
+    try {
+      await client.modify(
+        nulUserDn(),
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'sn', values: ['Lo\0vely'] }) }),
+      );
+    } finally {
+      await client.unbind();
+    }
+    try {
+      const report = await app.get(LdapSyncService).run();
+      // Only the changed name: the names login cut are cut the same way (nothing to rename or update), and
+      // the listed group whose DN is too long for groups.ldap_dn is left out as at login, not a failed run.
+      expect(report).toMatchObject({
+        status: 'succeeded',
+        usersUpdated: 1,
+        groupsCreated: 0,
+        groupsRenamed: 0,
+        membershipsAdded: 0,
+        membershipsRemoved: 0,
+      });
+      expect(report.notes.join('\n')).toMatch(/DN longer than groups\.ldap_dn holds .* not mirrored/);
+      expect(await rows(`username = 'limits-nul'`)).toEqual([
+        { username: 'limits-nul', email: null, first_name: 'Ada', last_name: 'Lovely', ldap_dn: nulUserDn() },
+      ]);
+    } finally {
+      const admin = await adminClient(slapd());
+      await admin
+        .modify(
+          nulUserDn(),
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'sn', values: ['Lo\0ve'] }) }),
+        )
+        .finally(() => admin.unbind());
+    }
   });
 
   it('refuses a user whose uid is longer than users.username with the generic 401, and logs why', async () => {

@@ -29,3 +29,45 @@ export const ORGANISATION_NAME_MAX_LENGTH = 255;
 export const LDAP_UUID_MAX_LENGTH = 64;
 /** `ldap_sync_runs.status`. */
 export const SYNC_RUN_STATUS_MAX_LENGTH = 32;
+
+/**
+ * U+0000 (NUL). PostgreSQL's text types cannot hold it (the statement fails), SQLite and MySQL can; a directory
+ * may store it (slapd accepts it in `sn` or `mail`). Values that carry one are treated the same on every
+ * database: an identifier refuses the login (the sync leaves the row's own), an email is dropped, a name loses
+ * the character.
+ */
+export function hasNul(value: string): boolean {
+  return value.includes('\0');
+}
+
+export function withoutNul(value: string): string {
+  return value.replaceAll('\0', '');
+}
+
+/** Length in code points, as the columns count it. */
+export function codePointLength(value: string): number {
+  let length = 0;
+  for (const _ of value) length++;
+  return length;
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * The longest start of the value within `max` code points that does not split a character from its accents.
+ * Logins and the sync both cut with this: cut differently, each would undo the other's value on every run.
+ */
+export function cut(value: string, max: number): string {
+  // No more UTF-16 units than the limit: no more code points either (the sync passes 200,000 names here).
+  if (value.length <= max) return value;
+  let out = '';
+  let length = 0;
+  for (const { segment } of graphemes.segment(value)) {
+    const size = codePointLength(segment);
+    if (length + size > max) break;
+    out += segment;
+    length += size;
+  }
+  // One grapheme longer than the column (a pile of combining marks): cut it by code point.
+  return out || Array.from(value).slice(0, max).join('');
+}

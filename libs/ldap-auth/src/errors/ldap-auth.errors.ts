@@ -25,7 +25,8 @@ export type LoginFailureCode =
   | 'not_in_login_group'
   | 'username_taken'
   | 'deactivated_in_app'
-  | 'value_too_long';
+  | 'value_too_long'
+  | 'value_has_nul';
 
 /**
  * A login that must fail: wrong password, unknown user, empty password, not in the login group, disabled

@@ -10,9 +10,14 @@ import { handedOverUsername } from './ldap-user.store.js';
 import {
   DN_MAX_LENGTH,
   EMAIL_MAX_LENGTH,
+  codePointLength,
+  cut,
+  GROUP_DN_MAX_BYTES,
   GROUP_NAME_MAX_LENGTH,
+  hasNul,
   PERSON_NAME_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
+  withoutNul,
 } from '../entities/column-limits.js';
 import { LdapSyncRunEntity } from '../entities/ldap-sync-run.entity.js';
 import type { DirectorySnapshot } from '../model/directory-snapshot.js';
@@ -67,6 +72,21 @@ export class LdapSyncStore {
     // A string no longer than `max` UTF-16 units has at most `max` code points: only longer ones are counted.
     const tooLong = (value: string, max: number) => value.length > max && Array.from(value).length > max;
     for (const user of snapshot.users.values()) {
+      // A NUL (see hasNul) cannot be stored on PostgreSQL: the same rule on every database, as at login.
+      if (user.dn !== null && hasNul(user.dn)) {
+        notes.push(`${JSON.stringify(user.dn.slice(0, 60))}…: DN contains a NUL character, not written`);
+        user.dn = null;
+      }
+      if (user.username !== null && hasNul(user.username)) {
+        notes.push(`${user.dn ?? user.uuid}: username contains a NUL character, not written`);
+        user.username = null;
+      }
+      if (user.email !== null && hasNul(user.email)) {
+        notes.push(`${user.dn ?? user.uuid}: email contains a NUL character, stored as null`);
+        user.email = null;
+      }
+      if (user.firstName !== null && hasNul(user.firstName)) user.firstName = withoutNul(user.firstName);
+      if (user.lastName !== null && hasNul(user.lastName)) user.lastName = withoutNul(user.lastName);
       if (user.username !== null && tooLong(user.username, USERNAME_MAX_LENGTH)) {
         notes.push(`${user.dn}: username longer than ${USERNAME_MAX_LENGTH} characters, not written`);
         user.username = null;
@@ -81,6 +101,19 @@ export class LdapSyncStore {
       }
       if (user.firstName !== null) user.firstName = cut(user.firstName, PERSON_NAME_MAX_LENGTH);
       if (user.lastName !== null) user.lastName = cut(user.lastName, PERSON_NAME_MAX_LENGTH);
+    }
+    // Listed groups as at login: a DN the column or its unique index cannot hold is not mirrored (the run
+    // leaves its row, if any, alone rather than fail as a whole); a name is cut the way a login cuts it, so
+    // the two never undo each other.
+    for (const [dn, group] of snapshot.groups) {
+      if (hasNul(dn) || codePointLength(dn) > DN_MAX_LENGTH || Buffer.byteLength(dn) > GROUP_DN_MAX_BYTES) {
+        notes.push(
+          `group ${JSON.stringify(dn.slice(0, 60))}…: DN longer than groups.ldap_dn holds (${DN_MAX_LENGTH} characters, ${GROUP_DN_MAX_BYTES} bytes) or with a NUL character, not mirrored`,
+        );
+        snapshot.groups.delete(dn);
+        continue;
+      }
+      group.name = cut(withoutNul(group.name), GROUP_NAME_MAX_LENGTH);
     }
     return notes;
   }
@@ -594,12 +627,6 @@ export function reportWithin(report: unknown, maxBytes: number): string {
 /** SQLite's datetime text, as TypeORM writes it: `YYYY-MM-DD HH:MM:SS.SSS` in UTC. */
 function sqliteDate(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function cut(value: string, max: number): string {
-  if (value.length <= max) return value;
-  const chars = Array.from(value);
-  return chars.length <= max ? value : chars.slice(0, max).join('');
 }
 
 /** "12,7,301" → [12, 7, 301]; null (a group without members) → []. Digits only, as the database wrote them. */

@@ -8,8 +8,12 @@ import {
   EMAIL_MAX_LENGTH,
   GROUP_DN_MAX_BYTES,
   GROUP_NAME_MAX_LENGTH,
+  codePointLength,
+  cut,
+  hasNul,
   PERSON_NAME_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
+  withoutNul,
 } from '../entities/column-limits.js';
 import type { DirectoryUser } from '../model/directory-user.js';
 import type { GroupSyncPlan, GroupToJoin } from '../group-sync/group-sync.js';
@@ -322,13 +326,20 @@ export class LdapUserStore {
    * The entry's values checked against the columns (entities/column-limits.ts) before anything is written,
    * so every database behaves the same: PostgreSQL would fail the statement (a 500), SQLite would store
    * anything. An identifier that does not fit refuses the login; an email that does not fit is dropped (a cut
-   * address is someone else's); names are cut. Logs say how long and what the limit is, never the whole value.
+   * address is someone else's); names are cut. A NUL character (see hasNul) is handled the same way: refused,
+   * dropped, or taken out. Logs say how long and what the limit is, never the whole value.
    */
   private fitUserToColumns(entry: DirectoryUser) {
     for (const [what, value, limit, column] of [
       ['username', entry.username, USERNAME_MAX_LENGTH, 'users.username'],
       ['DN', entry.dn, DN_MAX_LENGTH, 'users.ldap_dn'],
     ] as const) {
+      if (hasNul(value)) {
+        throw new InvalidCredentialsError(
+          `the entry's ${what} contains a NUL character, which ${column} cannot hold: ${preview(value)}`,
+          'value_has_nul',
+        );
+      }
       const length = codePointLength(value);
       if (length > limit) {
         throw new InvalidCredentialsError(
@@ -338,6 +349,12 @@ export class LdapUserStore {
       }
     }
     let email = entry.email;
+    if (email !== null && hasNul(email)) {
+      this.logger.warn(
+        `User ${JSON.stringify(entry.username)}: the email contains a NUL character; stored as null: ${preview(email)}`,
+      );
+      email = null;
+    }
     if (email !== null && codePointLength(email) > EMAIL_MAX_LENGTH) {
       this.logger.warn(
         `User ${JSON.stringify(entry.username)}: the email is ${codePointLength(email)} characters long, more than users.email holds (${EMAIL_MAX_LENGTH}); stored as null: ${preview(email)}`,
@@ -345,6 +362,12 @@ export class LdapUserStore {
       email = null;
     }
     const name = (column: string, value: string | null): string | null => {
+      if (value !== null && hasNul(value)) {
+        this.logger.warn(
+          `User ${JSON.stringify(entry.username)}: ${column} contains a NUL character; stored without it`,
+        );
+        value = withoutNul(value);
+      }
       if (value === null || codePointLength(value) <= PERSON_NAME_MAX_LENGTH) return value;
       this.logger.warn(
         `User ${JSON.stringify(entry.username)}: ${column} is ${codePointLength(value)} characters long, more than users.${column} holds (${PERSON_NAME_MAX_LENGTH}); stored cut`,
@@ -365,6 +388,11 @@ export class LdapUserStore {
    * unique index) is not mirrored, which only withholds a membership; a name that does not fit is cut.
    */
   private fitGroupToColumns(group: GroupToJoin): GroupToJoin | undefined {
+    if (hasNul(group.ldapDn)) {
+      this.logger.warn(`Group not mirrored: its DN contains a NUL character: ${preview(group.ldapDn)}`);
+      return undefined;
+    }
+    if (hasNul(group.name)) group = { ...group, name: withoutNul(group.name) };
     const length = codePointLength(group.ldapDn);
     const bytes = Buffer.byteLength(group.ldapDn, 'utf8');
     if (length > DN_MAX_LENGTH || bytes > GROUP_DN_MAX_BYTES) {
@@ -480,28 +508,6 @@ function pick(user: Pick<UserEntity, 'username' | 'email' | 'firstName' | 'lastN
 }
 
 /** Length as the databases count varchar(n): in code points, not UTF-16 units. */
-function codePointLength(value: string): number {
-  let length = 0;
-  for (const _ of value) length++;
-  return length;
-}
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-/** The longest start of the value within `max` code points that does not split a character from its accents. */
-function cut(value: string, max: number): string {
-  let out = '';
-  let length = 0;
-  for (const { segment } of graphemes.segment(value)) {
-    const size = codePointLength(segment);
-    if (length + size > max) break;
-    out += segment;
-    length += size;
-  }
-  // One grapheme longer than the column (a pile of combining marks): cut it by code point.
-  return out || Array.from(value).slice(0, max).join('');
-}
-
 /** The start of an over-long value, for logs. */
 function preview(value: string): string {
   return JSON.stringify(`${Array.from(value).slice(0, 40).join('')}…`);

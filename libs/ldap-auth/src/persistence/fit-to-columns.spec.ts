@@ -1,0 +1,62 @@
+import { describe, expect, it } from '@jest/globals';
+import { LdapSyncStore } from './ldap-sync.store.js';
+import type { TransactionRunner } from './transaction-runner.js';
+import type { DirectorySnapshot, SnapshotUser } from '../model/directory-snapshot.js';
+
+/** fitToColumns touches no database: a store without one is enough. */
+const store = new LdapSyncStore({} as TransactionRunner);
+
+const user = (partial: Partial<SnapshotUser>): SnapshotUser => ({
+  uuid: 'u1',
+  dn: 'uid=a,dc=x',
+  username: 'a',
+  email: 'a@x.test',
+  firstName: 'A',
+  lastName: 'B',
+  disabled: false,
+  ...partial,
+});
+
+function snapshot(users: SnapshotUser[], groups: Array<{ dn: string; name: string }> = []): DirectorySnapshot {
+  return {
+    users: new Map(users.map((u) => [u.uuid, u])),
+    groups: new Map(groups.map((g) => [g.dn, { ...g, members: new Set<SnapshotUser>() }])),
+    missingGroups: new Set(),
+    stats: { entriesRead: users.length, pages: 1 },
+  };
+}
+
+describe('LdapSyncStore.fitToColumns (values the columns cannot hold, the same on every database)', () => {
+  it('leaves a username or DN with a NUL character unwritten, drops such an email, takes it out of names', () => {
+    const snap = snapshot([
+      user({ uuid: 'u1', username: 'a\0b', email: 'a\0@x.test', firstName: 'A\0da', lastName: 'Lo\0ve' }),
+      user({ uuid: 'u2', dn: 'uid=b\0,dc=x', username: 'b' }),
+    ]);
+    const notes = store.fitToColumns(snap);
+    expect(snap.users.get('u1')).toMatchObject({ username: null, email: null, firstName: 'Ada', lastName: 'Love' });
+    expect(snap.users.get('u2')).toMatchObject({ dn: null, username: 'b' });
+    expect(notes).toEqual([
+      'uid=a,dc=x: username contains a NUL character, not written',
+      'uid=a,dc=x: email contains a NUL character, stored as null',
+      '"uid=b\\u0000,dc=x"…: DN contains a NUL character, not written',
+    ]);
+  });
+
+  it('cuts names as a login does (never between a letter and its accent), and leaves out a group DN too long', () => {
+    const longDn = `cn=g,${'ou=x,'.repeat(500)}dc=x`;
+    const snap = snapshot(
+      [user({ lastName: 'e\u0301'.repeat(150) })],
+      [
+        { dn: 'cn=ok,dc=x', name: `n${'\0'}${'g'.repeat(300)}` },
+        { dn: longDn, name: 'too long' },
+      ],
+    );
+    const notes = store.fitToColumns(snap);
+    expect(snap.users.get('u1')?.lastName).toBe('e\u0301'.repeat(127));
+    expect(snap.groups.get('cn=ok,dc=x')?.name).toBe(`n${'g'.repeat(254)}`);
+    expect(snap.groups.has(longDn)).toBe(false);
+    expect(notes.join('\n')).toMatch(
+      /DN longer than groups\.ldap_dn holds \(2048 characters, 2600 bytes\).*not mirrored/,
+    );
+  });
+});
