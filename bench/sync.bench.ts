@@ -967,40 +967,24 @@ function targets(size: SizeResult): Target[] {
     size.sync.scenarios.find((x) => x.implementation === 'library' && x.kind === kind && x.database === database);
   const dump = floor('ldapsearch-all');
   const copy = floor('pg-copy');
-  const unchanged = scenario('unchanged', 'postgres')?.seconds?.median;
-  if (large && dump && unchanged !== undefined) {
-    const ratio = unchanged / dump;
-    out.push({
-      target: 'resync, no change ≤ 1.3× the dump alone',
-      measured: `${ratio.toFixed(2)}×`,
-      met: ratio <= 1.3,
-    });
-  }
-  const pairedUnchanged = scenario('unchanged', 'postgres')?.pairedDumpRatio;
-  if (large && pairedUnchanged !== undefined) {
-    out.push({
-      target: '  the same, each run ÷ a dump timed just before it',
-      measured: `${pairedUnchanged.toFixed(2)}×`,
-      met: pairedUnchanged <= 1.3,
-    });
-  }
-  const changed = scenario('changed', 'postgres')?.seconds?.median;
-  if (large && dump && copy && changed !== undefined) {
-    const ratio = changed / (dump + copy);
-    out.push({
-      target: 'resync, 1 % changes ≤ 1.5× (the dump + COPY)',
-      measured: `${ratio.toFixed(2)}×`,
-      met: ratio <= 1.5,
-    });
-  }
-  const pairedChanged = scenario('changed', 'postgres')?.pairedDumpCopyRatio;
-  if (large && pairedChanged !== undefined) {
-    out.push({
-      target: '  the same, each run ÷ (a dump timed just before it + COPY)',
-      measured: `${pairedChanged.toFixed(2)}×`,
-      met: pairedChanged <= 1.5,
-    });
-  }
+  /** A ratio target: pushed when the ratio could be measured. */
+  const ratio = (target: string, value: number | undefined, limit: number) => {
+    if (large && value !== undefined && Number.isFinite(value)) {
+      out.push({ target, measured: `${value.toFixed(2)}×`, met: value <= limit });
+    }
+  };
+  const unchanged = scenario('unchanged', 'postgres');
+  const changed = scenario('changed', 'postgres');
+  const over = (seconds: number | undefined, floorSeconds: number | undefined) =>
+    seconds !== undefined && floorSeconds ? seconds / floorSeconds : undefined;
+  ratio('resync, no change ≤ 1.3× the dump alone', over(unchanged?.seconds?.median, dump), 1.3);
+  ratio('  the same, each run ÷ a dump timed just before it', unchanged?.pairedDumpRatio, 1.3);
+  ratio(
+    'resync, 1 % changes ≤ 1.5× (the dump + COPY)',
+    over(changed?.seconds?.median, dump && copy ? dump + copy : undefined),
+    1.5,
+  );
+  ratio('  the same, each run ÷ (a dump timed just before it + COPY)', changed?.pairedDumpCopyRatio, 1.5);
   const peaks = size.sync.scenarios.filter((x) => x.implementation === 'library' && x.peakRssMb);
   if (large && peaks.length) {
     const peak = Math.max(...peaks.map((x) => x.peakRssMb!.max));
