@@ -179,7 +179,7 @@ async function readWithLibrary(config: ReadChildConfig, rssStartMb: number): Pro
     reader.close();
   }
   let memberships = 0;
-  for (const group of snapshot.groups.values()) memberships += group.members.size;
+  for (const group of snapshot.groups.values()) memberships += group.members.length;
   const result: ReadChildResult = {
     mode: config.mode,
     entries: snapshot.stats.entriesRead,

@@ -37,21 +37,26 @@ export interface SearchPage {
 }
 
 interface PendingOperation {
-  messageId: number;
+  /** Lower-case names of the attributes whose values stay Buffers. */
+  binary: ReadonlySet<string>;
   onResponse(response: LdapResponse): void;
   fail(error: Error): void;
 }
 
+const NO_BINARY: ReadonlySet<string> = new Set();
+
 /**
  * The connection the full sync reads the directory on: a socket `openLdapSocket` opened (TLS already in place
  * where it is due), a simple bind, and searches whose responses it decodes itself (ldap-message-decoder.ts).
- * One operation at a time. Anything that ends the connection, a timeout included, fails the operation in
- * progress and every later one: a read on this connection is complete or it throws.
+ * Several searches may run at once (the server interleaves their responses; each is matched by message id),
+ * so the groups can be read while the users' pages arrive. Anything that ends the connection, a timeout
+ * included, fails every operation in progress and every later one: a read on this connection is complete or
+ * it throws.
  */
 export class BulkReadConnection {
   private readonly framer = new LdapMessageFramer(MAX_MESSAGE_BYTES);
-  private binary: ReadonlySet<string> = new Set();
-  private pending?: PendingOperation;
+  private readonly pending = new Map<number, PendingOperation>();
+  private readonly binaryOf = (messageId: number) => this.pending.get(messageId)?.binary ?? NO_BINARY;
   private closed?: Error;
   private lastMessageId = 0;
 
@@ -62,7 +67,7 @@ export class BulkReadConnection {
   ) {
     socket.on('data', (chunk: Buffer) => {
       try {
-        this.framer.push(chunk, (message) => this.dispatch(message));
+        this.framer.push(chunk, this.dispatch);
       } catch (error) {
         this.fail(error as Error);
       }
@@ -73,12 +78,17 @@ export class BulkReadConnection {
 
   async bind(dn: string, password: string): Promise<void> {
     const messageId = this.nextMessageId();
-    await this.exchange(new BindRequest({ messageId, dn, password }).write(), messageId, (response, done) => {
-      if (response.op !== LdapResponseOp.bind || !('result' in response)) return;
-      const { result } = response;
-      if (result.resultCode !== 0) throw resultError(messageId, result);
-      done();
-    });
+    await this.exchange(
+      new BindRequest({ messageId, dn, password }).write(),
+      messageId,
+      NO_BINARY,
+      (response, done) => {
+        if (response.op !== LdapResponseOp.bind || !('result' in response)) return;
+        const { result } = response;
+        if (result.resultCode !== 0) throw resultError(messageId, result);
+        done();
+      },
+    );
   }
 
   /** Every entry and reference of one (unpaged) search. */
@@ -138,9 +148,9 @@ export class BulkReadConnection {
       attributes: options.attributes,
       controls,
     });
-    this.binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
+    const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
     let cookie: Buffer | undefined;
-    await this.exchange(request.write(), messageId, (response, done) => {
+    await this.exchange(request.write(), messageId, binary, (response, done) => {
       if (response.op === LdapResponseOp.searchEntry && 'entry' in response) {
         page.searchEntries.push(response.entry);
       } else if (response.op === LdapResponseOp.searchReference && 'uris' in response) {
@@ -161,10 +171,10 @@ export class BulkReadConnection {
   private exchange(
     request: Buffer,
     messageId: number,
+    binary: ReadonlySet<string>,
     handle: (response: LdapResponse, done: () => void) => void,
   ): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
-    if (this.pending) return Promise.reject(new Error('one operation at a time on this connection'));
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const arm = () => {
@@ -173,12 +183,12 @@ export class BulkReadConnection {
       };
       const finish = (error?: Error) => {
         clearTimeout(timer);
-        this.pending = undefined;
+        this.pending.delete(messageId);
         if (error) reject(error);
         else resolve();
       };
-      this.pending = {
-        messageId,
+      this.pending.set(messageId, {
+        binary,
         onResponse: (response) => {
           arm();
           try {
@@ -188,30 +198,31 @@ export class BulkReadConnection {
           }
         },
         fail: (error) => finish(error),
-      };
+      });
       arm();
       this.socket.write(request);
     });
   }
 
-  private dispatch(message: Buffer): void {
-    const response = decodeLdapMessage(message, this.binary);
+  private readonly dispatch = (data: Buffer, start: number, end: number): void => {
+    const response = decodeLdapMessage(data, this.binaryOf, start, end);
     if (response.messageId === 0 && response.op === LdapResponseOp.extended) {
       // Notice of disconnection (RFC 4511 4.4.1): the server is about to close.
       const detail = 'result' in response ? response.result.diagnosticMessage : '';
       this.fail(new Error(`the server ended the connection${detail ? `: ${detail}` : ''}`));
       return;
     }
-    if (!this.pending || response.messageId !== this.pending.messageId) {
+    const operation = this.pending.get(response.messageId);
+    if (!operation) {
       this.fail(new Error(`unexpected response to message ${response.messageId}`));
       return;
     }
-    this.pending.onResponse(response);
-  }
+    operation.onResponse(response);
+  };
 
   private fail(error: Error): void {
     this.closed ??= error;
-    this.pending?.fail(error);
+    for (const operation of [...this.pending.values()]) operation.fail(error);
     this.socket.destroy();
   }
 

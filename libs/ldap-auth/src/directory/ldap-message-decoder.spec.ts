@@ -129,7 +129,9 @@ describe('LdapMessageFramer', () => {
       const framer = new LdapMessageFramer(1 << 20);
       const messages: Buffer[] = [];
       for (let i = 0; i < stream.length; i += size) {
-        framer.push(stream.subarray(i, i + size), (m) => messages.push(Buffer.from(m)));
+        framer.push(stream.subarray(i, i + size), (data, start, end) =>
+          messages.push(Buffer.from(data.subarray(start, end))),
+        );
       }
       expect(Buffer.concat(messages).equals(stream)).toBe(true);
       expect(messages.map((m) => decodeLdapMessage(m, NONE).op)).toEqual([
@@ -229,5 +231,80 @@ describe('BulkReadConnection.searchPages (over a scripted socket)', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+/** A socket that answers nothing until told: the test sends the server's messages, in any order. */
+class ManualSocket extends EventEmitter {
+  writable = true;
+  readonly requests: number[] = [];
+  write(request: Buffer): boolean {
+    this.requests.push(decodeRequestId(request));
+    return true;
+  }
+  destroy(): void {
+    this.writable = false;
+  }
+}
+
+describe('BulkReadConnection: several searches at once on one connection', () => {
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('matches interleaved responses to their search by message id, each with its own binary attributes', async () => {
+    const socket = new ManualSocket();
+    const connection = new BulkReadConnection(socket as unknown as net.Socket, 5_000);
+    const guid = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const users = connection.search('ou=people,dc=x', {
+      scope: 'sub',
+      filter: '(objectClass=*)',
+      attributes: ['objectGUID'],
+      binaryAttributes: ['objectGUID'],
+    });
+    const group = connection.search('cn=g,dc=x', { scope: 'base', filter: '(objectClass=*)', attributes: ['member'] });
+    await tick();
+    const [u, g] = socket.requests;
+    expect(u).not.toBe(g);
+    // The server interleaves the two searches' messages, in one chunk and across chunks.
+    const stream = Buffer.concat([
+      searchEntry(u, 'uid=a,dc=x', [['objectGUID', [guid]]]),
+      searchEntry(g, 'cn=g,dc=x', [['member', ['uid=a,dc=x', 'uid=b,dc=x']]]),
+      searchEntry(u, 'uid=b,dc=x', [['objectGUID', [guid]]]),
+      searchDone(g, 0, ''),
+      searchDone(u, 0, ''),
+    ]);
+    socket.emit('data', stream.subarray(0, 50));
+    socket.emit('data', stream.subarray(50));
+    const [usersPage, groupPage] = await Promise.all([users, group]);
+    expect(usersPage.searchEntries).toEqual([
+      { dn: 'uid=a,dc=x', objectguid: guid },
+      { dn: 'uid=b,dc=x', objectguid: guid },
+    ]);
+    expect(groupPage.searchEntries).toEqual([{ dn: 'cn=g,dc=x', member: ['uid=a,dc=x', 'uid=b,dc=x'] }]);
+  });
+
+  it('a failure of one search leaves the other running; a lost connection fails every search in progress', async () => {
+    const socket = new ManualSocket();
+    const connection = new BulkReadConnection(socket as unknown as net.Socket, 5_000);
+    const options = { scope: 'base' as const, filter: '(objectClass=*)', attributes: ['cn'] };
+    const first = connection.search('cn=a,dc=x', options);
+    const second = connection.search('cn=b,dc=x', options);
+    const third = connection.search('cn=c,dc=x', options);
+    await tick();
+    const [a, b] = socket.requests;
+    socket.emit('data', searchDone(a, 4, 'size limit'));
+    await expect(first).rejects.toBeInstanceOf(SizeLimitExceededError);
+    socket.emit('data', Buffer.concat([searchEntry(b, 'cn=b,dc=x', [['cn', ['b']]]), searchDone(b, 0, '')]));
+    await expect(second).resolves.toMatchObject({ searchEntries: [{ dn: 'cn=b,dc=x', cn: 'b' }] });
+    socket.emit('close');
+    await expect(third).rejects.toThrow(/Connection closed/);
+  });
+
+  it('a response to no search in progress ends the connection', async () => {
+    const socket = new ManualSocket();
+    const connection = new BulkReadConnection(socket as unknown as net.Socket, 5_000);
+    const search = connection.search('cn=a,dc=x', { scope: 'base', filter: '(objectClass=*)', attributes: ['cn'] });
+    await tick();
+    socket.emit('data', searchDone(socket.requests[0] + 5, 0, ''));
+    await expect(search).rejects.toThrow(/unexpected response to message/);
   });
 });

@@ -53,6 +53,8 @@ export class LdapDecodeError extends Error {
 /**
  * Splits a byte stream into LDAP messages. Bytes arrive in chunks that end anywhere; a message larger than a
  * chunk (a group with 40,000 members is megabytes) is gathered once its length is known and joined once.
+ * Messages are handed out as a range of a buffer, not a Buffer each: a page of 1,000 entries would make
+ * 2,000 short-lived Buffer objects.
  */
 export class LdapMessageFramer {
   private chunks: Buffer[] = [];
@@ -62,34 +64,31 @@ export class LdapMessageFramer {
 
   constructor(private readonly maxMessageBytes: number) {}
 
-  /** Feeds a chunk; calls `onMessage` with every message it completes (each a Buffer of exactly one message). */
-  push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+  /** Feeds a chunk; calls `onMessage` with every message it completes (`data[start, end)` is exactly one message). */
+  push(chunk: Buffer, onMessage: (data: Buffer, start: number, end: number) => void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    const data = this.chunks.length === 1 ? chunk : this.join();
+    let start = 0;
     for (;;) {
       if (this.needed === 0) {
-        const head = this.chunks.length === 1 ? this.chunks[0] : this.join();
-        const length = messageLength(head);
-        if (length === undefined) return;
+        const length = messageLength(data, start);
+        if (length === undefined) break;
         if (length > this.maxMessageBytes) {
           throw new LdapDecodeError(`a message of ${length} bytes is over the limit of ${this.maxMessageBytes}`);
         }
         this.needed = length;
       }
-      if (this.buffered < this.needed) return;
-      const data = this.chunks.length === 1 ? this.chunks[0] : this.join();
-      const needed = this.needed;
+      if (this.buffered < this.needed) break;
+      const end = start + this.needed;
       this.needed = 0;
-      if (data.length === needed) {
-        this.chunks = [];
-        this.buffered = 0;
-      } else {
-        this.chunks = [data.subarray(needed)];
-        this.buffered = data.length - needed;
-      }
-      onMessage(data.subarray(0, needed));
-      if (this.buffered === 0) return;
+      this.buffered -= end - start;
+      onMessage(data, start, end);
+      start = end;
+      if (this.buffered === 0) break;
     }
+    // What is left of the last chunk: kept as a view (no copy) until more arrives.
+    this.chunks = this.buffered === 0 ? [] : [start === 0 ? data : data.subarray(start)];
   }
 
   private join(): Buffer {
@@ -99,32 +98,39 @@ export class LdapMessageFramer {
   }
 }
 
-/** Length of the message that starts `data`, header included; undefined until the header is complete. */
-function messageLength(data: Buffer): number | undefined {
-  if (data.length < 2) return undefined;
-  if (data[0] !== 0x30) throw new LdapDecodeError(`a message starts with tag 0x${data[0].toString(16)}`);
-  const first = data[1];
+/** Length of the message that starts at `data[at]`, header included; undefined until the header is complete. */
+function messageLength(data: Buffer, at: number): number | undefined {
+  if (data.length - at < 2) return undefined;
+  if (data[at] !== 0x30) throw new LdapDecodeError(`a message starts with tag 0x${data[at].toString(16)}`);
+  const first = data[at + 1];
   if (first < 0x80) return 2 + first;
   const bytes = first & 0x7f;
   if (bytes === 0 || bytes > 4) throw new LdapDecodeError('unsupported length encoding');
-  if (data.length < 2 + bytes) return undefined;
+  if (data.length - at < 2 + bytes) return undefined;
   let length = 0;
-  for (let i = 0; i < bytes; i++) length = length * 256 + data[2 + i];
+  for (let i = 0; i < bytes; i++) length = length * 256 + data[at + 2 + i];
   return 2 + bytes + length;
 }
 
 /**
  * Reads one complete message. An entry's attribute names are lower-cased; `binaryAttributes` (lower-case
- * names) keep their values as Buffers, like objectGUID; every other value is decoded as UTF-8.
+ * names, or the names for a message id when several searches share the connection) keep their values as
+ * Buffers, like objectGUID; every other value is decoded as UTF-8.
  */
-export function decodeLdapMessage(message: Buffer, binaryAttributes: ReadonlySet<string>): LdapResponse {
-  const r = new BerCursor(message);
+export function decodeLdapMessage(
+  message: Buffer,
+  binaryAttributes: ReadonlySet<string> | ((messageId: number) => ReadonlySet<string>),
+  start = 0,
+  end = message.length,
+): LdapResponse {
+  const r = new BerCursor(message, start, end);
   r.enter(0x30);
   const messageId = r.readInteger();
   const op = r.peekTag();
   if (op === LdapResponseOp.searchEntry) {
     const end = r.enter(op);
-    return { messageId, op, entry: readEntry(r, end, binaryAttributes) };
+    const binary = typeof binaryAttributes === 'function' ? binaryAttributes(messageId) : binaryAttributes;
+    return { messageId, op, entry: readEntry(r, end, binary) };
   }
   if (op === LdapResponseOp.searchReference) {
     const end = r.enter(op);
@@ -155,11 +161,21 @@ function readEntry(r: BerCursor, end: number, binaryAttributes: ReadonlySet<stri
     const type = r.readAttributeType();
     const valuesEnd = r.enter(0x31);
     const binary = binaryAttributes.size > 0 && binaryAttributes.has(type);
-    const values: Array<string | Buffer> = [];
-    while (r.pos < valuesEnd) values.push(binary ? r.readBytes(0x04) : r.readString(0x04));
+    // The shape ldapts gives: one value as itself, several as an array, none as an empty array. Most
+    // attributes have one value: no array is made for it.
+    if (r.pos === valuesEnd) {
+      entry[type] = [];
+    } else {
+      const first = binary ? r.readBytes(0x04) : r.readString(0x04);
+      if (r.pos === valuesEnd) {
+        entry[type] = first;
+      } else {
+        const values: Array<string | Buffer> = [first];
+        while (r.pos < valuesEnd) values.push(binary ? r.readBytes(0x04) : r.readString(0x04));
+        entry[type] = values as string[] | Buffer[];
+      }
+    }
     r.pos = attributeEnd;
-    // The shape ldapts gives: one value as itself, several as an array, none as an empty array.
-    entry[type] = (values.length === 1 ? values[0] : values) as string | string[] | Buffer | Buffer[];
   }
   r.pos = end;
   return entry;
@@ -186,7 +202,7 @@ function readControls(r: BerCursor): DecodedControl[] {
 export function pagedResultsCookie(controls: readonly DecodedControl[]): Buffer | undefined {
   const control = controls.find((c) => c.type === PAGED_RESULTS_OID);
   if (!control?.value) return undefined;
-  const r = new BerCursor(control.value);
+  const r = new BerCursor(control.value, 0, control.value.length);
   r.enter(0x30);
   r.readInteger();
   return r.readBytes(0x04);
@@ -196,14 +212,13 @@ export function pagedResultsCookie(controls: readonly DecodedControl[]): Buffer 
 const MAX_RECENT_TYPES = 16;
 const recentTypes: Array<{ bytes: Buffer; name: string }> = [];
 
-/** A read position in one message; every read checks its tag and stays inside the message. */
+/** A read position in one message (`buf[pos, end)`); every read checks its tag and stays inside the message. */
 class BerCursor {
-  pos = 0;
-  readonly end: number;
-
-  constructor(private readonly buf: Buffer) {
-    this.end = buf.length;
-  }
+  constructor(
+    private readonly buf: Buffer,
+    public pos: number,
+    readonly end: number,
+  ) {}
 
   peekTag(): number {
     if (this.pos >= this.end) throw new LdapDecodeError('truncated');

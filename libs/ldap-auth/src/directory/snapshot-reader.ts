@@ -15,6 +15,8 @@ export const SYNC_PAGE_SIZE = 1000;
 const UAC_ACCOUNT_DISABLE = 0x2;
 /** Deepest group nesting followed. */
 const MAX_NESTING_DEPTH = 32;
+/** Group entries asked for at once on the read's connection. */
+const GROUP_READS_IN_FLIGHT = 4;
 
 export interface SnapshotReadOptions {
   searchBase: string;
@@ -58,6 +60,12 @@ class SnapshotReader {
   private userByDn?: Map<string, SnapshotUser>;
   private readonly userByName = new Map<string, SnapshotUser>();
   private readonly stats = { entriesRead: 0, pages: 0 };
+  private ordinals = 0;
+  /** With a login group: 1 at the ordinal of each user in it (the others are not users, nor members). */
+  private inLoginGroup?: Uint8Array;
+  /** A group's number at the ordinal of each user already counted as its member (no Set per group). */
+  private memberStamp?: Int32Array;
+  private groupsResolved = 0;
   private readonly controls?: Control[];
 
   constructor(
@@ -70,26 +78,52 @@ class SnapshotReader {
   }
 
   async read(): Promise<DirectorySnapshot> {
-    await this.readUsers();
+    const { loginGroup, groupDns } = this.options;
+    // The listed groups are asked for while the users' pages arrive, on the same connection: their entries
+    // are decoded in the gaps while the server prepares the next page. Their members can only be matched to
+    // users (and nested groups told from users) once every user is read.
+    const [, topEntries] = await Promise.all([
+      this.readUsers(),
+      this.readGroupEntries([...new Set(loginGroup ? [loginGroup, ...groupDns] : groupDns)]),
+    ]);
     const groups = new Map<string, SnapshotGroup>();
     const missingGroups = new Set<string>();
-    if (this.options.loginGroup) {
-      const login = await this.readGroup(this.options.loginGroup);
-      if (!login) {
+    if (loginGroup) {
+      const top = topEntries.get(loginGroup);
+      if (!top) {
         throw new IncompleteDirectoryReadError(
-          `the login group ${this.options.loginGroup} does not exist (LDAP_LOGIN_GROUP): refusing to treat every user as removed`,
+          `the login group ${loginGroup} does not exist (LDAP_LOGIN_GROUP): refusing to treat every user as removed`,
         );
       }
-      for (const [uuid, user] of [...this.users]) if (!login.members.has(user)) this.users.delete(uuid);
+      const login = await this.resolveGroup(top);
+      this.inLoginGroup = new Uint8Array(this.ordinals);
+      for (const user of login.members) this.inLoginGroup[user.ordinal] = 1;
+      for (const [uuid, user] of [...this.users]) if (!this.inLoginGroup[user.ordinal]) this.users.delete(uuid);
     }
-    for (const dn of this.options.groupDns) {
-      const group = await this.readGroup(dn);
-      if (group) groups.set(dn, group);
+    for (const dn of groupDns) {
+      const top = topEntries.get(dn);
+      if (top) groups.set(dn, await this.resolveGroup(top));
       else missingGroups.add(dn);
     }
-    return { users: this.users, groups, missingGroups, stats: { ...this.stats } };
+    return { users: this.users, ordinals: this.ordinals, groups, missingGroups, stats: { ...this.stats } };
   }
 
+  /** The entries of `dns` (undefined: no such entry), a few searches at a time. */
+  private async readGroupEntries(
+    dns: readonly string[],
+    onlyIfGroup = false,
+  ): Promise<Map<string, GroupEntry | undefined>> {
+    const entries = new Map<string, GroupEntry | undefined>(dns.map((dn) => [dn, undefined]));
+    let next = 0;
+    const worker = async () => {
+      while (next < dns.length) {
+        const dn = dns[next++];
+        entries.set(dn, await this.readGroupEntry(dn, onlyIfGroup));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(GROUP_READS_IN_FLIGHT, dns.length) }, worker));
+    return entries;
+  }
   private userFilter(): Filter {
     const filters: Filter[] = [new EqualityFilter({ attribute: 'objectClass', value: this.options.objectClass })];
     if (this.server.activeDirectory && this.options.objectClass.toLowerCase() === 'user') {
@@ -137,6 +171,7 @@ class SnapshotReader {
     if (!uuid) throw new IncompleteDirectoryReadError(`the entry ${entry.dn} has no stable id`);
     const username = valueOf(entry, userFields.username);
     const user: SnapshotUser = {
+      ordinal: this.ordinals++,
       uuid,
       dn: entry.dn,
       username,
@@ -162,33 +197,37 @@ class SnapshotReader {
     return valueOf(entry, OPENLDAP_UUID_ATTRIBUTE)?.toLowerCase();
   }
 
-  /** A group's complete membership among the users read, nested groups expanded when that is on. */
-  private async readGroup(dn: string): Promise<SnapshotGroup | undefined> {
-    const top = await this.readGroupEntry(dn);
-    if (!top) return undefined;
-    const members = new Set<SnapshotUser>();
-    const seen = new Set<string>([dn]);
+  /** A group's complete membership among the users read, nested groups read and expanded when that is on. */
+  private async resolveGroup(top: GroupEntry): Promise<SnapshotGroup> {
+    const members: SnapshotUser[] = [];
+    const stamp = (this.memberStamp ??= new Int32Array(this.ordinals));
+    const groupNumber = ++this.groupsResolved;
+    const seen = new Set<string>([top.dn]);
     let frontier = [top];
     for (let depth = 0; frontier.length && depth <= MAX_NESTING_DEPTH; depth++) {
-      const next: GroupEntry[] = [];
+      const childDns: string[] = [];
       for (const group of frontier) {
         for (const value of group.members) {
           const user = this.memberUser(value);
           if (user) {
-            members.add(user);
+            if (stamp[user.ordinal] !== groupNumber && (!this.inLoginGroup || this.inLoginGroup[user.ordinal])) {
+              stamp[user.ordinal] = groupNumber;
+              members.push(user);
+            }
             continue;
           }
           if (!this.options.nestedGroups || this.options.memberAttribute === 'memberUid') continue;
           const childDn = tryNormalizeDn(value);
           if (!childDn || seen.has(childDn)) continue;
           seen.add(childDn);
-          const child = await this.readGroupEntry(childDn, true);
-          if (child) next.push(child);
+          childDns.push(childDn);
         }
       }
-      frontier = next;
+      frontier = [];
+      for (const child of (await this.readGroupEntries(childDns, true)).values()) if (child) frontier.push(child);
     }
-    return { dn, name: top.name, members };
+    this.options.onProgress?.({ phase: 'groups', ...this.stats });
+    return { dn: top.dn, name: top.name, members };
   }
 
   private memberUser(value: string): SnapshotUser | undefined {
@@ -262,7 +301,6 @@ class SnapshotReader {
         high = next.high;
       }
     }
-    this.options.onProgress?.({ phase: 'groups', ...this.stats });
     return { dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn), members };
   }
 }

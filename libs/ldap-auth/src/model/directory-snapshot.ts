@@ -5,6 +5,11 @@
 
 /** A user entry, as compact as the sync can keep 100,000s of them. */
 export interface SnapshotUser {
+  /**
+   * Its position in the read (0, 1, 2…; distinct, below `DirectorySnapshot.ordinals`): a consumer keeps what it
+   * knows of each user in an array indexed by it, instead of hashing 100,000s of objects or strings.
+   */
+  ordinal: number;
   /** Stable id (entryUUID / objectGUID text), lower-case. */
   uuid: string;
   /** Null when it cannot be stored (longer than the column): the row keeps its own. */
@@ -24,16 +29,15 @@ export interface SnapshotGroup {
   dn: string;
   /** Its `cn`. */
   name: string;
-  /**
-   * The users that are members: the same objects as in `users`, so a consumer maps them to its own rows by
-   * identity, without hashing 300,000 uuids a second time.
-   */
-  members: Set<SnapshotUser>;
+  /** The users that are members, each once: the same objects as in `users` (map them by `ordinal`). */
+  members: SnapshotUser[];
 }
 
 export interface DirectorySnapshot {
   /** Every user entry under the search base matching the user filter (and in the login group, when set), by uuid. */
   users: Map<string, SnapshotUser>;
+  /** Every user's `ordinal` is below this. */
+  ordinals: number;
   /** The listed groups (LDAP_SYNCED_GROUPS) that exist, by normalised DN. */
   groups: Map<string, SnapshotGroup>;
   /** Listed groups the directory says do not exist (noSuchObject), normalised. */

@@ -7,6 +7,7 @@ import type { DirectorySnapshot, SnapshotUser } from '../model/directory-snapsho
 const store = new LdapSyncStore({} as TransactionRunner);
 
 const user = (partial: Partial<SnapshotUser>): SnapshotUser => ({
+  ordinal: 0,
   uuid: 'u1',
   dn: 'uid=a,dc=x',
   username: 'a',
@@ -19,8 +20,9 @@ const user = (partial: Partial<SnapshotUser>): SnapshotUser => ({
 
 function snapshot(users: SnapshotUser[], groups: Array<{ dn: string; name: string }> = []): DirectorySnapshot {
   return {
-    users: new Map(users.map((u) => [u.uuid, u])),
-    groups: new Map(groups.map((g) => [g.dn, { ...g, members: new Set<SnapshotUser>() }])),
+    users: new Map(users.map((u, ordinal) => [u.uuid, { ...u, ordinal }])),
+    ordinals: users.length,
+    groups: new Map(groups.map((g) => [g.dn, { ...g, members: [] }])),
     missingGroups: new Set(),
     stats: { entriesRead: users.length, pages: 1 },
   };

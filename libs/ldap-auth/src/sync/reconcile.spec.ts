@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import type { DirectorySnapshot, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
 import { type AppLdapUser, type AppState, planCounts, planIsEmpty, reconcile } from './reconcile.js';
 
+/** An entry; snapshot() gives each its ordinal. */
 const entry = (uuid: string, username: string, extra: Partial<SnapshotUser> = {}): SnapshotUser => ({
+  ordinal: -1,
   uuid,
   dn: `uid=${username},ou=people,dc=x`,
   username,
@@ -32,16 +34,25 @@ function snapshot(
   groups: Array<ReturnType<typeof group>> = [],
   missing: string[] = [],
 ): DirectorySnapshot {
-  const byUuid = new Map(users.map((u) => [u.uuid, u]));
+  let ordinals = 0;
+  const byUuid = new Map(users.map((u) => [u.uuid, { ...u, ordinal: ordinals++ }]));
   // A member uuid that is not among `users` stands for an entry the app has no row for.
-  const member = (uuid: string) => byUuid.get(uuid) ?? entry(uuid, `name-of-${uuid}`);
+  const others = new Map<string, SnapshotUser>();
+  const member = (uuid: string): SnapshotUser => {
+    const known = byUuid.get(uuid) ?? others.get(uuid);
+    if (known) return known;
+    const other = { ...entry(uuid, `name-of-${uuid}`), ordinal: ordinals++ };
+    others.set(uuid, other);
+    return other;
+  };
   const resolved = groups.map(({ dn, name, memberUuids }): SnapshotGroup => ({
     dn,
     name,
-    members: new Set(memberUuids.map(member)),
+    members: [...new Set(memberUuids.map(member))],
   }));
   return {
     users: byUuid,
+    ordinals,
     groups: new Map(resolved.map((g) => [g.dn, g])),
     missingGroups: new Set(missing),
     stats: { entriesRead: users.length, pages: 1 },

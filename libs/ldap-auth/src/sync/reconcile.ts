@@ -187,17 +187,19 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
 
   // Groups. Member ids are compared as sorted typed arrays, merged in one pass: at 300,000 memberships that
   // is far lighter than a Set per group on each side.
-  // Keyed on the snapshot's user objects (the groups hold the same objects): identity, not string hashing.
-  const userIdOf = new Map(present.map(([user, entry]) => [entry, user.id]));
+  // Row id by the snapshot's ordinal (0: the app has no row for that entry; row ids start at 1): an array, not a
+  // hash map.
+  const userIdOf = new Float64Array(snapshot.ordinals);
+  for (const [user, entry] of present) userIdOf[entry.ordinal] = user.id;
   const groupByDn = new Map(state.groups.map((g) => [g.dn, g]));
   const removedAreDeleted = options.removedUsers === 'delete';
 
   for (const group of snapshot.groups.values()) {
-    const ids = new Float64Array(group.members.size);
+    const ids = new Float64Array(group.members.length);
     let count = 0;
     for (const member of group.members) {
-      const id = userIdOf.get(member);
-      if (id !== undefined) ids[count++] = id;
+      const id = userIdOf[member.ordinal];
+      if (id > 0) ids[count++] = id;
     }
     // Distinct entries are distinct rows (ldap_uuid is unique), so there are no duplicates to drop.
     const wanted = ids.subarray(0, count).sort();
