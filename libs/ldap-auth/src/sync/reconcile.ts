@@ -102,11 +102,21 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
   };
 
   const removed: AppLdapUser[] = [];
-  const present: Array<[AppLdapUser, SnapshotUser]> = [];
+  // Rows whose entry is present, and that entry at the same index (two arrays: no pair per user).
+  const presentRows: AppLdapUser[] = [];
+  const presentEntries: SnapshotUser[] = [];
+  // Row id by the snapshot's ordinal (0: the app has no row for that entry; row ids start at 1): an array, not a
+  // hash map.
+  const userIdOf = new Float64Array(snapshot.ordinals);
   for (const user of state.users) {
     const entry = snapshot.users.get(user.uuid);
-    if (entry) present.push([user, entry]);
-    else removed.push(user);
+    if (entry) {
+      presentRows.push(user);
+      presentEntries.push(entry);
+      userIdOf[entry.ordinal] = user.id;
+    } else {
+      removed.push(user);
+    }
   }
 
   // Removals first: what they free (usernames) is known before names are handed around.
@@ -127,13 +137,15 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
   let names: { holderOf: Map<string, AppLdapUser>; finalNameOf: Map<number, string> } | undefined;
   const nameIndex = () => {
     if (names) return names;
-    names = { holderOf: new Map(), finalNameOf: new Map() };
-    for (const user of state.users) names.holderOf.set(fold(user.username), user);
-    for (const [user, entry] of present) names.finalNameOf.set(user.id, entry.username ?? user.username);
-    return names;
+    const index = { holderOf: new Map<string, AppLdapUser>(), finalNameOf: new Map<number, string>() };
+    for (const user of state.users) index.holderOf.set(fold(user.username), user);
+    presentRows.forEach((user, i) => index.finalNameOf.set(user.id, presentEntries[i].username ?? user.username));
+    return (names = index);
   };
 
-  for (const [user, entry] of present) {
+  for (let i = 0; i < presentRows.length; i++) {
+    const user = presentRows[i];
+    const entry = presentEntries[i];
     let username = user.username;
     if (entry.username !== null && entry.username !== user.username) {
       const { holderOf, finalNameOf } = nameIndex();
@@ -187,10 +199,6 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
 
   // Groups. Member ids are compared as sorted typed arrays, merged in one pass: at 300,000 memberships that
   // is far lighter than a Set per group on each side.
-  // Row id by the snapshot's ordinal (0: the app has no row for that entry; row ids start at 1): an array, not a
-  // hash map.
-  const userIdOf = new Float64Array(snapshot.ordinals);
-  for (const [user, entry] of present) userIdOf[entry.ordinal] = user.id;
   const groupByDn = new Map(state.groups.map((g) => [g.dn, g]));
   const removedAreDeleted = options.removedUsers === 'delete';
 
