@@ -33,7 +33,7 @@ export interface SnapshotReadOptions {
 }
 
 /**
- * One complete read of the directory for the full sync: every user entry, then every listed group's
+ * One complete read of the directory for the full sync: every user entry and, read alongside, every listed group's
  * complete membership. Reads page by page into compact records (no raw entries are kept), follows AD's
  * ranged attribute retrieval, and throws IncompleteDirectoryReadError on anything that could make the
  * read partial: an error on any page (a size or time limit included), a referral it cannot follow, a lost
