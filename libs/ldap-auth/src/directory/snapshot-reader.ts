@@ -124,6 +124,7 @@ class SnapshotReader {
     await Promise.all(Array.from({ length: Math.min(GROUP_READS_IN_FLIGHT, dns.length) }, worker));
     return entries;
   }
+
   private userFilter(): Filter {
     const filters: Filter[] = [new EqualityFilter({ attribute: 'objectClass', value: this.options.objectClass })];
     if (this.server.activeDirectory && this.options.objectClass.toLowerCase() === 'user') {
