@@ -15,6 +15,9 @@ export const SYNC_PAGE_SIZE = 1000;
 const UAC_ACCOUNT_DISABLE = 0x2;
 /** Deepest group nesting followed. */
 const MAX_NESTING_DEPTH = 32;
+/** The stable-id attributes as the connection names them (lower case). */
+const AD_GUID_KEY = AD_UUID_ATTRIBUTE.toLowerCase();
+const OPENLDAP_UUID_KEY = OPENLDAP_UUID_ATTRIBUTE.toLowerCase();
 /** Group entries asked for at once on the read's connection. */
 const GROUP_READS_IN_FLIGHT = 4;
 
@@ -67,6 +70,8 @@ class SnapshotReader {
   private memberStamp?: Int32Array;
   private groupsResolved = 0;
   private readonly controls?: Control[];
+  /** The attributes read from each user entry, by the lower-case name the connection gives them. */
+  private readonly keys: Record<'username' | 'email' | 'firstName' | 'lastName', string | undefined>;
 
   constructor(
     private readonly client: BulkReadConnection,
@@ -75,6 +80,13 @@ class SnapshotReader {
   ) {
     // Without it a subtree search from an AD domain root also returns referrals to other partitions.
     this.controls = server.activeDirectory ? [new Control(AD_DOMAIN_SCOPE_CONTROL, { critical: false })] : undefined;
+    const { userFields } = options;
+    this.keys = {
+      username: userFields.username?.toLowerCase(),
+      email: userFields.email?.toLowerCase(),
+      firstName: userFields.firstName?.toLowerCase(),
+      lastName: userFields.lastName?.toLowerCase(),
+    };
   }
 
   async read(): Promise<DirectorySnapshot> {
@@ -165,22 +177,22 @@ class SnapshotReader {
   }
 
   private addUser(entry: Entry): void {
-    const { userFields } = this.options;
+    const { keys } = this;
     const uuid = this.uuidOf(entry);
     // Every entry the filter matched has a stable id; one without cannot be matched to a row, and skipping it
     // would make its row look removed.
     if (!uuid) throw new IncompleteDirectoryReadError(`the entry ${entry.dn} has no stable id`);
-    const username = valueOf(entry, userFields.username);
+    const username = valueOf(entry, keys.username);
     const user: SnapshotUser = {
       ordinal: this.ordinals++,
       uuid,
       dn: entry.dn,
       username,
-      email: valueOf(entry, userFields.email),
-      firstName: valueOf(entry, userFields.firstName),
-      lastName: valueOf(entry, userFields.lastName),
+      email: valueOf(entry, keys.email),
+      firstName: valueOf(entry, keys.firstName),
+      lastName: valueOf(entry, keys.lastName),
       disabled:
-        this.server.activeDirectory && (Number(valueOf(entry, 'userAccountControl') ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
+        this.server.activeDirectory && (Number(valueOf(entry, 'useraccountcontrol') ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
     };
     this.users.set(uuid, user);
     // Member values are mostly the DN exactly as the server writes it: a plain lookup; the index of normalised
@@ -191,11 +203,11 @@ class SnapshotReader {
 
   private uuidOf(entry: Entry): string | undefined {
     if (this.server.activeDirectory) {
-      const guid = entry[AD_UUID_ATTRIBUTE.toLowerCase()];
+      const guid = entry[AD_GUID_KEY];
       const bytes = Array.isArray(guid) ? guid[0] : guid;
       return Buffer.isBuffer(bytes) && bytes.length === 16 ? guidToString(bytes) : undefined;
     }
-    return valueOf(entry, OPENLDAP_UUID_ATTRIBUTE)?.toLowerCase();
+    return valueOf(entry, OPENLDAP_UUID_KEY)?.toLowerCase();
   }
 
   /** A group's complete membership among the users read, nested groups read and expanded when that is on. */
@@ -312,10 +324,10 @@ interface GroupEntry {
   members: string[];
 }
 
-/** The first value of an attribute; the connection gives attribute names in lower case. */
-function valueOf(entry: Entry, attribute: string | undefined): string | null {
-  if (!attribute) return null;
-  const value = entry[attribute.toLowerCase()];
+/** The first value of an attribute, named in lower case as the connection gives attribute names. */
+function valueOf(entry: Entry, key: string | undefined): string | null {
+  if (!key) return null;
+  const value = entry[key];
   const first = Array.isArray(value) ? value[0] : value;
   if (first === undefined) return null;
   return typeof first === 'string' ? first : first.toString('utf8');
