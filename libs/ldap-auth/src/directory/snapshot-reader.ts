@@ -15,9 +15,10 @@ export const SYNC_PAGE_SIZE = 1000;
 const UAC_ACCOUNT_DISABLE = 0x2;
 /** Deepest group nesting followed. */
 const MAX_NESTING_DEPTH = 32;
-/** The stable-id attributes as the connection names them (lower case). */
+/** Attributes read from every user entry, as the connection names them (lower case). */
 const AD_GUID_KEY = AD_UUID_ATTRIBUTE.toLowerCase();
 const OPENLDAP_UUID_KEY = OPENLDAP_UUID_ATTRIBUTE.toLowerCase();
+const UAC_KEY = 'useraccountcontrol';
 /** Group entries asked for at once on the read's connection. */
 const GROUP_READS_IN_FLIGHT = 4;
 
@@ -191,8 +192,7 @@ class SnapshotReader {
       email: valueOf(entry, keys.email),
       firstName: valueOf(entry, keys.firstName),
       lastName: valueOf(entry, keys.lastName),
-      disabled:
-        this.server.activeDirectory && (Number(valueOf(entry, 'useraccountcontrol') ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
+      disabled: this.server.activeDirectory && (Number(valueOf(entry, UAC_KEY) ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
     };
     this.users.set(uuid, user);
     // Member values are mostly the DN exactly as the server writes it: a plain lookup; the index of normalised
