@@ -69,11 +69,13 @@ function registerTsImports(): void {
 
 export default async function globalSetup(): Promise<void> {
   registerTsImports();
-  const [{ startSlapd }, { startSambaAd }, { SERVERS_FILE }] = await Promise.all([
+  const [{ startSlapd }, { startSambaAd }, { SERVERS_FILE }, { acquireRunLock, releaseRunLock }] = await Promise.all([
     import('./slapd.js'),
     import('./samba.js'),
     import('./servers.js'),
+    import('./run-lock.js'),
   ]);
+  await acquireRunLock((line) => process.stdout.write(`\n${line}\n`));
 
   const timings: string[] = [];
   const timed = async <T>(name: string, start: () => Promise<T>): Promise<T> => {
@@ -89,6 +91,7 @@ export default async function globalSetup(): Promise<void> {
   if (slapd.status === 'rejected' || samba.status === 'rejected') {
     // Do not leave the one that did start running.
     await Promise.allSettled([slapd, samba].flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
+    await releaseRunLock();
     const reasons = [slapd, samba].flatMap((r) =>
       r.status === 'fulfilled'
         ? []

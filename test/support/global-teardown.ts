@@ -10,6 +10,16 @@ const HANDLES_KEY = Symbol.for('ldap-e2e.handles');
 const SERVERS_FILE = fileURLToPath(new URL('../.run/servers.json', import.meta.url));
 
 export default async function globalTeardown(): Promise<void> {
+  try {
+    await stopServers();
+  } finally {
+    // Imported here, not statically: Node's loader runs this file without the TypeScript hooks for its imports.
+    const { releaseRunLock } = await import('./run-lock.js');
+    await releaseRunLock();
+  }
+}
+
+async function stopServers(): Promise<void> {
   const g = globalThis as { [HANDLES_KEY]?: RunningServers };
   const running = g[HANDLES_KEY];
   delete g[HANDLES_KEY];
