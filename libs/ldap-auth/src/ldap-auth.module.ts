@@ -11,6 +11,7 @@ import { GroupSync } from './group-sync/group-sync.js';
 import { LdapUserStore } from './persistence/ldap-user.store.js';
 import { LdapSyncStore } from './persistence/ldap-sync.store.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
+import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
 import { LdapSyncScheduler } from './sync/ldap-sync.scheduler.js';
 import { LdapAuthEventPublisher } from './events/ldap-auth-event.publisher.js';
@@ -32,6 +33,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapDirectory,
     LdapAuthEventPublisher,
     TransactionRunner,
+    LegacyGroupKeys,
     LdapUserStore,
     LdapSyncStore,
     LdapLoginService,

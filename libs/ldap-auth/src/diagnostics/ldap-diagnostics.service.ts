@@ -21,6 +21,7 @@ import {
 import { isWithin } from '../directory/server-info.js';
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 import { looksLikeDn, normalizeDn, tryNormalizeDn } from '../model/ldap-escape.js';
+import { ListedGroupMatcher } from '../model/listed-groups.js';
 import {
   DirectoryError,
   DirectoryUnavailableError,
@@ -683,7 +684,7 @@ export class LdapDiagnostics {
         progress.stage = 'groups';
         progress.user = user;
         const known = await session.readGroups(groupDns);
-        return { user, known, memberOf: await session.membership(user, groupDns) };
+        return { user, known, memberOf: await session.membership(user, groupDns, known) };
       };
       try {
         if (loginMode === 'search') {
@@ -764,7 +765,10 @@ export class LdapDiagnostics {
     await run.step('user.groups', 'user groups', { needs: ['user.entry'] }, () => {
       if (failedAt === 'groups') return userFailure('reading the groups failed');
       const { user, known, memberOf } = found!;
-      const direct = new Set((user.memberOf ?? []).map(tryNormalizeDn).filter((dn): dn is string => !!dn));
+      const direct = new ListedGroupMatcher(
+        this.listedGroups().map((g) => g.normalized),
+        known,
+      ).match((user.memberOf ?? []).map(tryNormalizeDn).filter((dn): dn is string => !!dn));
       const listed = this.listedGroups();
       summary.groups = listed.map((g) => {
         const member = memberOf.has(g.normalized);

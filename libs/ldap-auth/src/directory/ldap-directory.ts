@@ -33,6 +33,7 @@ import {
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { readDirectorySnapshot } from './snapshot-reader.js';
+import { ListedGroupMatcher } from '../model/listed-groups.js';
 import { BulkReadConnection } from './bulk-read-connection.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
 import {
@@ -83,8 +84,15 @@ export interface DirectorySession {
    * as a user, the entry must also be the identity that bound, or the login is refused.
    */
   findUser(lookupName: string): Promise<DirectoryUser>;
-  /** Which of `groupDns` (normalised) the user belongs to, directly or, with `nestedGroups`, through nesting. */
-  membership(user: DirectoryUser, groupDns: readonly string[]): Promise<Set<string>>;
+  /**
+   * Which of `groupDns` (normalised) the user belongs to, directly or, with `nestedGroups`, through nesting.
+   * `known` (from readGroups) lets a group match under its entry's DN as the server spells it too.
+   */
+  membership(
+    user: DirectoryUser,
+    groupDns: readonly string[],
+    known?: ReadonlyMap<string, DirectoryGroup>,
+  ): Promise<Set<string>>;
   /** The groups among `groupDns` (normalised) that exist, by normalised DN, with their names. */
   readGroups(groupDns: readonly string[]): Promise<Map<string, DirectoryGroup>>;
 }
@@ -227,7 +235,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
         if (boundAs !== undefined) await this.verifyBoundIdentity(connection, boundAs, user);
         return user;
       },
-      membership: (user, groupDns) => this.membership(connection, user, groupDns),
+      membership: (user, groupDns, known) => this.membership(connection, user, groupDns, known),
       readGroups: (dns) => this.readGroups(connection.client, dns),
     };
   }
@@ -370,16 +378,17 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     connection: LdapConnection,
     user: DirectoryUser,
     groupDns: readonly string[],
+    known?: ReadonlyMap<string, DirectoryGroup>,
   ): Promise<Set<string>> {
     const wanted = new Set(groupDns);
-    const found = new Set<string>();
-    if (wanted.size === 0) return found;
+    if (wanted.size === 0) return new Set();
     const { client } = connection;
     const source = await this.membershipSource(connection);
     const ad = connection.server.activeDirectory;
 
     if (this.options.nestedGroups && ad) {
       // AD answers nesting itself: ask, per wanted group, whether the user's entry is in its chain.
+      const found = new Set<string>();
       for (const dn of wanted) {
         const filter = new ExtensibleFilter({ matchType: 'memberOf', rule: AD_MATCHING_RULE_IN_CHAIN, value: dn });
         const { searchEntries } = await client.search(user.dn, { scope: 'base', filter, attributes: ['1.1'] });
@@ -388,8 +397,10 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       return found;
     }
 
+    // A group counts only under a name the server gave it (see ListedGroupMatcher): never by folding.
+    const listed = new ListedGroupMatcher(wanted, known);
     const direct = await this.directGroups(connection, user, source);
-    for (const dn of direct) if (wanted.has(dn)) found.add(dn);
+    const found = listed.match(direct);
     if (!this.options.nestedGroups || source === 'memberUid') return found;
 
     // Expand upwards level by level; `seen` stops cycles.
@@ -402,7 +413,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       frontier = parents.filter((dn) => !seen.has(dn));
       for (const dn of frontier) {
         seen.add(dn);
-        if (wanted.has(dn)) found.add(dn);
+        for (const key of listed.keysOf(dn)) found.add(key);
       }
     }
     return found;

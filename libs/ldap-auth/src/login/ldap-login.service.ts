@@ -7,6 +7,7 @@ import { LdapDirectory, type DirectorySession } from '../directory/ldap-director
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 import { normalizeDn } from '../model/ldap-escape.js';
 import { LdapUserStore } from '../persistence/ldap-user.store.js';
+import { LegacyGroupKeys } from '../persistence/legacy-group-keys.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { InvalidCredentialsError, LdapAuthError, MalformedLoginRequestError } from '../errors/ldap-auth.errors.js';
@@ -37,6 +38,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
     private readonly groupSync: GroupSync,
     private readonly store: LdapUserStore,
     private readonly events: LdapAuthEventPublisher,
+    private readonly legacyGroupKeys: LegacyGroupKeys,
   ) {
     this.loginGroup = options.loginGroup ? normalizeDn(options.loginGroup) : undefined;
   }
@@ -44,6 +46,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.defaultOrganisationId !== undefined) {
       await this.store.ensureOrganisation(this.options.defaultOrganisationId);
+      await this.legacyGroupKeys.migrate(this.options.defaultOrganisationId, this.options.syncedGroups);
     }
   }
 
@@ -93,7 +96,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
 
     const readGroups = async (session: DirectorySession, user: DirectoryUser) => {
       await this.lookUpGroups(session, groupDns);
-      return session.membership(user, groupDns);
+      return session.membership(user, groupDns, this.knownGroups);
     };
 
     let user: DirectoryUser;

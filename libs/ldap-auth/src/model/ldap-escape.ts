@@ -117,23 +117,14 @@ function isLoneSurrogate(c: string): boolean {
 }
 
 /**
- * Folds a value the way directories compare names (caseIgnoreMatch, RFC 4518): NFKC, so compatibility
- * forms meet their plain letters (full-width `Ａ` → `a`, the Kelvin sign → `k`, `ﬁ` → `fi`), and case
- * folded one code point at a time, never by context (Σ is σ at the end of a word too).
- *
- * Where real directories disagree we keep values apart, because a false match lets a member of one group
- * pass as a member of another, while a missed one only fails closed. Hence only mappings from one code point
- * to one (OpenLDAP's rule): `ß` stays `ß` (≠ `ss`; `ẞ` folds to `ß`), final `ς` stays `ς`, dotless `ı` stays
- * `ı` and `İ` stays `İ` (no Turkish rules: `I` is `i`). Spaces are compared as written.
+ * Folds a DN value for comparison: ASCII letters to lower case, nothing else. Directories compare names with
+ * rules of their own (slapd treats `ａdmins` as `admins` but `ᴬdmins` as another name; AD has its own
+ * tables), and any folding wider than the server's lets an entry someone may create pass for a listed group.
+ * So two values that differ beyond ASCII case are different here; where the server would call them equal,
+ * the caller asks the server (see `listed-groups.ts`) instead of guessing. Fails closed by design.
  */
 export function foldDnValue(value: string): string {
-  let folded = '';
-  for (const c of value.normalize('NFKC')) {
-    const lower = c.toLowerCase();
-    folded += Array.from(lower).length === 1 ? lower : c;
-  }
-  // Lower-casing can un-compose (and NFKC re-compose) a few characters: normalise once more.
-  return folded.normalize('NFKC');
+  return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 /** RDNs `type=value` of letters, digits, `.`, `_`, `-` and inner spaces: their normal form is just lower case. */
@@ -141,8 +132,10 @@ const PLAIN_RDN = '[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9._-](?:[A-Za-z0-9._ -]*[A-Za-
 const PLAIN_DN = new RegExp(`^${PLAIN_RDN}(?:,${PLAIN_RDN})*$`);
 
 /**
- * A canonical form for comparing and storing DNs: types lower-cased, values folded as directories compare
- * them (see {@link foldDnValue}), re-escaped one way, multi-valued RDNs sorted, no spaces around separators.
+ * A canonical form for comparing and storing DNs: RFC 4514 syntax normalised (types lower-cased, values
+ * unescaped and re-escaped one way, multi-valued RDNs sorted, no spaces around separators) and values folded
+ * by {@link foldDnValue} (ASCII case only). Two DNs with one canonical form name the same entry on every
+ * server; the converse does not hold, and such pairs are treated as different names (fail closed).
  */
 export function normalizeDn(dn: string): string {
   // Most DNs are plain ASCII with nothing to unescape or fold but case: the sync normalises 100,000s.
