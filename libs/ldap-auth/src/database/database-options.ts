@@ -33,7 +33,8 @@ export function databaseOptionsFromUrl(url: string = DEFAULT_DATABASE_URL): Data
   if (mysql) {
     checkMysqlUrl(url);
     return {
-      // TypeORM reads the catalogue of the two servers differently (defaults, generated columns): name the server.
+      // TypeORM reads the two servers' catalogues differently (defaults, generated columns) when it compares the
+      // schema with the entities; the migrations do not depend on it (see migrations/mysql-catalogue.ts).
       type: mysql[1] as 'mysql' | 'mariadb',
       url: `mysql://${url.slice(mysql[0].length)}`,
       // Every character a directory may hold, compared byte for byte as PostgreSQL does (the migrations give the

@@ -3,11 +3,11 @@ import {
   type MigrationInterface,
   type QueryRunner,
   Table,
-  TableColumn,
   TableForeignKey,
   TableIndex,
   type TableColumnOptions,
 } from 'typeorm';
+import { hasIndex, isMysql, recordGeneratedColumn } from './mysql-catalogue.js';
 
 /**
  * The tables of spec.md, written with TypeORM's schema API so one migration serves SQLite and PostgreSQL
@@ -15,7 +15,8 @@ import {
  *
  * MySQL / MariaDB (added later; what this migration does elsewhere is unchanged): text columns are utf8mb4
  * compared byte for byte (utf8mb4_bin), as PostgreSQL compares them, whatever the database's default; and the
- * unique `(organisation_id, ldap_dn)` index is on a SHA-256 of the DN instead (see MYSQL_GROUP_KEY).
+ * unique `(organisation_id, ldap_dn)` index is on a SHA-256 of the DN instead (see createMysqlGroupKey). There
+ * each step skips what a start that died half way already made (see mysql-catalogue.ts).
  */
 export class InitialSchema1764028800000 implements MigrationInterface {
   name = 'InitialSchema1764028800000';
@@ -23,6 +24,8 @@ export class InitialSchema1764028800000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const driver = queryRunner.connection.driver;
     const mysql = isMysql(queryRunner);
+    // MySQL: a table made by an earlier, interrupted run is kept (each is made in one statement, keys included).
+    const createTable = (table: Table) => queryRunner.createTable(table, mysql);
     const timestamp = driver.normalizeType({ type: Date });
     const createDate = driver.mappedDataTypes.createDate as string;
     const updateDate = driver.mappedDataTypes.updateDate as string;
@@ -45,9 +48,9 @@ export class InitialSchema1764028800000 implements MigrationInterface {
       ...(mysql ? MYSQL_TEXT : {}),
     });
 
-    await queryRunner.createTable(new Table({ name: 'organisations', columns: [id(), text('name', 255, false)] }));
+    await createTable(new Table({ name: 'organisations', columns: [id(), text('name', 255, false)] }));
 
-    await queryRunner.createTable(
+    await createTable(
       new Table({
         name: 'users',
         columns: [
@@ -90,7 +93,7 @@ export class InitialSchema1764028800000 implements MigrationInterface {
       }),
     );
 
-    await queryRunner.createTable(
+    await createTable(
       new Table({
         name: 'groups',
         columns: [
@@ -146,12 +149,10 @@ export class InitialSchema1764028800000 implements MigrationInterface {
       });
     if (mysql) await createMysqlGroupKey(queryRunner);
 
-    await queryRunner.createTable(
-      joinTable('user_organisations', ['user_id', 'users'], ['organisation_id', 'organisations']),
-    );
-    await queryRunner.createTable(joinTable('user_groups', ['user_id', 'users'], ['group_id', 'groups']));
+    await createTable(joinTable('user_organisations', ['user_id', 'users'], ['organisation_id', 'organisations']));
+    await createTable(joinTable('user_groups', ['user_id', 'users'], ['group_id', 'groups']));
 
-    await queryRunner.createTable(
+    await createTable(
       new Table({
         name: 'ldap_sync_runs',
         columns: [
@@ -177,11 +178,6 @@ export class InitialSchema1764028800000 implements MigrationInterface {
 /** MySQL / MariaDB text columns: every character, compared byte for byte. */
 const MYSQL_TEXT = { charset: 'utf8mb4', collation: 'utf8mb4_bin' } as const;
 
-function isMysql(queryRunner: QueryRunner): boolean {
-  const type = queryRunner.connection.options.type;
-  return type === 'mysql' || type === 'mariadb';
-}
-
 /**
  * MySQL / MariaDB: InnoDB keys hold at most 3,072 bytes and a utf8mb4 DN may take 4 per character, so the
  * unique index cannot be on `ldap_dn` itself (a prefix index would make DNs sharing their start collide, and
@@ -193,7 +189,7 @@ function isMysql(queryRunner: QueryRunner): boolean {
  */
 async function createMysqlGroupKey(queryRunner: QueryRunner): Promise<void> {
   // TypeORM keeps a generated column's expression in its metadata table, and reads it back when it compares
-  // the schema with the entities; its schema API writes it there.
+  // the schema with the entities.
   const metadataColumn = (name: string, type = 'varchar', isNullable = true): TableColumnOptions => ({
     name,
     type,
@@ -214,23 +210,21 @@ async function createMysqlGroupKey(queryRunner: QueryRunner): Promise<void> {
     }),
     true,
   );
-  await queryRunner.addColumn(
-    'groups',
-    new TableColumn({
-      name: 'ldap_dn_key',
-      type: 'binary',
-      length: '32',
-      isNullable: true,
-      asExpression: 'UNHEX(SHA2(`ldap_dn`, 256))',
-      generatedType: 'STORED',
-    }),
-  );
-  await queryRunner.createIndex(
-    'groups',
-    new TableIndex({
-      name: 'UQ_groups_organisation_ldap_dn',
-      columnNames: ['organisation_id', 'ldap_dn_key'],
-      isUnique: true,
-    }),
-  );
+  const expression = 'UNHEX(SHA2(`ldap_dn`, 256))';
+  if (!(await queryRunner.hasColumn('groups', 'ldap_dn_key'))) {
+    // Written out rather than through addColumn: TypeORM adds NULL after the expression unless told the server
+    // is MariaDB (which refuses it); without it both servers accept the column, nullable as wanted.
+    await queryRunner.query(`ALTER TABLE \`groups\` ADD \`ldap_dn_key\` binary(32) AS (${expression}) STORED`);
+  }
+  await recordGeneratedColumn(queryRunner, 'groups', 'ldap_dn_key', expression);
+  if (!(await hasIndex(queryRunner, 'groups', 'UQ_groups_organisation_ldap_dn'))) {
+    await queryRunner.createIndex(
+      'groups',
+      new TableIndex({
+        name: 'UQ_groups_organisation_ldap_dn',
+        columnNames: ['organisation_id', 'ldap_dn_key'],
+        isUnique: true,
+      }),
+    );
+  }
 }

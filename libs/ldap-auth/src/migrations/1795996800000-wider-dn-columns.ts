@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysql } from './mysql-catalogue.js';
 
 /** Sizes of `users.ldap_dn` and `groups.ldap_dn` before and after. Numbers of their own: see column-limits.ts. */
 const BEFORE = 1024;
@@ -10,7 +11,8 @@ const GROUPS_DN_INDEX = 'UQ_groups_organisation_ldap_dn';
  * go past 1,024. Both directions keep every row, ids and memberships included.
  *
  * MySQL / MariaDB: the unique index is on `groups.ldap_dn_key` (the SHA-256 of the DN, see the initial
- * schema), which a wider `ldap_dn` does not change; the columns are modified in place.
+ * schema), which a wider `ldap_dn` does not change; the columns are modified in place, which a re-run after
+ * a start that died half way simply repeats.
  */
 export class WiderDnColumns1795996800000 implements MigrationInterface {
   name = 'WiderDnColumns1795996800000';
@@ -62,11 +64,6 @@ async function resizeDnColumns(queryRunner: QueryRunner, length: number): Promis
     return;
   }
   throw new Error(`${WiderDnColumns1795996800000.name} supports PostgreSQL, SQLite, MySQL and MariaDB, not ${type}`);
-}
-
-function isMysql(queryRunner: QueryRunner): boolean {
-  const type = queryRunner.connection.options.type;
-  return type === 'mysql' || type === 'mariadb';
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
+import { isMysql } from './mysql-catalogue.js';
 
 /**
  * What the full sync needs to keep: who deactivated a user (the sync reactivates only users it deactivated
  * itself), and, on databases without advisory locks (SQLite), a lock row so that one run at a time writes.
+ * MySQL / MariaDB: each step skips what a start that died half way already made (see mysql-catalogue.ts).
  */
 export class SyncState1796083200000 implements MigrationInterface {
   name = 'SyncState1796083200000';
@@ -12,12 +14,13 @@ export class SyncState1796083200000 implements MigrationInterface {
     const driver = queryRunner.connection.driver;
     const no = driver.normalizeDefault({ default: false, type: 'boolean' } as ColumnMetadata) as string;
     const q = (name: string) => driver.escape(name);
-    const type = queryRunner.connection.options.type;
-    const mysql = type === 'mysql' || type === 'mariadb';
+    const mysql = isMysql(queryRunner);
     // ADD COLUMN in place on both: TypeORM's addColumn rebuilds a SQLite table (and a rebuild cascades deletes).
-    await queryRunner.query(
-      `ALTER TABLE ${q('users')} ADD COLUMN ${q('deactivated_by_sync')} boolean NOT NULL DEFAULT ${no}`,
-    );
+    if (!mysql || !(await queryRunner.hasColumn('users', 'deactivated_by_sync'))) {
+      await queryRunner.query(
+        `ALTER TABLE ${q('users')} ADD COLUMN ${q('deactivated_by_sync')} boolean NOT NULL DEFAULT ${no}`,
+      );
+    }
     // MySQL / MariaDB: utf8mb4 compared byte for byte, as in the initial schema.
     const text = mysql ? ({ charset: 'utf8mb4', collation: 'utf8mb4_bin' } as const) : {};
     const timestamp = driver.normalizeType({ type: Date });
@@ -31,6 +34,7 @@ export class SyncState1796083200000 implements MigrationInterface {
           { name: 'expires_at', type: timestamp, isNullable: false },
         ],
       }),
+      mysql,
     );
   }
 
