@@ -4,9 +4,17 @@
  * ACL while a same-named one elsewhere is not), so the entry found by name proves nothing by itself.
  */
 import type { Entry } from 'ldapts';
-import { type DirectoryUser, firstValue, foldName } from '../model/directory-user.js';
-import { looksLikeDn, normalizeDn, tryNormalizeDn } from '../model/ldap-escape.js';
+import { type DirectoryUser, firstValue } from '../model/directory-user.js';
+import { looksLikeDn, normalizeDn } from '../model/ldap-escape.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
+import {
+  accountNameMismatch,
+  dnMismatch,
+  domainMismatch,
+  type ForestDomainsRead,
+  type Mismatch,
+  parseAuthzId,
+} from './down-level-name.js';
 
 /** AD's security identifier attribute (binary). */
 const AD_SID_ATTRIBUTE = 'objectSid';
@@ -16,19 +24,20 @@ export interface BoundConnection {
   activeDirectory: boolean;
   /** The server answers RFC 4532 "Who am I?". */
   whoAmISupported: boolean;
-  /** The configured LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN. */
-  activeDirectoryDomain?: string;
   /** The SIDs in the bound identity's token (AD's root DSE tokenGroups); undefined when they cannot be read. */
   tokenSids(): Promise<Buffer[] | undefined>;
   /** The "Who am I?" authzId (`dn:…`, `u:…`, or empty). */
   whoAmI(): Promise<string>;
+  /** The AD forest's domains, kept once read; `fresh` reads them again (a domain added since). */
+  forestDomains(fresh: boolean): Promise<ForestDomainsRead>;
 }
 
 /**
  * Refuses an entry that is not the identity the connection is bound as:
  * - a DN bind is bound as exactly that DN;
  * - on AD the bound user's token (the root DSE's tokenGroups) holds the entry's objectSid;
- * - otherwise RFC 4532 "Who am I?" names the identity (`dn:…`, or `u:DOMAIN\name` on AD).
+ * - otherwise RFC 4532 "Who am I?" names the identity: `dn:…`, or on AD `u:DOMAIN\name`, which must be the
+ *   entry's sAMAccountName in the domain that holds the entry. What cannot be checked is refused.
  */
 export async function verifyBoundIdentity(
   connection: BoundConnection,
@@ -50,39 +59,48 @@ export async function verifyBoundIdentity(
       );
     }
   }
-  if (connection.whoAmISupported) {
-    const authzId = await connection.whoAmI();
-    if (authzId.toLowerCase().startsWith('dn:')) {
-      if (tryNormalizeDn(authzId.slice(3)) === normalizeDn(user.dn)) return;
-    } else if (
-      authzId.toLowerCase().startsWith('u:') &&
-      sameDownLevelName(authzId.slice(2), user, connection.activeDirectoryDomain)
-    ) {
-      return;
-    }
+  if (!connection.whoAmISupported) {
     throw new InvalidCredentialsError(
-      `bound as ${JSON.stringify(authzId)}, which is not the entry ${user.dn}`,
+      `bound as ${JSON.stringify(bindName)}, but the server cannot tell who that is (no tokenGroups, no "Who am I?") to compare with ${user.dn}`,
       'identity_mismatch',
     );
   }
-  throw new InvalidCredentialsError(
-    `bound as ${JSON.stringify(bindName)}, but the server cannot tell who that is (no tokenGroups, no "Who am I?") to compare with ${user.dn}`,
-    'identity_mismatch',
-  );
+  const authzId = await connection.whoAmI();
+  const mismatch = await whoAmIMismatch(connection, authzId, user);
+  if (mismatch) {
+    throw new InvalidCredentialsError(
+      `bound as ${JSON.stringify(authzId)}, which is not the entry ${user.dn}: ${mismatch.why}`,
+      'identity_mismatch',
+    );
+  }
 }
 
-/** `DOMAIN\name` (or `name`) from "Who am I?" against the entry's sAMAccountName and the configured domain. */
-function sameDownLevelName(authzName: string, user: DirectoryUser, configured: string | undefined): boolean {
-  const slash = authzName.lastIndexOf('\\');
-  const domain = slash >= 0 ? authzName.slice(0, slash) : undefined;
-  const name = authzName.slice(slash + 1);
-  const account = firstValue(user.attributes, 'sAMAccountName') ?? user.username;
-  if (foldName(name) !== foldName(account)) return false;
-  // A NetBIOS domain name can be compared; a DNS name cannot be checked against `DOMAIN` exactly.
-  if (domain !== undefined && configured && !configured.includes('.')) {
-    return foldName(domain) === foldName(configured);
+async function whoAmIMismatch(
+  connection: BoundConnection,
+  authzId: string,
+  user: DirectoryUser,
+): Promise<Mismatch | undefined> {
+  const authz = parseAuthzId(authzId);
+  switch (authz.kind) {
+    case 'dn':
+      return dnMismatch(authz.dn, user.dn);
+    case 'anonymous':
+      return { why: 'the server says the connection is anonymous' };
+    case 'other':
+      return { why: 'the answer is neither "dn:" nor "u:"' };
   }
-  return true;
+  // Only AD's domains can place a bare `u:` name; elsewhere it names no entry we could compare.
+  if (!connection.activeDirectory) return { why: 'a "u:" name can only be placed in an Active Directory domain' };
+  const nameMismatch = accountNameMismatch(authz, firstValue(user.attributes, 'sAMAccountName'));
+  if (nameMismatch || authz.domain === undefined) return nameMismatch;
+  let mismatch: Mismatch | undefined;
+  for (const fresh of [false, true]) {
+    const read = await connection.forestDomains(fresh);
+    if ('unreadable' in read) return { why: `the forest's domains cannot be read (${read.unreadable})` };
+    mismatch = domainMismatch(authz.domain, user.dn, read.domains);
+    if (!mismatch?.unplaced) return mismatch;
+  }
+  return mismatch;
 }
 
 function binaryValue(entry: Entry, attribute: string): Buffer | undefined {

@@ -29,7 +29,7 @@ import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.j
 import { readDirectorySnapshot } from './snapshot-reader.js';
 import { BulkReadConnection } from './bulk-read-connection.js';
 import { verifyBoundIdentity } from './bound-identity.js';
-import { boundConnectionOf } from './identity-reads.js';
+import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
 import { deriveGroupSearchBase, ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import {
@@ -92,6 +92,8 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
   private readonly servicePool: LdapConnectionPool<LdapConnection>;
   /** Per URL: whether the server's schema defines memberOf (OpenLDAP with the memberof overlay). */
   private readonly memberOfSupport = new Map<string, Promise<boolean>>();
+  /** Per URL: the AD forest's domains, for the login's identity check. */
+  private readonly forestDomains = new ForestDomainCache();
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -215,7 +217,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       findUser: async (lookupName) => {
         const user = await this.findUser(connection, lookupName);
         if (boundAs !== undefined) {
-          const bound = boundConnectionOf(connection.client, connection.server, this.options.activeDirectoryDomain);
+          const bound = boundConnectionOf(connection.client, connection.server, connection.url, this.forestDomains);
           await verifyBoundIdentity(bound, boundAs, user);
         }
         return user;
