@@ -23,26 +23,16 @@ import {
   normalizeDn,
   tryNormalizeDn,
 } from '../model/ldap-escape.js';
-import {
-  type DirectoryGroup,
-  type DirectoryUser,
-  firstValue,
-  foldName,
-  toDirectoryUser,
-} from '../model/directory-user.js';
+import { type DirectoryGroup, type DirectoryUser, firstValue, toDirectoryUser } from '../model/directory-user.js';
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { readDirectorySnapshot } from './snapshot-reader.js';
 import { ListedGroupMatcher } from '../model/listed-groups.js';
 import { BulkReadConnection } from './bulk-read-connection.js';
+import { verifyBoundIdentity } from './bound-identity.js';
+import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
-import {
-  deriveGroupSearchBase,
-  ROOT_DSE_ATTRIBUTES,
-  type ServerInfo,
-  serverInfoFromRootDse,
-  WHO_AM_I_OID,
-} from './server-info.js';
+import { deriveGroupSearchBase, ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import {
   AD_DOMAIN_SCOPE_CONTROL,
   AD_MATCHING_RULE_IN_CHAIN,
@@ -110,6 +100,8 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
   private readonly servicePool: LdapConnectionPool<LdapConnection>;
   /** Per URL: whether the server's schema defines memberOf (OpenLDAP with the memberof overlay). */
   private readonly memberOfSupport = new Map<string, Promise<boolean>>();
+  /** Per URL: the AD forest's domains, for the login's identity check. */
+  private readonly forestDomains = new ForestDomainCache();
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -232,70 +224,15 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     return {
       findUser: async (lookupName) => {
         const user = await this.findUser(connection, lookupName);
-        if (boundAs !== undefined) await this.verifyBoundIdentity(connection, boundAs, user);
+        if (boundAs !== undefined) {
+          const bound = boundConnectionOf(connection.client, connection.server, connection.url, this.forestDomains);
+          await verifyBoundIdentity(bound, boundAs, user);
+        }
         return user;
       },
       membership: (user, groupDns, known) => this.membership(connection, user, groupDns, known),
       readGroups: (dns) => this.readGroups(connection.client, dns),
     };
-  }
-
-  /**
-   * Refuses an entry that is not the identity the connection is bound as. A bind name resolves in ways the
-   * search does not (AD matches an explicit userPrincipalName first; an entry can be hidden from the search
-   * by ACL while a same-named one elsewhere is not), so the entry found by name proves nothing by itself.
-   * - a DN bind is bound as exactly that DN;
-   * - on AD the bound user's token (the root DSE's tokenGroups) holds the entry's objectSid;
-   * - otherwise RFC 4532 "Who am I?" names the identity (`dn:…`, or `u:DOMAIN\name` on AD).
-   */
-  private async verifyBoundIdentity(connection: LdapConnection, bindName: string, user: DirectoryUser): Promise<void> {
-    if (looksLikeDn(bindName)) {
-      if (normalizeDn(bindName) === normalizeDn(user.dn)) return;
-      throw new InvalidCredentialsError(`bound as ${bindName}, but the entry found is ${user.dn}`, 'identity_mismatch');
-    }
-    if (connection.server.activeDirectory) {
-      const sid = binaryValue(user.attributes, AD_SID_ATTRIBUTE);
-      const token = await tokenSids(connection.client);
-      if (sid && token?.some((s) => s.equals(sid))) return;
-      if (token?.length && !connection.server.whoAmI) {
-        throw new InvalidCredentialsError(
-          `bound as ${JSON.stringify(bindName)}, whose security token does not hold the objectSid of ${user.dn}`,
-          'identity_mismatch',
-        );
-      }
-    }
-    if (connection.server.whoAmI) {
-      const { value } = await connection.client.exop(WHO_AM_I_OID);
-      const authzId = value ?? '';
-      if (authzId.toLowerCase().startsWith('dn:')) {
-        if (tryNormalizeDn(authzId.slice(3)) === normalizeDn(user.dn)) return;
-      } else if (authzId.toLowerCase().startsWith('u:') && this.sameDownLevelName(authzId.slice(2), user)) {
-        return;
-      }
-      throw new InvalidCredentialsError(
-        `bound as ${JSON.stringify(authzId)}, which is not the entry ${user.dn}`,
-        'identity_mismatch',
-      );
-    }
-    throw new InvalidCredentialsError(
-      `bound as ${JSON.stringify(bindName)}, but the server cannot tell who that is (no tokenGroups, no "Who am I?") to compare with ${user.dn}`,
-      'identity_mismatch',
-    );
-  }
-
-  /** `DOMAIN\name` (or `name`) from "Who am I?" against the entry's sAMAccountName and the configured domain. */
-  private sameDownLevelName(authzName: string, user: DirectoryUser): boolean {
-    const slash = authzName.lastIndexOf('\\');
-    const domain = slash >= 0 ? authzName.slice(0, slash) : undefined;
-    const name = authzName.slice(slash + 1);
-    const account = firstValue(user.attributes, 'sAMAccountName') ?? user.username;
-    if (foldName(name) !== foldName(account)) return false;
-    const configured = this.options.activeDirectoryDomain;
-    // A NetBIOS domain name can be compared; a DNS name cannot be checked against `DOMAIN` exactly.
-    if (domain !== undefined && configured && !configured.includes('.')) {
-      return foldName(domain) === foldName(configured);
-    }
-    return true;
   }
 
   private searchControls(connection: LdapConnection): Control[] | undefined {
@@ -677,30 +614,6 @@ async function schemaDefines(connection: LdapConnection, attribute: string): Pro
     if (error instanceof ResultCodeError) return false;
     throw error;
   }
-}
-
-/** The SIDs in the bound identity's token (AD's root DSE tokenGroups: the user's own and its groups'). */
-async function tokenSids(client: Client): Promise<Buffer[] | undefined> {
-  try {
-    const { searchEntries } = await client.search('', {
-      scope: 'base',
-      filter: '(objectClass=*)',
-      attributes: ['tokenGroups'],
-      explicitBufferAttributes: ['tokenGroups'],
-    });
-    const value = searchEntries[0]?.tokenGroups;
-    return (Array.isArray(value) ? value : [value]).filter((v): v is Buffer => Buffer.isBuffer(v));
-  } catch (error) {
-    if (error instanceof ResultCodeError) return undefined;
-    throw error;
-  }
-}
-
-function binaryValue(entry: Entry, attribute: string): Buffer | undefined {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
-  const value = key ? entry[key] : undefined;
-  const first = Array.isArray(value) ? value[0] : value;
-  return Buffer.isBuffer(first) ? first : undefined;
 }
 
 function messageOf(error: unknown): string {
