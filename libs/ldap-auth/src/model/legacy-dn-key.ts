@@ -1,7 +1,7 @@
 import { escapeDnValue, parseDn } from './ldap-escape.js';
 
 /**
- * The canonical DN of versions up to 0.1.0, which folded values with NFKC and Unicode lower-casing. Used only
+ * The canonical DN of earlier builds, which folded values with NFKC and Unicode lower-casing. Used only
  * to find group rows stored under that key (`groups.ldap_dn`) and give them today's key: never to compare a
  * user's groups, where such folding let `cn=ᴬdmins` pass for `cn=admins`.
  */

@@ -5,7 +5,7 @@ import { legacyGroupKey } from '../model/legacy-dn-key.js';
 import { TransactionRunner } from './transaction-runner.js';
 
 /**
- * Gives mirrored groups stored under the key of 0.1.0 (see legacyGroupKey) the key of today, at start-up: the
+ * Gives mirrored groups stored under the key of earlier builds (see legacyGroupKey) the key of today, at start-up: the
  * key comes from the configured DN, which only the app knows, so a SQL migration cannot do it. A row keeps its
  * id, name and members. Where several listed groups had one old key (look-alikes the old folding merged), the
  * row goes to the group whose key is the stored one unchanged, or to none when that is not decided; the others
