@@ -19,7 +19,7 @@ class StartupLogger extends ConsoleLogger {
 
 async function bootstrap(): Promise<void> {
   // Every variable, the app's and the LDAP library's, checked in one pass before anything starts.
-  assertValidConfiguration(process.env);
+  await assertValidConfiguration(process.env);
   const { port, host } = appConfigFromEnvironment(process.env, { warnings: false });
   // abortOnError: false so a failure reaches the catch below with its message, not a stack dump.
   // bodyParser: false: the one route that takes a body parses it itself, with its own limit (AppModule).

@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   // This process runs once and exits: the app's schedule must not start in it.
   process.env.LDAP_SYNC_ENABLED = 'false';
   // Every variable, the app's and the LDAP library's, checked in one pass: one message listing all problems.
-  assertValidConfiguration(process.env);
+  await assertValidConfiguration(process.env);
 
   const app = await NestFactory.createApplicationContext(AppModule, {
     logger: new StderrLogger(),

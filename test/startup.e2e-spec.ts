@@ -70,9 +70,10 @@ describe('the demo as `npm start` runs it', () => {
     env: Record<string, string>,
     until?: RegExp,
     script = MAIN,
+    nodeArgs: string[] = [],
   ): Promise<{ child: ChildProcess; output: string; code: number | null }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [script], {
+      const child = spawn(process.execPath, [...nodeArgs, script], {
         cwd: ROOT,
         env: childEnv(env),
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -182,6 +183,54 @@ describe('the demo as `npm start` runs it', () => {
     );
     expect(output).not.toContain('ENOENT');
     expect(output).not.toMatch(/^ {4}at /m);
+  });
+
+  /**
+   * Preloaded with `node --import`: on SIGUSR2 the process says whether ldapjs (CommonJS, so in the require
+   * cache once anything imported it) is loaded.
+   */
+  const LDAPJS_PROBE = `data:text/javascript,${encodeURIComponent(`
+    import { createRequire } from 'node:module';
+    const require = createRequire(process.cwd() + '/');
+    process.on('SIGUSR2', () => {
+      const loaded = Object.keys(require.cache).some((file) => file.includes('/node_modules/ldapjs/'));
+      process.stdout.write('ldapjs loaded: ' + loaded + '\\n');
+    });`)}`;
+
+  /** Starts the demo with the probe, and asks it once listening whether ldapjs was loaded. */
+  async function ldapjsLoaded(env: Record<string, string>): Promise<boolean> {
+    const { child, output } = await run(
+      { PORT: String(await closedPort()), JWT_SECRET: 'a-long-enough-secret-for-tests', NO_COLOR: '1', ...env },
+      /Listening on/,
+      MAIN,
+      ['--import', LDAPJS_PROBE],
+    );
+    try {
+      expect(output).toMatch(/Listening on/);
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          const match = /ldapjs loaded: (true|false)/.exec(text);
+          if (match) resolve(match[1]);
+        });
+      });
+      child.kill('SIGUSR2');
+      return (await answer) === 'true';
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }
+
+  it('a production start never loads ldapjs or the embedded directory (./testing is imported only for it)', async () => {
+    const loaded = await ldapjsLoaded({
+      NODE_ENV: 'production',
+      LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}`,
+      DATABASE_URL: `sqlite:${join(dir, 'p.sqlite')}`,
+    });
+    expect(loaded).toBe(false);
+    // The probe itself works: a development start, which runs the embedded directory, has it loaded.
+    expect(await ldapjsLoaded({ DATABASE_URL: `sqlite:${join(dir, 'd.sqlite')}` })).toBe(true);
   });
 
   it('starts when the directory cannot be reached, warns, answers logins 503 and /health 503', async () => {

@@ -43,7 +43,7 @@ export class StartupConfigurationError extends Error {
  * Checks every variable the demo and the library read (as `npm start` and `npm run sync` would use them) and
  * throws one StartupConfigurationError listing all problems. Logs nothing.
  */
-export function assertValidConfiguration(env: Record<string, string | undefined>): void {
+export async function assertValidConfiguration(env: Record<string, string | undefined>): Promise<void> {
   const app: string[] = [];
   const ldap: string[] = [];
   const collect = (into: string[], check: () => void) => {
@@ -70,7 +70,7 @@ export function assertValidConfiguration(env: Record<string, string | undefined>
   if (!hasUrl) {
     if (env.NODE_ENV === 'production') ldap.push(PRODUCTION_NEEDS_DIRECTORY_URL);
     else {
-      const problem = devDirectoryLdifProblem(env);
+      const problem = await devDirectoryLdifProblem(env);
       if (problem) app.push(problem);
     }
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { LdapConfigurationError } from '@nest-ldap-auth/ldap-auth';
-import { EmbeddedDirectory, parseLdif } from '@nest-ldap-auth/ldap-auth/testing';
+import type { EmbeddedDirectory } from '@nest-ldap-auth/ldap-auth/testing';
 import { AppConfigurationError } from '../config/app.config.js';
 
 /** The directory the demo uses when LDAP_AUTH_URL is unset, or null when a real one is configured. */
@@ -31,8 +31,11 @@ function ldifPathOf(env: Record<string, string | undefined>): string {
   return env.LDAP_DEV_DIRECTORY_LDIF?.trim() || DEFAULT_DEV_DIRECTORY_LDIF;
 }
 
+/** `./testing` loads ldapjs and the embedded server: only a process that starts that server imports it. */
+const testingKit = () => import('@nest-ldap-auth/ldap-auth/testing');
+
 /** The LDIF text of the embedded directory, or an AppConfigurationError naming LDAP_DEV_DIRECTORY_LDIF. */
-function readDevDirectoryLdif(env: Record<string, string | undefined>): string {
+async function readDevDirectoryLdif(env: Record<string, string | undefined>): Promise<string> {
   const path = ldifPathOf(env);
   const which = env.LDAP_DEV_DIRECTORY_LDIF?.trim() ? '' : ' (the default)';
   let text: string;
@@ -45,6 +48,7 @@ function readDevDirectoryLdif(env: Record<string, string | undefined>): string {
       `LDAP_DEV_DIRECTORY_LDIF: cannot read ${path}${which} (${why}); it must be an LDIF file for the embedded development directory, or set LDAP_AUTH_URL to use a real directory`,
     ]);
   }
+  const { parseLdif } = await testingKit();
   try {
     parseLdif(text);
   } catch (error) {
@@ -56,9 +60,9 @@ function readDevDirectoryLdif(env: Record<string, string | undefined>): string {
 }
 
 /** What is wrong with LDAP_DEV_DIRECTORY_LDIF (when the embedded directory will be used), or undefined. */
-export function devDirectoryLdifProblem(env: Record<string, string | undefined>): string | undefined {
+export async function devDirectoryLdifProblem(env: Record<string, string | undefined>): Promise<string | undefined> {
   try {
-    readDevDirectoryLdif(env);
+    await readDevDirectoryLdif(env);
     return undefined;
   } catch (error) {
     return (error as AppConfigurationError).problems[0];
@@ -71,7 +75,9 @@ export const devDirectoryProvider: Provider = {
     if (process.env.LDAP_AUTH_URL?.trim()) return null;
     if (process.env.NODE_ENV === 'production') throw new LdapConfigurationError([PRODUCTION_NEEDS_DIRECTORY_URL]);
     const ldifPath = ldifPathOf(process.env);
-    const directory = await EmbeddedDirectory.start({ ldif: readDevDirectoryLdif(process.env) });
+    const ldif = await readDevDirectoryLdif(process.env);
+    const { EmbeddedDirectory } = await testingKit();
+    const directory = await EmbeddedDirectory.start({ ldif });
     new Logger('DevDirectory').warn(
       `LDAP_AUTH_URL is not set: using the EMBEDDED DEVELOPMENT DIRECTORY at ${directory.url} seeded from ${ldifPath}. ` +
         'Its users and passwords are public (see README). Never use it in production.',
