@@ -23,13 +23,8 @@ import {
   normalizeDn,
   tryNormalizeDn,
 } from '../model/ldap-escape.js';
-import {
-  type DirectoryGroup,
-  type DirectoryUser,
-  firstValue,
-  foldName,
-  toDirectoryUser,
-} from '../model/directory-user.js';
+import { type DirectoryGroup, type DirectoryUser, firstValue, toDirectoryUser } from '../model/directory-user.js';
+import { usernameKey } from '../model/username-key.js';
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { readDirectorySnapshot } from './snapshot-reader.js';
@@ -281,11 +276,11 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     const domain = slash >= 0 ? authzName.slice(0, slash) : undefined;
     const name = authzName.slice(slash + 1);
     const account = firstValue(user.attributes, 'sAMAccountName') ?? user.username;
-    if (foldName(name) !== foldName(account)) return false;
+    if (usernameKey(name) !== usernameKey(account)) return false;
     const configured = this.options.activeDirectoryDomain;
     // A NetBIOS domain name can be compared; a DNS name cannot be checked against `DOMAIN` exactly.
     if (domain !== undefined && configured && !configured.includes('.')) {
-      return foldName(domain) === foldName(configured);
+      return usernameKey(domain) === usernameKey(configured);
     }
     return true;
   }
