@@ -36,3 +36,12 @@ describe('storedUsername', () => {
     expect(storedUsername([], 'x')).toBeUndefined();
   });
 });
+
+describe('usernameKey on ASCII', () => {
+  it('gives what the general rule gives', () => {
+    const ascii = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c)).join('');
+    for (const name of [ascii, ` ${ascii} `, 'Alice.Archer@X', '\tbob\n']) {
+      expect(usernameKey(name)).toBe(name.normalize('NFKC').trim().toUpperCase().toLowerCase());
+    }
+  });
+});

@@ -13,8 +13,12 @@ export const USERNAME_KEY_MAX_LENGTH = 255;
  * two-letter upper case (ß / SS) get one key, as the directories' case-insensitive matching gives them.
  */
 export function usernameKey(name: string): string {
+  // ASCII (most names; the sync folds 100,000s) is its own NFKC form, and upper-then-lower is lower there.
+  if (ASCII.test(name)) return name.trim().toLowerCase();
   return name.normalize('NFKC').trim().toUpperCase().toLowerCase();
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * The name stored for an entry whose username attribute may hold several values (`values`, in the
