@@ -14,11 +14,14 @@ export const USERNAME_KEY_MAX_LENGTH = 255;
  */
 export function usernameKey(name: string): string {
   // ASCII (most names; the sync folds 100,000s) is its own NFKC form, and upper-then-lower is lower there.
-  if (ASCII.test(name)) return name.trim().toLowerCase();
+  if (isAscii(name)) return name.trim().toLowerCase();
   return name.normalize('NFKC').trim().toUpperCase().toLowerCase();
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+function isAscii(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 
 /**
  * The name stored for an entry whose username attribute may hold several values (`values`, in the
