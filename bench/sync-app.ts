@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
-import { databaseOptionsFromUrl } from '../libs/ldap-auth/src/index.js';
+import { databaseOptionsFromUrl, usernameKey } from '../libs/ldap-auth/src/index.js';
 import { openSqlite } from './sqlite.js';
 import { createScratchDatabase, type ScratchDatabase } from './sync-baselines.js';
 import type { Dataset, ExpectedState } from './sync-dataset.js';
@@ -74,10 +74,13 @@ async function postgresTemplates(data: Dataset): Promise<AppTemplates> {
     try {
       await client.query('BEGIN');
       await client.query('INSERT INTO organisations (id, name) VALUES ($1, $2)', [ORGANISATION_ID, 'Default']);
-      const users = usersCopyText(data, () => [LAST_LOGIN]);
+      // The app's rows as logins wrote them: with their username keys.
+      const users = usersCopyText(data, (i) => [LAST_LOGIN, usernameKey(userRow(data, i).username)]);
       await pipeline(
         Readable.from(users),
-        client.query(copyFrom(`COPY users (${[...USER_COLUMNS, 'last_login_at'].join(', ')}) FROM STDIN`)),
+        client.query(
+          copyFrom(`COPY users (${[...USER_COLUMNS, 'last_login_at', 'username_key'].join(', ')}) FROM STDIN`),
+        ),
       );
       await client.query('INSERT INTO user_organisations (user_id, organisation_id) SELECT id, $1 FROM users', [
         ORGANISATION_ID,
@@ -131,14 +134,25 @@ async function sqliteTemplates(data: Dataset): Promise<AppTemplates> {
     const db = openSqlite(preFile);
     try {
       const insertUser = db.prepare(
-        `INSERT INTO users (${[...USER_COLUMNS, 'last_login_at'].join(', ')}) VALUES (${[...USER_COLUMNS, 'x'].map(() => '?').join(', ')})`,
+        `INSERT INTO users (${[...USER_COLUMNS, 'last_login_at', 'username_key'].join(', ')}) VALUES (${[...USER_COLUMNS, 'x', 'k'].map(() => '?').join(', ')})`,
       );
       const insertMembership = db.prepare('INSERT INTO user_organisations (user_id, organisation_id) VALUES (?, ?)');
       db.transaction(() => {
         db.prepare('INSERT INTO organisations (id, name) VALUES (?, ?)').run(ORGANISATION_ID, 'Default');
         for (let i = 0; i < data.shape.users; i++) {
           const r = userRow(data, i);
-          insertUser.run(r.id, r.username, r.email, r.firstName, r.lastName, 1, r.ldapDn, r.ldapUuid, LAST_LOGIN);
+          insertUser.run(
+            r.id,
+            r.username,
+            r.email,
+            r.firstName,
+            r.lastName,
+            1,
+            r.ldapDn,
+            r.ldapUuid,
+            LAST_LOGIN,
+            usernameKey(r.username),
+          );
           insertMembership.run(r.id, ORGANISATION_ID);
         }
       })();

@@ -313,6 +313,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         { name: 'WiderDnColumns1795996800000' },
         { name: 'SyncState1796083200000' },
         { name: 'UsernameLookupIndex1796256000000' },
+        { name: 'UsernameKey1796342400000' },
       ]);
     });
   });

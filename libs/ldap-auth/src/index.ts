@@ -17,6 +17,7 @@ export {
   type LdapHealthIndicatorResult,
 } from './health/ldap-health.indicator.js';
 export type { DirectoryUser } from './model/directory-user.js';
+export { storedUsername, usernameKey, USERNAME_KEY_MAX_LENGTH } from './model/username-key.js';
 export { escapeDnValue, escapeFilterValue, normalizeDn } from './model/ldap-escape.js';
 export { UsernameFormatter } from './formatting/username-formatter.js';
 export { OpenLdapUsernameFormatter } from './formatting/openldap-username.formatter.js';

@@ -14,6 +14,7 @@ function adUser(dn: string, account: string, sid = ALICE_SID): DirectoryUser {
     dn,
     uuid: '00000000-0000-0000-0000-000000000001',
     username: account,
+    usernames: [account],
     email: null,
     firstName: null,
     lastName: null,

@@ -1,7 +1,7 @@
 import { AndFilter, Control, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
 import type { BulkReadConnection } from './bulk-read-connection.js';
 import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
-import { allValues, firstValue, foldName, guidToString, type Entry } from '../model/directory-user.js';
+import { allValues, firstValue, guidToString, type Entry } from '../model/directory-user.js';
 import { firstRdnValue, tryNormalizeDn } from '../model/ldap-escape.js';
 import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
 import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
@@ -59,7 +59,7 @@ export async function readDirectorySnapshot(
 
 class SnapshotReader {
   private readonly users = new Map<string, SnapshotUser>();
-  /** DN as the server wrote it, and normalised DN, and folded username (memberUid) → user, for membership. */
+  /** DN as the server wrote it, and normalised DN, and username as read (memberUid) → user, for membership. */
   private readonly userByRawDn = new Map<string, SnapshotUser>();
   private userByDn?: Map<string, SnapshotUser>;
   private readonly userByName = new Map<string, SnapshotUser>();
@@ -184,6 +184,7 @@ class SnapshotReader {
     // would make its row look removed.
     if (!uuid) throw new IncompleteDirectoryReadError(`the entry ${entry.dn} has no stable id`);
     const username = valueOf(entry, keys.username);
+    const names = keys.username ? entry[keys.username] : undefined;
     const user: SnapshotUser = {
       ordinal: this.ordinals++,
       uuid,
@@ -194,11 +195,15 @@ class SnapshotReader {
       lastName: valueOf(entry, keys.lastName),
       disabled: this.server.activeDirectory && (Number(valueOf(entry, UAC_KEY) ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
     };
+    if (Array.isArray(names) && names.length > 1) {
+      user.usernames = names.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+    }
     this.users.set(uuid, user);
     // Member values are mostly the DN exactly as the server writes it: a plain lookup; the index of normalised
     // DNs is built only if some value misses (see memberUser).
     this.userByRawDn.set(entry.dn, user);
-    if (username && this.options.memberAttribute === 'memberUid') this.userByName.set(foldName(username), user);
+    // memberUid is compared as the server compares it (caseExactIA5Match, RFC 2307), as the login's search does.
+    if (username && this.options.memberAttribute === 'memberUid') this.userByName.set(username, user);
   }
 
   private uuidOf(entry: Entry): string | undefined {
@@ -244,7 +249,7 @@ class SnapshotReader {
   }
 
   private memberUser(value: string): SnapshotUser | undefined {
-    if (this.options.memberAttribute === 'memberUid') return this.userByName.get(foldName(value));
+    if (this.options.memberAttribute === 'memberUid') return this.userByName.get(value);
     const exact = this.userByRawDn.get(value);
     if (exact) return exact;
     const dn = tryNormalizeDn(value);

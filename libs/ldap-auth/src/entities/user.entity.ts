@@ -1,4 +1,6 @@
 import {
+  BeforeInsert,
+  BeforeUpdate,
   Column,
   CreateDateColumn,
   Entity,
@@ -17,6 +19,10 @@ import {
   PERSON_NAME_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
 } from './column-limits.js';
+import { USERNAME_KEY_MAX_LENGTH, usernameKey } from '../model/username-key.js';
+
+/** The unique index on `users.username_key` (migration UsernameKey1796342400000). */
+export const USERNAME_KEY_INDEX = 'UQ_users_username_key';
 
 /** An app user. `ldapUuid` (entryUUID / objectGUID) is set for directory users, null for local ones. */
 @Entity({ name: 'users' })
@@ -24,10 +30,17 @@ export class UserEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
 
-  /** Also indexed as LOWER(username) by a migration (a login's lookup); TypeORM cannot declare that itself. */
-  @Index('IDX_users_username_lower', { synchronize: false })
   @Column({ type: 'varchar', length: USERNAME_MAX_LENGTH, unique: true })
   username!: string;
+
+  /**
+   * `usernameKey(username)`: two rows are "the same username" when their keys are equal, on every database
+   * (unique). The library writes it with every name it writes; null on a row written without it (an app's own
+   * insert): the library then computes it from `username` and fills it in (see persistence/username-keys.ts).
+   */
+  @Index(USERNAME_KEY_INDEX, { unique: true })
+  @Column({ name: 'username_key', type: 'varchar', length: USERNAME_KEY_MAX_LENGTH, nullable: true })
+  usernameKey!: string | null;
 
   @Column({ type: 'varchar', length: EMAIL_MAX_LENGTH, nullable: true })
   email!: string | null;
@@ -67,6 +80,13 @@ export class UserEntity {
     inverseJoinColumn: { name: 'organisation_id' },
   })
   organisations?: OrganisationEntity[];
+
+  /** An app that saves its own users through this entity keeps the key right without knowing about it. */
+  @BeforeInsert()
+  @BeforeUpdate()
+  protected keepUsernameKey(): void {
+    if (typeof this.username === 'string') this.usernameKey = usernameKey(this.username);
+  }
 
   @ManyToMany(() => GroupEntity)
   @JoinTable({ name: 'user_groups', joinColumn: { name: 'user_id' }, inverseJoinColumn: { name: 'group_id' } })

@@ -2,6 +2,7 @@ import { InitialSchema1764028800000 } from './1764028800000-initial-schema.js';
 import { WiderDnColumns1795996800000 } from './1795996800000-wider-dn-columns.js';
 import { SyncState1796083200000 } from './1796083200000-sync-state.js';
 import { UsernameLookupIndex1796256000000 } from './1796256000000-username-lookup-index.js';
+import { UsernameKey1796342400000 } from './1796342400000-username-key.js';
 
 /** The library's migrations, oldest first: list them in your TypeORM options and run them. */
 export const LDAP_AUTH_MIGRATIONS = [
@@ -9,4 +10,5 @@ export const LDAP_AUTH_MIGRATIONS = [
   WiderDnColumns1795996800000,
   SyncState1796083200000,
   UsernameLookupIndex1796256000000,
+  UsernameKey1796342400000,
 ];

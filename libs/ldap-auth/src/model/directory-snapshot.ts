@@ -16,6 +16,11 @@ export interface SnapshotUser {
   dn: string | null;
   /** Null when the entry has no value for the username attribute, or one too long to store (the row keeps its name). */
   username: string | null;
+  /**
+   * Every value of a multi-valued username attribute, in the directory's order (undefined when it has one
+   * value: most entries): the row keeps the one storedUsername picks, as a login does.
+   */
+  usernames?: string[];
   email: string | null;
   firstName: string | null;
   lastName: string | null;

@@ -1,4 +1,5 @@
 import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
+import { usernameKey } from './username-key.js';
 
 /** An entry as an LDAP client returns it (ldapts' shape): binary attributes as Buffers. */
 export interface Entry {
@@ -19,8 +20,13 @@ export interface DirectoryUser {
   dn: string;
   /** Stable id: entryUUID (OpenLDAP) or objectGUID (AD) in its usual text form, lower-case. */
   uuid: string;
-  /** Taken from the entry, not from what was typed (directories match names case-insensitively). */
+  /**
+   * Taken from the entry, not from what was typed (directories match names case-insensitively): of a
+   * multi-valued username attribute, the value that matched the login (for directory lookups).
+   */
   username: string;
+  /** Every value of the username attribute, in the directory's order: the app stores one (see storedUsername). */
+  usernames: string[];
   email: string | null;
   firstName: string | null;
   lastName: string | null;
@@ -83,12 +89,14 @@ export function toDirectoryUser(
   } else {
     uuid = firstValue(entry, 'entryUUID')?.toLowerCase();
   }
-  const username = matchingValue(entry, fields.username, context.lookupName);
+  const usernames = allValues(entry, fields.username) ?? [];
+  const username = matchingValue(usernames, context.lookupName);
   if (!uuid || !username) return undefined;
   return {
     dn: entry.dn,
     uuid,
     username,
+    usernames,
     email: firstValue(entry, fields.email),
     firstName: firstValue(entry, fields.firstName),
     lastName: firstValue(entry, fields.lastName),
@@ -98,16 +106,10 @@ export function toDirectoryUser(
   };
 }
 
-/** The value of `attribute` that equals `wanted` as directories compare names, else the first value. */
-function matchingValue(entry: Entry, attribute: string, wanted: string | undefined): string | null {
-  const values = allValues(entry, attribute);
-  if (!values?.length) return null;
+/** The value that is the same name as `wanted` (see usernameKey), else the first value. */
+function matchingValue(values: string[], wanted: string | undefined): string | null {
+  if (!values.length) return null;
   if (wanted === undefined) return values[0];
-  const key = foldName(wanted);
-  return values.find((v) => foldName(v) === key) ?? values[0];
-}
-
-/** Names compare case-insensitively, ignoring surrounding spaces and Unicode compatibility forms. */
-export function foldName(name: string): string {
-  return name.normalize('NFKC').trim().toLowerCase();
+  const key = usernameKey(wanted);
+  return values.find((v) => usernameKey(v) === key) ?? values[0];
 }

@@ -6,7 +6,8 @@ import type { AppLdapGroup, AppState, SyncPlan } from '../sync/reconcile.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { UserRow } from './user-row.js';
 import type { SqlDialect } from './sql-dialect.js';
-import { handedOverUsername } from './ldap-user.store.js';
+import { displacedUsername, fillUsernameKeys } from './username-keys.js';
+import { usernameKey, usernameKeyFits } from '../model/username-key.js';
 import {
   DN_MAX_LENGTH,
   EMAIL_MAX_LENGTH,
@@ -91,6 +92,21 @@ export class LdapSyncStore {
         notes.push(`${user.dn}: username longer than ${USERNAME_MAX_LENGTH} characters, not written`);
         user.username = null;
       }
+      // ASCII keeps its length when folded; other names are checked against users.username_key.
+      if (user.username !== null && !ASCII.test(user.username) && !usernameKeyFits(usernameKey(user.username))) {
+        notes.push(
+          `${user.dn ?? user.uuid}: username folds to a key longer than users.username_key holds, not written`,
+        );
+        user.username = null;
+      }
+      if (user.usernames) {
+        // A multi-valued username: the values that could be stored (see storedUsername), the first as `username`.
+        const usable = user.usernames.filter(
+          (v) => !hasNul(v) && !tooLong(v, USERNAME_MAX_LENGTH) && usernameKeyFits(usernameKey(v)),
+        );
+        user.usernames = usable.length > 1 ? usable : undefined;
+        user.username = usable[0] ?? null;
+      }
       if (user.dn !== null && tooLong(user.dn, DN_MAX_LENGTH)) {
         notes.push(`${user.dn.slice(0, 60)}…: DN longer than ${DN_MAX_LENGTH} characters, not written`);
         user.dn = null;
@@ -154,10 +170,13 @@ export class LdapSyncStore {
     const manager = this.transactions.dataSource.manager;
     // Three reads at once: on a server database each runs on a pooled connection of its own.
     const [users, local, groups] = await Promise.all([
-      manager.query<Array<UserRow & { ldap_uuid: string }>>(
-        'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync FROM users WHERE ldap_uuid IS NOT NULL',
+      manager.query<Array<UserRow & { ldap_uuid: string; keyed: unknown }>>(
+        'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync, ' +
+          'CASE WHEN username_key IS NULL THEN 0 ELSE 1 END AS keyed FROM users WHERE ldap_uuid IS NOT NULL',
       ),
-      manager.query<Array<{ username: string }>>('SELECT username FROM users WHERE ldap_uuid IS NULL'),
+      manager.query<Array<{ username: string; keyed: unknown }>>(
+        'SELECT username, CASE WHEN username_key IS NULL THEN 0 ELSE 1 END AS keyed FROM users WHERE ldap_uuid IS NULL',
+      ),
       organisationId === undefined ? [] : this.readGroupsWithMembers(manager, organisationId),
     ]);
     return {
@@ -173,7 +192,9 @@ export class LdapSyncStore {
         deactivatedBySync: Boolean(u.deactivated_by_sync),
       })),
       groups,
-      localUsernames: new Set(local.map((l) => l.username.toLowerCase())),
+      // Computed from the names, whatever key a row holds: the rule is usernameKey's, on every database.
+      localUsernames: new Set(local.map((l) => usernameKey(l.username))),
+      unkeyedUsers: [...users, ...local].filter((u) => Number(u.keyed) === 0).length,
     };
   }
 
@@ -186,7 +207,12 @@ export class LdapSyncStore {
       const q = (sql: string, params: unknown[] = []): Promise<unknown[]> => manager.query<unknown[]>(sql, params);
       const ldapUsers = 'ldap_uuid IS NOT NULL';
 
-      // Names given up by removed entries' rows first, so the rows that take them can.
+      // Rows an app wrote without a key get theirs, so the checks by key below see every name.
+      const filled = await fillUsernameKeys(q, this.sql);
+      for (const note of filled.notes) this.logger.warn(`LDAP sync: ${note}`);
+
+      // Names given up by removed entries' rows first, so the rows that take them can; each moves to a name
+      // checked to be free.
       for (const id of plan.usernameHandovers) {
         const [row] = (await q(`SELECT username FROM users WHERE id = ${this.param(1)} AND ${ldapUsers}`, [
           id,
@@ -194,10 +220,11 @@ export class LdapSyncStore {
           username: string;
         }>;
         if (row) {
-          await q(`UPDATE users SET username = ${this.param(1)} WHERE id = ${this.param(2)}`, [
-            handedOverUsername(row.username, id),
-            id,
-          ]);
+          const released = await displacedUsername(q, this.sql, row.username, id);
+          await q(
+            `UPDATE users SET username = ${this.param(1)}, username_key = ${this.param(2)} WHERE id = ${this.param(3)}`,
+            [released.username, released.key, id],
+          );
         }
       }
 
@@ -215,12 +242,16 @@ export class LdapSyncStore {
       }
 
       if (plan.userUpdates.length) {
-        // Two steps, so names can move between rows (a swap) without tripping the unique index.
+        // Two steps, so names can move between rows (a swap) without tripping the unique indexes: first to a
+        // temporary name no row holds (checked here) and no key, then to the final name and key.
         const renamed = plan.userUpdates.map((u) => u.id);
+        const suffix = await this.freeTemporarySuffix(manager, renamed);
+        const base = this.postgres ? 'id::text' : 'id';
         await this.forIds(renamed, (list) =>
           q(
-            `UPDATE users SET username = ${this.sql.concat("'~sync~'", 'id')} WHERE id IN ${list.sql} AND ${ldapUsers}`,
-            list.params,
+            `UPDATE users SET username = ${this.sql.concat("'~sync~'", base, this.param(list.params.length + 1))}, username_key = NULL WHERE id IN ${list.sql} AND ${ldapUsers}`,
+            // PostgreSQL numbers its placeholders; elsewhere they bind in the order they appear.
+            this.postgres ? [...list.params, suffix] : [suffix, ...list.params],
           ),
         );
         await this.updateUsers(manager, plan.userUpdates);
@@ -568,14 +599,46 @@ export class LdapSyncStore {
     );
   }
 
+  /**
+   * A suffix for the temporary names `~sync~<id><suffix>` that no row holds (a local user may be named
+   * `~sync~12`): '' when none of them is taken, else `~2`, `~3`… Checked in the run's transaction.
+   */
+  private async freeTemporarySuffix(manager: EntityManager, ids: number[]): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const suffix = attempt === 1 ? '' : `~${attempt}`;
+      let taken = false;
+      await this.forRows(
+        ids.map((id) => [`~sync~${id}${suffix}`]),
+        1,
+        async (count, params) => {
+          if (taken) return;
+          const rows = await manager.query<unknown[]>(
+            `SELECT id FROM users WHERE username IN (${Array.from({ length: count }, (_, i) => this.param(i + 1)).join(', ')})`,
+            params,
+          );
+          taken = rows.length > 0;
+        },
+      );
+      if (!taken) return suffix;
+    }
+  }
+
   private async updateUsers(manager: EntityManager, updates: SyncPlan['userUpdates']): Promise<void> {
-    const width = 6;
-    const rows = updates.map((u) => [u.id, u.username, u.email, u.firstName, u.lastName, u.dn]);
+    const width = 7;
+    const rows = updates.map((u) => [
+      u.id,
+      u.username,
+      u.email,
+      u.firstName,
+      u.lastName,
+      u.dn,
+      usernameKey(u.username),
+    ]);
     if (this.postgres) {
-      const types = ['integer', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar'];
+      const types = ['integer', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar'];
       await manager.query(
-        `UPDATE users AS u SET username = v.username, email = v.email, first_name = v.first_name, last_name = v.last_name, ldap_dn = v.ldap_dn, updated_at = CURRENT_TIMESTAMP ` +
-          `FROM unnest(${types.map((t, c) => `$${c + 1}::${t}[]`).join(', ')}) AS v(id, username, email, first_name, last_name, ldap_dn) ` +
+        `UPDATE users AS u SET username = v.username, email = v.email, first_name = v.first_name, last_name = v.last_name, ldap_dn = v.ldap_dn, username_key = v.username_key, updated_at = CURRENT_TIMESTAMP ` +
+          `FROM unnest(${types.map((t, c) => `$${c + 1}::${t}[]`).join(', ')}) AS v(id, username, email, first_name, last_name, ldap_dn, username_key) ` +
           'WHERE u.id = v.id AND u.ldap_uuid IS NOT NULL',
         types.map((_, c) => rows.map((row) => row[c])),
       );
@@ -585,12 +648,12 @@ export class LdapSyncStore {
       // MySQL has no UPDATE … FROM (VALUES …) and spells row constructors differently from MariaDB: the rows
       // come as a derived table of SELECTs, joined.
       const row = (r: number) =>
-        `SELECT ${['id', 'username', 'email', 'first_name', 'last_name', 'ldap_dn'].map((c, i) => `${this.param(r * width + i + 1)}${r === 0 ? ` AS ${c}` : ''}`).join(', ')}`;
+        `SELECT ${['id', 'username', 'email', 'first_name', 'last_name', 'ldap_dn', 'username_key'].map((c, i) => `${this.param(r * width + i + 1)}${r === 0 ? ` AS ${c}` : ''}`).join(', ')}`;
       await this.forRows(rows, width, (count, params) =>
         manager.query(
           `UPDATE users u JOIN (${Array.from({ length: count }, (_, r) => row(r)).join(' UNION ALL ')}) v ON u.id = v.id ` +
             'SET u.username = v.username, u.email = v.email, u.first_name = v.first_name, u.last_name = v.last_name, ' +
-            'u.ldap_dn = v.ldap_dn, u.updated_at = CURRENT_TIMESTAMP(6) WHERE u.ldap_uuid IS NOT NULL',
+            'u.ldap_dn = v.ldap_dn, u.username_key = v.username_key, u.updated_at = CURRENT_TIMESTAMP(6) WHERE u.ldap_uuid IS NOT NULL',
           params,
         ),
       );
@@ -598,13 +661,16 @@ export class LdapSyncStore {
     }
     await this.forRows(rows, width, (count, params) => {
       return manager.query(
-        `UPDATE users SET username = v.column2, email = v.column3, first_name = v.column4, last_name = v.column5, ldap_dn = v.column6, updated_at = CURRENT_TIMESTAMP ` +
+        `UPDATE users SET username = v.column2, email = v.column3, first_name = v.column4, last_name = v.column5, ldap_dn = v.column6, username_key = v.column7, updated_at = CURRENT_TIMESTAMP ` +
           `FROM (VALUES ${this.valuesList(count, width)}) AS v WHERE users.id = v.column1 AND users.ldap_uuid IS NOT NULL`,
         params,
       );
     });
   }
 }
+
+/** Printable ASCII: a name of these folds to a key of the same length. */
+const ASCII = /^[\x20-\x7e]*$/;
 
 /** MySQL's TEXT: 65,535 bytes. */
 const MYSQL_TEXT_BYTES = 65_535;

@@ -16,10 +16,12 @@ import {
   withoutNul,
 } from '../entities/column-limits.js';
 import type { DirectoryUser } from '../model/directory-user.js';
+import { storedUsername, usernameKey, usernameKeyFits } from '../model/username-key.js';
 import type { GroupSyncPlan, GroupToJoin } from '../group-sync/group-sync.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { UserRow } from './user-row.js';
+import { displacedUsername, fillUsernameKeys, type Query } from './username-keys.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { type GroupMembershipChangedEvent, LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
@@ -56,51 +58,68 @@ export class LdapUserStore {
     defaultOrganisationId?: number,
   ): Promise<AppUser> {
     const fitted = this.fitUserToColumns(entry);
-    const unchanged = await this.transactions.serialized(() => this.recordUnchangedLogin(entry, fitted, plan));
+    // Of a multi-valued username attribute the stored name is chosen by storedUsername, as in the sync.
+    const values = entry.usernames.length ? entry.usernames : [entry.username];
+    const keys = [...new Set(values.map(usernameKey))];
+    const unchanged = await this.transactions.serialized(() =>
+      this.recordUnchangedLogin(entry, values, keys, fitted, plan),
+    );
     if (unchanged) return unchanged;
     // Events are published once the transaction committed (a retried or failed one publishes nothing).
     let events: Array<() => void> = [];
     const user = await this.transaction(async (manager) => {
       events = [];
       const users = manager.getRepository(UserEntity);
-      // One statement reads both the entry's row and any row holding its username, so a concurrent first
-      // login of the same entry is either seen here or fails our insert (and the transaction is retried).
+      const query: Query = (sql, params) => manager.query(sql, params);
+      // Rows an app wrote without a key get theirs first: the lookups by key below then see every name.
+      const filled = await fillUsernameKeys(query, this.transactions.dialect);
+      for (const note of filled.notes) this.logger.debug(note);
+      // One statement reads the entry's row and every row holding one of its names (rows still without a key
+      // are read too, and their keys computed here), so a concurrent first login of the same entry is either
+      // seen here or fails our insert (and the transaction is retried).
       const rows = await users
         .createQueryBuilder('u')
-        .where('u.ldap_uuid = :uuid OR LOWER(u.username) = LOWER(:username)', {
+        .where('u.ldap_uuid = :uuid OR u.username_key IN (:...keys) OR u.username_key IS NULL', {
           uuid: entry.uuid,
-          username: entry.username,
+          keys,
         })
         .getMany();
       const own = rows.find((row) => row.ldapUuid === entry.uuid);
-      const holder = rows.find((row) => row !== own);
+      const username = storedUsername(values, own?.username) ?? entry.username;
+      this.checkUsername(entry, username);
+      const key = usernameKey(username);
+      const holders = rows.filter((row) => row !== own && (row.usernameKey ?? usernameKey(row.username)) === key);
       if (own && !own.isActive && !own.deactivatedBySync) {
         throw new InvalidCredentialsError(
           `user ${own.id} was deactivated in the app; only the app can reactivate them`,
           'deactivated_in_app',
         );
       }
-      if (holder) {
-        if (!isReleasedBySync(holder)) this.refuseUsernameTakeover(entry, holder);
+      // Every row holding the name counts: one that may not give it up refuses the login, whatever the others.
+      const keeper = holders.find((holder) => !isReleasedBySync(holder));
+      if (keeper) this.refuseUsernameTakeover(username, entry, keeper);
+      for (const holder of holders) {
         // A removed entry's row the sync kept deactivated gives its name to the entry that now has it.
-        const released = handedOverUsername(holder.username, holder.id);
-        await users.update({ id: holder.id }, { username: released });
+        const released = await displacedUsername(query, this.transactions.dialect, holder.username, holder.id);
+        await users.update({ id: holder.id }, { username: released.username, usernameKey: released.key });
         events.push(() =>
           this.events.emit(LDAP_AUTH_EVENTS.userUpdated, {
             userId: holder.id,
-            username: released,
+            username: released.username,
             changed: ['username'],
             source: 'login',
           }),
         );
         this.logger.log(
-          `User ${holder.id} (deactivated by the sync) gave the name ${JSON.stringify(entry.username)} to the entry ${entry.dn}`,
+          `User ${holder.id} (deactivated by the sync) gave the name ${JSON.stringify(username)} to the entry ${entry.dn}; it is now ${JSON.stringify(released.username)}`,
         );
       }
 
       // A login proves the entry exists and may log in: a user the sync deactivated is active again.
       const fields = {
         ...fitted,
+        username,
+        usernameKey: key,
         isActive: true,
         deactivatedBySync: false,
         lastLoginAt: new Date(),
@@ -110,21 +129,19 @@ export class LdapUserStore {
         id = own.id;
         await users.update({ id }, fields);
         const userId = id;
-        const changed = changedColumns(own, fitted);
+        const changed = changedColumns(own, { ...fitted, username });
         if (changed.length) {
           events.push(() =>
             this.events.emit(LDAP_AUTH_EVENTS.userUpdated, {
               userId,
-              username: fitted.username,
+              username,
               changed,
               source: 'login',
             }),
           );
         }
         if (!own.isActive) {
-          events.push(() =>
-            this.events.emit(LDAP_AUTH_EVENTS.userReactivated, { userId, username: fitted.username, source: 'login' }),
-          );
+          events.push(() => this.events.emit(LDAP_AUTH_EVENTS.userReactivated, { userId, username, source: 'login' }));
         }
       } else {
         const inserted = await users.insert({ ...fields, ldapUuid: entry.uuid });
@@ -136,7 +153,7 @@ export class LdapUserStore {
         events.push(() =>
           this.events.emit(LDAP_AUTH_EVENTS.userCreated, {
             userId,
-            username: fitted.username,
+            username,
             ldapUuid: entry.uuid,
             dn: entry.dn,
             source: 'login',
@@ -164,20 +181,28 @@ export class LdapUserStore {
    */
   private async recordUnchangedLogin(
     entry: DirectoryUser,
+    values: string[],
+    keys: string[],
     fitted: ReturnType<LdapUserStore['fitUserToColumns']>,
     plan: GroupSyncPlan | null,
   ): Promise<AppUser | null> {
     const sql = (this.loginSql ??= loginStatements(this.dataSource));
     const runner = this.dataSource.createQueryRunner();
     try {
-      const rows = (await runner.query(sql.read, [entry.uuid, entry.username])) as LoginRow[];
-      const own = rows[0];
-      if (!own || rows.some((row) => row.id !== own.id || row.ldap_uuid !== entry.uuid)) return null;
+      const rows = (await runner.query(sql.read(keys.length), [entry.uuid, ...keys])) as LoginRow[];
+      const own = rows.find((row) => row.ldap_uuid === entry.uuid);
+      if (!own) return null;
+      const username = storedUsername(values, own.username);
+      const key = username === undefined ? undefined : usernameKey(username);
+      if (own.username !== username || own.username_key !== key) return null;
+      // Another row holding the name (by its key, or by its name when it has no key): the full path decides.
+      if (rows.some((row) => row.id !== own.id && (row.username_key ?? usernameKey(row.username)) === key)) {
+        return null;
+      }
       if (!sql.hydrate(own.is_active, 'isActive') || sql.hydrate(own.deactivated_by_sync, 'deactivatedBySync')) {
         return null;
       }
       if (
-        own.username !== fitted.username ||
         own.email !== fitted.email ||
         own.first_name !== fitted.firstName ||
         own.last_name !== fitted.lastName ||
@@ -185,7 +210,7 @@ export class LdapUserStore {
       ) {
         return null;
       }
-      const groups = rows.filter((row) => row.group_id !== null);
+      const groups = rows.filter((row) => row.id === own.id && row.group_id !== null);
       if (plan) {
         const member = new Set(
           groups.filter((g) => Number(g.group_organisation_id) === plan.organisationId).map((g) => g.group_dn),
@@ -249,15 +274,15 @@ export class LdapUserStore {
    * A username held by another row is never taken over: a local user's, or an active LDAP user's whose entry
    * may be gone (the full sync removes or deactivates those, which frees the name).
    */
-  private refuseUsernameTakeover(entry: DirectoryUser, holder: UserEntity): never {
+  private refuseUsernameTakeover(username: string, entry: DirectoryUser, holder: UserEntity): never {
     if (holder.ldapUuid === null) {
       throw new InvalidCredentialsError(
-        `"${entry.username}" is a local user of the app; a directory login never takes over a local user`,
+        `"${username}" is a local user of the app; a directory login never takes over a local user`,
         'username_taken',
       );
     }
     throw new InvalidCredentialsError(
-      `"${entry.username}" belongs to user ${holder.id}, whose directory entry (${holder.ldapUuid}) is not ${entry.dn}; the full sync removes stale users`,
+      `"${username}" belongs to user ${holder.id}, whose directory entry (${holder.ldapUuid}) is not ${entry.dn}; the full sync removes stale users`,
       'username_taken',
     );
   }
@@ -330,10 +355,7 @@ export class LdapUserStore {
    * dropped, or taken out. Logs say how long and what the limit is, never the whole value.
    */
   private fitUserToColumns(entry: DirectoryUser) {
-    for (const [what, value, limit, column] of [
-      ['username', entry.username, USERNAME_MAX_LENGTH, 'users.username'],
-      ['DN', entry.dn, DN_MAX_LENGTH, 'users.ldap_dn'],
-    ] as const) {
+    for (const [what, value, limit, column] of [['DN', entry.dn, DN_MAX_LENGTH, 'users.ldap_dn']] as const) {
       if (hasNul(value)) {
         throw new InvalidCredentialsError(
           `the entry's ${what} contains a NUL character, which ${column} cannot hold: ${preview(value)}`,
@@ -375,12 +397,34 @@ export class LdapUserStore {
       return cut(value, PERSON_NAME_MAX_LENGTH);
     };
     return {
-      username: entry.username,
       email,
       firstName: name('first_name', entry.firstName),
       lastName: name('last_name', entry.lastName),
       ldapDn: entry.dn,
     };
+  }
+
+  /** The name to store, checked as fitUserToColumns checks the entry (its key too: users.username_key). */
+  private checkUsername(entry: DirectoryUser, username: string): void {
+    if (hasNul(username)) {
+      throw new InvalidCredentialsError(
+        `the entry's username contains a NUL character, which users.username cannot hold: ${preview(username)}`,
+        'value_has_nul',
+      );
+    }
+    const length = codePointLength(username);
+    if (length > USERNAME_MAX_LENGTH) {
+      throw new InvalidCredentialsError(
+        `the entry's username is ${length} characters long, more than users.username holds (${USERNAME_MAX_LENGTH}): ${preview(username)}`,
+        'value_too_long',
+      );
+    }
+    if (!usernameKeyFits(usernameKey(username))) {
+      throw new InvalidCredentialsError(
+        `the entry's username ${preview(username)} (${entry.dn}) folds to a key longer than users.username_key holds`,
+        'value_too_long',
+      );
+    }
   }
 
   /**
@@ -425,6 +469,7 @@ export class LdapUserStore {
 
 /** A row of the unchanged-login read: the user's columns, and one of its groups (null when it has none). */
 interface LoginRow extends UserRow {
+  username_key: string | null;
   group_id: number | null;
   group_organisation_id: number | string | null;
   group_name: string | null;
@@ -444,24 +489,29 @@ function loginStatements(dataSource: DataSource) {
   const p = (n: number): string => (postgres ? `$${n}` : '?');
   const users = dataSource.getMetadata(UserEntity);
   const column = (property: string) => users.findColumnWithPropertyName(property)!;
-  const read =
-    `SELECT u.${q('id')}, u.${q('username')}, u.${q('email')}, u.${q('first_name')}, u.${q('last_name')},` +
-    ` u.${q('ldap_dn')}, u.${q('ldap_uuid')}, u.${q('is_active')}, u.${q('deactivated_by_sync')},` +
+  // The entry's row, the rows holding one of its names' keys, and rows without a key (whose keys the caller
+  // computes): each branch of the union reads an index of its own, on every database.
+  const read = (keys: number): string =>
+    `SELECT u.${q('id')}, u.${q('username')}, u.${q('username_key')}, u.${q('email')}, u.${q('first_name')},` +
+    ` u.${q('last_name')}, u.${q('ldap_dn')}, u.${q('ldap_uuid')}, u.${q('is_active')}, u.${q('deactivated_by_sync')},` +
     ` g.${q('id')} AS ${q('group_id')}, g.${q('organisation_id')} AS ${q('group_organisation_id')},` +
     ` g.${q('name')} AS ${q('group_name')}, g.${q('ldap_dn')} AS ${q('group_dn')}` +
-    ` FROM ${q('users')} u` +
+    ` FROM (SELECT ${q('id')} FROM ${q('users')} WHERE ${q('ldap_uuid')} = ${p(1)}` +
+    ` UNION SELECT ${q('id')} FROM ${q('users')} WHERE ${q('username_key')} IN (${Array.from({ length: keys }, (_, i) => p(i + 2)).join(', ')})` +
+    ` UNION SELECT ${q('id')} FROM ${q('users')} WHERE ${q('username_key')} IS NULL) m` +
+    ` JOIN ${q('users')} u ON u.${q('id')} = m.${q('id')}` +
     ` LEFT JOIN ${q('user_groups')} ug ON ug.${q('user_id')} = u.${q('id')}` +
     ` LEFT JOIN ${q('groups')} g ON g.${q('id')} = ug.${q('group_id')}` +
-    // LOWER(username) is indexed (migration UsernameLookupIndex); the groups come ordered as the API lists them.
-    ` WHERE u.${q('ldap_uuid')} = ${p(1)} OR LOWER(u.${q('username')}) = LOWER(${p(2)})` +
+    // The groups come ordered as the API lists them.
     ` ORDER BY g.${q('name')}`;
+  const readOne = read(1);
   const touch =
     `UPDATE ${q('users')} SET ${q('last_login_at')} = ${p(1)}, ${q('updated_at')} = CURRENT_TIMESTAMP` +
     ` WHERE ${q('id')} = ${p(2)} AND ${q('is_active')} = ${p(3)} AND ${q('deactivated_by_sync')} = ${p(4)}`;
   const yes: unknown = driver.preparePersistentValue(true, column('isActive'));
   const no: unknown = driver.preparePersistentValue(false, column('deactivatedBySync'));
   return {
-    read,
+    read: (keys: number): string => (keys === 1 ? readOne : read(keys)),
     touch,
     touchParameters: (id: number, at: Date): unknown[] => [
       driver.preparePersistentValue(at, column('lastLoginAt')),
@@ -491,16 +541,6 @@ function changedColumns(
 /** An LDAP user the sync deactivated: its name may be handed to the entry that has it now. */
 function isReleasedBySync(row: UserEntity): boolean {
   return row.ldapUuid !== null && !row.isActive && row.deactivatedBySync;
-}
-
-/** The name a row gives up: `<name>~<id>`, cut to fit the column. */
-export function handedOverUsername(username: string, id: number): string {
-  const suffix = `~${id}`;
-  return (
-    Array.from(username)
-      .slice(0, USERNAME_MAX_LENGTH - suffix.length)
-      .join('') + suffix
-  );
 }
 
 function pick(user: Pick<UserEntity, 'username' | 'email' | 'firstName' | 'lastName'>) {

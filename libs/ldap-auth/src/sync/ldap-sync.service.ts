@@ -149,7 +149,8 @@ export class LdapSyncService {
           `the run would ${this.options.sync.removedUsers} ${plan.removals} of ${state.users.length} LDAP users, more than LDAP_SYNC_MAX_REMOVALS allows (${report.maxRemovals}); run with --force if that is right`,
         );
       }
-      if (!dryRun && !planIsEmpty(plan)) {
+      // Rows written without a username_key get it even when nothing else changes (apply fills them first).
+      if (!dryRun && (!planIsEmpty(plan) || (state.unkeyedUsers ?? 0) > 0)) {
         const groupIds = await this.store.apply(plan, this.options.defaultOrganisationId);
         if (this.events.enabled) this.publishChanges(plan, state, groupIds);
       }

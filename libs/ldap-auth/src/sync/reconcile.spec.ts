@@ -181,6 +181,56 @@ describe('reconcile: users', () => {
   });
 });
 
+describe('reconcile: one rule for "the same username"', () => {
+  it('compares names by usernameKey: a local "ÉMILE" holds "émile", a full-width name its ASCII form', () => {
+    const plan = reconcile(
+      snapshot([entry('u1', 'émile'), entry('u2', 'ｂｏｂ')]),
+      state({ users: [row(1, 'u1', 'e'), row(2, 'u2', 'b')], localUsernames: new Set(['émile', 'bob']) }),
+      DELETE,
+    );
+    expect(plan.userUpdates.map((u) => [u.id, u.username])).toEqual([
+      [1, 'e'],
+      [2, 'b'],
+    ]);
+    expect(plan.notes).toHaveLength(2);
+  });
+
+  it('considers every row holding a name: a removed one gives it up, a present one still refuses it', () => {
+    // Rows 2 ("ann", entry gone) and 3 ("ANN", present and keeping it) both hold the name row 1 wants.
+    const plan = reconcile(
+      snapshot([entry('u1', 'ann'), entry('u3', 'ANN')]),
+      state({ users: [row(1, 'u1', 'a'), row(3, 'u3', 'ANN'), row(2, 'u2', 'ann')] }),
+      DEACTIVATE,
+    );
+    expect(plan.userUpdates.find((u) => u.id === 1)?.username).toBe('a');
+    expect(plan.usernameHandovers).toEqual([]);
+    expect(plan.notes.join()).toMatch(/"ann" is also the name of user 3/);
+  });
+
+  it('hands a name over from every removed row holding it', () => {
+    const plan = reconcile(
+      snapshot([entry('u1', 'ann')]),
+      state({ users: [row(1, 'u1', 'a'), row(2, 'u2', 'ann'), row(3, 'u3', 'ANN')] }),
+      DEACTIVATE,
+    );
+    expect(plan.usernameHandovers).toEqual([2, 3]);
+    expect(plan.userUpdates[0]).toMatchObject({ id: 1, username: 'ann' });
+  });
+
+  it("keeps a row's name when it is one of a multi-valued username's values, else takes the first", () => {
+    const both = { usernames: ['first', 'second'] };
+    const plan = reconcile(
+      snapshot([entry('u1', 'first', both), entry('u2', 'first2', { usernames: ['first2', 'x'] })]),
+      state({ users: [row(1, 'u1', 'second'), row(2, 'u2', 'gone')] }),
+      DELETE,
+    );
+    expect(plan.userUpdates.map((u) => [u.id, u.username])).toEqual([
+      [1, 'second'],
+      [2, 'first2'],
+    ]);
+  });
+});
+
 describe('reconcile: groups', () => {
   const DEV = 'cn=dev,ou=groups,dc=x';
   const OPS = 'cn=ops,ou=groups,dc=x';

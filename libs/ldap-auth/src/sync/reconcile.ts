@@ -1,5 +1,6 @@
 import type { DirectorySnapshot, SnapshotUser } from '../model/directory-snapshot.js';
 import type { RemovedUsersPolicy } from '../interfaces/ldap-auth-options.interface.js';
+import { storedUsername, usernameKey } from '../model/username-key.js';
 
 /** An LDAP-managed user row (non-null `ldap_uuid`). */
 export interface AppLdapUser {
@@ -30,8 +31,10 @@ export interface AppState {
   users: AppLdapUser[];
   /** With their members. */
   groups: AppLdapGroup[];
-  /** Lower-cased usernames of local users (null `ldap_uuid`): never taken over. */
+  /** The keys (usernameKey) of local users' names (null `ldap_uuid`): never taken over. */
   localUsernames: Set<string>;
+  /** Rows without a stored `username_key` (written by the app without it): a run that writes fills them in. */
+  unkeyedUsers?: number;
 }
 
 export interface UserUpdate {
@@ -70,7 +73,10 @@ export interface ReconcileOptions {
   removedUsers: RemovedUsersPolicy;
 }
 
-const fold = (name: string) => name.toLowerCase();
+/** The name the entry gives its row: of a multi-valued username, the one storedUsername picks (as a login does). */
+function entryName(entry: SnapshotUser, row: AppLdapUser): string | null {
+  return entry.usernames ? (storedUsername(entry.usernames, row.username) ?? null) : entry.username;
+}
 
 /**
  * The reconciliation: directory snapshot + database state → plan. Pure: no I/O, no clock, no Nest.
@@ -132,14 +138,22 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
     }
   }
 
-  // Who holds which name once this run is done, to refuse a rename onto a name still in use. Built only when
+  // Who holds which name (every row holding it: rows written outside the library may share one) and what each
+  // present row is called once this run is done, to refuse a rename onto a name still in use. Built only when
   // some name changes (a resync without renames skips 200,000 map writes at 100,000 users).
-  let names: { holderOf: Map<string, AppLdapUser>; finalNameOf: Map<number, string> } | undefined;
+  let names: { holdersOf: Map<string, AppLdapUser[]>; finalKeyOf: Map<number, string> } | undefined;
   const nameIndex = () => {
     if (names) return names;
-    const index = { holderOf: new Map<string, AppLdapUser>(), finalNameOf: new Map<number, string>() };
-    for (const user of state.users) index.holderOf.set(fold(user.username), user);
-    presentRows.forEach((user, i) => index.finalNameOf.set(user.id, presentEntries[i].username ?? user.username));
+    const index = { holdersOf: new Map<string, AppLdapUser[]>(), finalKeyOf: new Map<number, string>() };
+    for (const user of state.users) {
+      const key = usernameKey(user.username);
+      const holders = index.holdersOf.get(key);
+      if (holders) holders.push(user);
+      else index.holdersOf.set(key, [user]);
+    }
+    presentRows.forEach((user, i) =>
+      index.finalKeyOf.set(user.id, usernameKey(entryName(presentEntries[i], user) ?? user.username)),
+    );
     return (names = index);
   };
 
@@ -147,29 +161,34 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
     const user = presentRows[i];
     const entry = presentEntries[i];
     let username = user.username;
-    if (entry.username !== null && entry.username !== user.username) {
-      const { holderOf, finalNameOf } = nameIndex();
-      const wanted = fold(entry.username);
-      const holder = holderOf.get(wanted);
+    const wantedName = entryName(entry, user);
+    if (wantedName !== null && wantedName !== user.username) {
+      const { holdersOf, finalKeyOf } = nameIndex();
+      const wanted = usernameKey(wantedName);
+      // Every other row holding the name must give it up: a removed entry's row hands it over; a present
+      // one must be renamed away in this same run (a swap: the store renames in two steps).
+      const others = (holdersOf.get(wanted) ?? []).filter((holder) => holder.id !== user.id);
+      const keeper = others.find((holder) => !removedIds.has(holder.id) && finalKeyOf.get(holder.id) === wanted);
       if (state.localUsernames.has(wanted)) {
         plan.notes.push(
-          `user ${user.id} keeps the name "${user.username}": "${entry.username}" belongs to a local user of the app`,
+          `user ${user.id} keeps the name "${user.username}": "${wantedName}" belongs to a local user of the app`,
         );
-      } else if (!holder || holder.id === user.id) {
-        username = entry.username;
-      } else if (removedIds.has(holder.id)) {
-        // A removed entry's row (deleted by this run, or kept deactivated) gives its name to the present one.
-        if (options.removedUsers === 'deactivate' && !plan.usernameHandovers.includes(holder.id)) {
-          plan.usernameHandovers.push(holder.id);
-        }
-        username = entry.username;
-      } else if (fold(finalNameOf.get(holder.id) ?? '') !== wanted) {
-        // The holder is renamed away in this same run (a swap): the store renames in two steps.
-        username = entry.username;
-      } else {
+      } else if (keeper) {
         plan.notes.push(
-          `user ${user.id} keeps the name "${user.username}": "${entry.username}" is also the name of user ${holder.id}`,
+          `user ${user.id} keeps the name "${user.username}": "${wantedName}" is also the name of user ${keeper.id}`,
         );
+      } else {
+        for (const holder of others) {
+          // A removed entry's row (deleted by this run, or kept deactivated) gives its name to the present one.
+          if (
+            removedIds.has(holder.id) &&
+            options.removedUsers === 'deactivate' &&
+            !plan.usernameHandovers.includes(holder.id)
+          ) {
+            plan.usernameHandovers.push(holder.id);
+          }
+        }
+        username = wantedName;
       }
     }
     const dn = entry.dn ?? user.dn;
