@@ -112,6 +112,14 @@ describe('the sync reader refuses what a broken or hostile directory sends', () 
     expect((error as Error).message).toMatch(/the read took longer than 1000 ms/);
   }, 30_000);
 
+  it('an attribute named "dn" (it would replace the entry\'s DN, and with it group memberships)', async () => {
+    const error = await readAgainst(({ messageId }, client) =>
+      client.send(user(messageId, 1, [['dn', [`uid=admin,${BASE}`]]]), searchDone(messageId)),
+    );
+    expect(error).toBeInstanceOf(IncompleteDirectoryReadError);
+    expect((error as Error).message).toMatch(/has an attribute named "dn"/);
+  });
+
   it('a message over 16 MiB is refused from its header, and the event loop stays responsive meanwhile', async () => {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
@@ -126,7 +134,7 @@ describe('the sync reader refuses what a broken or hostile directory sends', () 
   }, 60_000);
 });
 
-describe('the sync reader keeps up with large messages', () => {
+describe('the sync reader keeps up with large messages and odd attribute names', () => {
   let server: HostileLdapServer | undefined;
   afterEach(async () => {
     await server?.stop();
@@ -149,4 +157,32 @@ describe('the sync reader keeps up with large messages', () => {
     // Joined once (tens of ms); joined at every chunk it took longer than the 5 s receive timeout.
     expect(delay.max / 1e6).toBeLessThan(300);
   }, 60_000);
+
+  it('keeps __proto__ and constructor as plain attributes, and merges an attribute sent twice', async () => {
+    server = await HostileLdapServer.start(({ messageId }, client) =>
+      client.send(
+        searchEntry(messageId, 'cn=odd,dc=example,dc=com', [
+          ['__proto__', ['x', 'y']],
+          ['constructor', ['c']],
+          ['mail', ['a@example.com']],
+          ['MAIL', ['b@example.com', 'c@example.com']],
+        ]),
+        searchDone(messageId),
+      ),
+    );
+    const connection = await server.connect(5_000);
+    const { searchEntries } = await within(
+      connection.search('cn=odd,dc=example,dc=com', { scope: 'base', filter: '(objectClass=*)', attributes: ['*'] }),
+      10_000,
+    );
+    const entry = searchEntries[0];
+    expect(Object.keys(entry)).toEqual(['dn', '__proto__', 'constructor', 'mail']);
+    expect(entry.dn).toBe('cn=odd,dc=example,dc=com');
+    expect(Object.getOwnPropertyDescriptor(entry, '__proto__')?.value).toEqual(['x', 'y']);
+    expect(Array.isArray(Object.getPrototypeOf(entry))).toBe(false);
+    expect(entry.constructor).toBe('c');
+    // An attribute the server did not send reads as missing, whatever its name.
+    expect(entry.valueOf).toBeUndefined();
+    expect(entry.mail).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
+  });
 });

@@ -164,33 +164,53 @@ export function decodeLdapMessage(
   return { messageId, op };
 }
 
+/**
+ * The prototype of every decoded entry: empty, and not Object.prototype, so an attribute named `__proto__` or
+ * `constructor` is an attribute like any other and a missing one reads undefined. Unlike Object.create(null),
+ * entries made from it keep V8's fast properties.
+ */
+const ENTRY_PROTOTYPE = Object.freeze(Object.create(null) as object);
+
+type EntryValue = Entry[string];
+
 function readEntry(r: BerCursor, end: number, binaryAttributes: ReadonlySet<string>): Entry {
-  const entry: Entry = { dn: r.readString(0x04) };
+  const entry = Object.create(ENTRY_PROTOTYPE) as Entry;
+  entry.dn = r.readString(0x04);
   const attributesEnd = r.enter(0x30);
   while (r.pos < attributesEnd) {
     const attributeEnd = r.enter(0x30);
     // Lower case: attribute names are case-insensitive, and the reader looks them up without searching.
     const type = r.readAttributeType();
+    // The key `dn` is the entry's name: an attribute of that name would replace it.
+    if (type === 'dn') throw new LdapDecodeError(`the entry ${entry.dn} has an attribute named "dn"`);
     const valuesEnd = r.enter(0x31);
     const binary = binaryAttributes.size > 0 && binaryAttributes.has(type);
     // The shape ldapts gives: one value as itself, several as an array, none as an empty array. Most
     // attributes have one value: no array is made for it.
+    let value: EntryValue;
     if (r.pos === valuesEnd) {
-      entry[type] = [];
+      value = [];
     } else {
       const first = binary ? r.readBytes(0x04) : r.readString(0x04);
       if (r.pos === valuesEnd) {
-        entry[type] = first;
+        value = first;
       } else {
         const values: Array<string | Buffer> = [first];
         while (r.pos < valuesEnd) values.push(binary ? r.readBytes(0x04) : r.readString(0x04));
-        entry[type] = values as string[] | Buffer[];
+        value = values as string[] | Buffer[];
       }
     }
+    const earlier = entry[type];
+    // The same attribute twice (`mail` and `MAIL`): one attribute with the values of both, none lost.
+    entry[type] = earlier === undefined ? value : (asList(earlier).concat(asList(value)) as string[] | Buffer[]);
     r.pos = attributeEnd;
   }
   r.pos = end;
   return entry;
+}
+
+function asList(value: EntryValue): Array<string | Buffer> {
+  return Array.isArray(value) ? value : [value];
 }
 
 function readControls(r: BerCursor): DecodedControl[] {
