@@ -11,16 +11,40 @@ import {
   UnbindRequest,
 } from 'ldapts';
 import type { Entry } from '../model/directory-user.js';
+import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
 import {
   decodeLdapMessage,
   LdapMessageFramer,
+  LdapMessageTooLargeError,
   type LdapResponse,
   LdapResponseOp,
   pagedResultsCookie,
 } from './ldap-message-decoder.js';
 
-/** Largest single response accepted: a 1,500-value AD range or a 100,000-member OpenLDAP group fits easily. */
-const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+/**
+ * What the connection accepts from a server before it refuses the read (README "Full sync"): a broken or
+ * hostile directory must not grow the heap without end, block the event loop, or hold the sync lock forever.
+ */
+export interface BulkReadLimits {
+  /** Largest single message, refused from its header. */
+  maxMessageBytes: number;
+  /** Pages in a row with no entry but a cookie for more (a real server makes progress). */
+  maxEmptyPages: number;
+  /** Milliseconds every operation on the connection together may take, from when it is made. */
+  deadlineMs: number;
+}
+
+export const DEFAULT_BULK_READ_LIMITS: Readonly<BulkReadLimits> = {
+  // A 1,500-value AD range is about 100 KB; an OpenLDAP group of 300,000 members with 50-byte DNs is 16 MB.
+  maxMessageBytes: 16 * 1024 * 1024,
+  // AD may answer a page with no entry while it scans entries the filter does not match; not 100 in a row.
+  maxEmptyPages: 100,
+  // A million users in 1,000-entry pages take minutes; an hour is ample, and frees the sync lock in the end.
+  deadlineMs: 60 * 60 * 1000,
+};
+
+/** An unpaged search other than a base search (which gets one entry) is for a few entries. */
+const MAX_UNPAGED_ENTRIES = 1000;
 
 export interface BulkSearchOptions {
   scope: 'base' | 'one' | 'sub';
@@ -54,7 +78,9 @@ const NO_BINARY: ReadonlySet<string> = new Set();
  * it throws.
  */
 export class BulkReadConnection {
-  private readonly framer = new LdapMessageFramer(MAX_MESSAGE_BYTES);
+  private readonly limits: BulkReadLimits;
+  private readonly framer: LdapMessageFramer;
+  private readonly deadline: NodeJS.Timeout;
   private readonly pending = new Map<number, PendingOperation>();
   private readonly binaryOf = (messageId: number) => this.pending.get(messageId)?.binary ?? NO_BINARY;
   private closed?: Error;
@@ -64,12 +90,20 @@ export class BulkReadConnection {
     private readonly socket: net.Socket,
     /** Milliseconds an operation may wait for the server's next message. */
     private readonly timeoutMs: number,
+    limits: Partial<BulkReadLimits> = {},
   ) {
+    this.limits = { ...DEFAULT_BULK_READ_LIMITS, ...limits };
+    this.framer = new LdapMessageFramer(this.limits.maxMessageBytes);
+    const { deadlineMs } = this.limits;
+    this.deadline = setTimeout(() => this.refuse(`the read took longer than ${deadlineMs} ms`), deadlineMs);
+    this.deadline.unref();
     socket.on('data', (chunk: Buffer) => {
+      if (this.closed) return;
       try {
         this.framer.push(chunk, this.dispatch);
       } catch (error) {
-        this.fail(error as Error);
+        if (!(error instanceof LdapMessageTooLargeError)) this.fail(error as Error);
+        else this.refuse(`a message of ${error.bytes} bytes, over the limit of ${error.limit} bytes`);
       }
     });
     socket.on('error', (error) => this.fail(new Error(`connection error: ${error.message}`)));
@@ -91,30 +125,37 @@ export class BulkReadConnection {
     );
   }
 
-  /** Every entry and reference of one (unpaged) search. */
+  /** Every entry and reference of one (unpaged) search: at most one entry for a base search. */
   async search(baseDN: string, options: BulkSearchOptions): Promise<SearchPage> {
     const page: SearchPage = { searchEntries: [], searchReferences: [] };
-    await this.searchOnce(baseDN, options, options.controls ?? [], page);
+    const maxEntries = options.scope === 'base' ? 1 : MAX_UNPAGED_ENTRIES;
+    await this.searchOnce(baseDN, options, options.controls ?? [], page, maxEntries);
     return page;
   }
 
   /**
    * A paged search (RFC 2696), one page at a time. The next page is asked for as soon as a page is complete,
-   * before the caller gets it: the server prepares page n+1 while the caller works on page n.
+   * before the caller gets it: the server prepares page n+1 while the caller works on page n. A page of more
+   * entries than `pageSize`, or too many empty pages in a row, fails the connection.
    */
   async *searchPages(baseDN: string, options: BulkSearchOptions, pageSize: number): AsyncGenerator<SearchPage> {
     const request = async (cookie: Buffer | undefined) => {
       const page: SearchPage = { searchEntries: [], searchReferences: [] };
       const paging = new PagedResultsControl({ value: { size: pageSize, cookie } });
-      const next = await this.searchOnce(baseDN, options, [...(options.controls ?? []), paging], page);
+      const next = await this.searchOnce(baseDN, options, [...(options.controls ?? []), paging], page, pageSize);
       return { page, next };
     };
     let pending = request(undefined);
+    let emptyPages = 0;
     for (;;) {
       const { page, next } = await pending;
       if (!next?.length) {
         yield page;
         return;
+      }
+      emptyPages = page.searchEntries.length + page.searchReferences.length === 0 ? emptyPages + 1 : 0;
+      if (emptyPages > this.limits.maxEmptyPages) {
+        throw this.refuse(`${emptyPages} pages in a row had no entry, each with a cookie asking for more`);
       }
       pending = request(next);
       // A caller that stops early closes the connection, which fails this request: nobody is waiting for it.
@@ -128,15 +169,17 @@ export class BulkReadConnection {
     if (!this.closed && this.socket.writable)
       this.socket.write(new UnbindRequest({ messageId: this.nextMessageId() }).write());
     this.closed ??= new Error('Connection closed');
+    clearTimeout(this.deadline);
     this.socket.destroy();
   }
 
-  /** Runs one search; fills `page` and returns the paged-results cookie of its result. */
+  /** Runs one search; fills `page` (at most `maxEntries`) and returns the paged-results cookie of its result. */
   private async searchOnce(
     baseDN: string,
     options: BulkSearchOptions,
     controls: Control[],
     page: SearchPage,
+    maxEntries: number,
   ): Promise<Buffer | undefined> {
     const messageId = this.nextMessageId();
     const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
@@ -152,9 +195,13 @@ export class BulkReadConnection {
     let cookie: Buffer | undefined;
     await this.exchange(request.write(), messageId, binary, (response, done) => {
       if (response.op === LdapResponseOp.searchEntry && 'entry' in response) {
+        // A server that streams entries past what was asked for would grow the heap until the process dies.
+        if (page.searchEntries.length === maxEntries)
+          throw this.refuse(`more entries than the ${maxEntries} asked for`);
         page.searchEntries.push(response.entry);
       } else if (response.op === LdapResponseOp.searchReference && 'uris' in response) {
-        page.searchReferences.push(...response.uris);
+        if (page.searchReferences.length >= maxEntries) throw this.refuse(`more than ${maxEntries} references`);
+        for (const uri of response.uris) page.searchReferences.push(uri);
       } else if (response.op === LdapResponseOp.searchDone && 'result' in response) {
         if (response.result.resultCode !== 0) throw resultError(messageId, response.result);
         cookie = pagedResultsCookie(response.controls);
@@ -205,6 +252,7 @@ export class BulkReadConnection {
   }
 
   private readonly dispatch = (data: Buffer, start: number, end: number): void => {
+    if (this.closed) return; // the rest of a chunk after a failure
     const response = decodeLdapMessage(data, this.binaryOf, start, end);
     if (response.messageId === 0 && response.op === LdapResponseOp.extended) {
       // Notice of disconnection (RFC 4511 4.4.1): the server is about to close.
@@ -220,7 +268,15 @@ export class BulkReadConnection {
     operation.onResponse(response);
   };
 
+  /** Fails the connection with an IncompleteDirectoryReadError, which aborts the sync before it writes. */
+  private refuse(reason: string): IncompleteDirectoryReadError {
+    const error = new IncompleteDirectoryReadError(`refused the directory's answer: ${reason}`);
+    this.fail(error);
+    return error;
+  }
+
   private fail(error: Error): void {
+    clearTimeout(this.deadline);
     this.closed ??= error;
     for (const operation of [...this.pending.values()]) operation.fail(error);
     this.socket.destroy();
