@@ -41,6 +41,19 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   return keys;
 }
 
+/** Retries an assertion for up to 10 s (a failed login is recorded just after its answer is sent). */
+async function eventually(assertion: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** The counters an app using this key prefix keeps in Redis. */
 const redisKeys = (redis: Redis, prefix: string) => scanKeys(redis, `${prefix}:*`);
 
@@ -76,33 +89,45 @@ describe('login throttle, one app in memory', () => {
     app = undefined;
   });
 
-  it('counts every spelling of one AD account in one bucket, and answers 429 with Retry-After', async () => {
-    app = await createTestApp({ ...directoryEnv('ad'), DATABASE_URL: db.url, LOGIN_THROTTLE_LIMIT: '4' });
-    const alice = fixtureUser('alice');
-    for (const name of ['alice', ' ALICE ', 'EXAMPLE\\alice', 'alice@example.test']) {
-      await postLogin(app, name, alice.password).expect(200);
+  it('counts the failures of every spelling of one AD account in one bucket, and answers 429 with Retry-After', async () => {
+    // Its own database: the other tests log the same names in from OpenLDAP.
+    const adDb = await createTestDatabase('sqlite');
+    try {
+      app = await createTestApp({ ...directoryEnv('ad'), DATABASE_URL: adDb.url, LOGIN_THROTTLE_LIMIT: '4' });
+      const alice = fixtureUser('alice');
+      // Successes are not counted.
+      for (let i = 0; i < 6; i++) await postLogin(app, 'alice', alice.password).expect(200);
+      for (const name of ['alice', ' ALICE ', 'EXAMPLE\\alice', 'alice@example.test']) {
+        await postLogin(app, name, 'wrong').expect(401);
+      }
+      for (const name of ['ａｌｉｃｅ', 'ＡＬＩＣＥ', 'example\\Alice', 'Alice@EXAMPLE.TEST', 'alice']) {
+        const res = await postLogin(app, name, alice.password).expect(429);
+        expectRetryAfter(res, 60);
+      }
+      // Another account from the same client is not affected.
+      await postLogin(app, 'bob', fixtureUser('bob').password).expect(200);
+    } finally {
+      await app?.close();
+      app = undefined;
+      await adDb.drop();
     }
-    for (const name of ['ａｌｉｃｅ', 'ＡＬＩＣＥ', 'example\\Alice', 'Alice@EXAMPLE.TEST', 'alice']) {
-      const res = await postLogin(app, name, alice.password).expect(429);
-      expectRetryAfter(res, 60);
-    }
-    // Another account from the same client is not affected.
-    await postLogin(app, 'bob', fixtureUser('bob').password).expect(200);
   });
 
-  it('keeps one short key for a 15 KB username (just under the 16 KB body limit), however often it is sent', async () => {
+  it('keeps short keys for a 15 KB username (just under the 16 KB body limit), however often it is sent', async () => {
     app = await createTestApp({ ...directoryEnv('openldap'), DATABASE_URL: db.url });
     const throttle = app.get(LoginThrottleService);
-    const before = throttle.memoryKeyCount();
     const huge = 'a'.repeat(15_000);
     for (let i = 0; i < 20; i++) await postLogin(app, huge, 'whatever').expect(401);
-    expect(throttle.memoryKeyCount()).toBe(before + 1);
-    // Distinct huge names cost one short key each (and the cap below bounds how many).
+    expect([throttle.memoryKeyCount('pair'), throttle.memoryKeyCount('account')]).toEqual([1, 1]);
+    // Distinct huge names cost one short key each (and the client's own limit bounds how many).
     for (let i = 0; i < 5; i++) await postLogin(app, `${huge}${i}`, 'whatever').expect(401);
-    expect(throttle.memoryKeyCount()).toBe(before + 6);
-    for (const key of throttle.memoryKeys()) expect(key.length).toBeLessThan(120);
+    expect([throttle.memoryKeyCount('pair'), throttle.memoryKeyCount('account')]).toEqual([6, 6]);
+    for (const name of ['pair', 'client', 'account'] as const) {
+      for (const key of throttle.memoryKeys(name)) expect(key.length).toBeLessThan(120);
+    }
     // The client part of the key: supertest connects over IPv4 to a dual-stack socket (::ffff:127.0.0.1).
-    expect(throttle.memoryKeys().every((key) => key.startsWith('127.0.0.1|'))).toBe(true);
+    expect(throttle.memoryKeys('pair').every((key) => key.startsWith('127.0.0.1|'))).toBe(true);
+    expect(throttle.memoryKeys('client')).toEqual(['127.0.0.1']);
   });
 
   it('groups an IPv6 client under its /64', async () => {
@@ -110,24 +135,34 @@ describe('login throttle, one app in memory', () => {
     await app.listen(0, '::1');
     const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
     await request(`http://[::1]:${port}`).post('/auth/login').send({ username: 'Bob', password: 'x' }).expect(401);
-    expect(app.get(LoginThrottleService).memoryKeys()).toEqual(['0:0:0:0::/64|bob']);
+    const throttle = app.get(LoginThrottleService);
+    expect([throttle.memoryKeys('pair'), throttle.memoryKeys('client')]).toEqual([
+      ['0:0:0:0::/64|bob'],
+      ['0:0:0:0::/64'],
+    ]);
   });
 
-  it('holds at most LOGIN_THROTTLE_MAX_KEYS keys: then new keys get 429, known keys count as usual', async () => {
+  it('holds at most LOGIN_THROTTLE_MAX_KEYS keys per counter: new keys are then not counted, none is refused', async () => {
     app = await createTestApp({
       ...directoryEnv('openldap'),
       DATABASE_URL: db.url,
-      LOGIN_THROTTLE_LIMIT: '5',
+      LOGIN_THROTTLE_LIMIT: '2',
+      LOGIN_THROTTLE_CLIENT_LIMIT: '8',
       LOGIN_THROTTLE_MAX_KEYS: '3',
     });
     const throttle = app.get(LoginThrottleService);
     for (const name of ['nobody-1', 'nobody-2', 'nobody-3']) await postLogin(app, name, 'x').expect(401);
-    const refused = await postLogin(app, 'nobody-4', 'x').expect(429);
-    expectRetryAfter(refused, 60);
-    await postLogin(app, 'alice', fixtureUser('alice').password).expect(429);
+    // A fourth account: its failures are not kept (the cap), so they never reach its limit of 2...
+    for (let i = 0; i < 2; i++) await postLogin(app, 'nobody-4', 'x').expect(401);
+    // ...while a key already held counts as usual.
     await postLogin(app, ' NOBODY-1 ', 'x').expect(401);
-    expect(throttle.memoryKeyCount()).toBe(3);
-    expect(logsOf(app).some((line) => line.includes('LOGIN_THROTTLE_MAX_KEYS'))).toBe(true);
+    expectRetryAfter(await postLogin(app, 'nobody-1', 'x').expect(429), 60);
+    await postLogin(app, 'alice', fixtureUser('alice').password).expect(200);
+    expect([throttle.memoryKeyCount('pair'), throttle.memoryKeyCount('account')]).toEqual([3, 3]);
+    expect(logsOf(app).some((line) => line.startsWith('WARN') && line.includes('LOGIN_THROTTLE_MAX_KEYS'))).toBe(true);
+    // The client's own counter (one key) saw all of them: 6 failures, 2 more reach its limit of 8.
+    for (let i = 0; i < 2; i++) await postLogin(app, 'nobody-5', 'x').expect(401);
+    expectRetryAfter(await postLogin(app, 'alice', fixtureUser('alice').password).expect(429), 60);
   });
 });
 
@@ -157,7 +192,8 @@ describe('login throttle in Redis', () => {
     });
     const throttle = app.get(LoginThrottleService);
     await postLogin(app, 'bob', 'guess').expect(401);
-    expect(await redisKeys(redis, prefix)).toHaveLength(1); // counted in Redis, not in memory
+    // Counted in Redis (pair, client, account), not in memory; recorded just after the answer is sent.
+    await eventually(async () => expect(await redisKeys(redis, prefix)).toHaveLength(3));
     expect(throttle.memoryKeyCount()).toBe(0);
 
     await proxy.close(); // Redis unreachable from now on
@@ -165,7 +201,7 @@ describe('login throttle in Redis', () => {
     for (let i = 0; i < 3; i++) await postLogin(app, 'bob', 'guess').expect(401);
     const res = await postLogin(app, 'BOB', fixtureUser('bob').password).expect(429);
     expectRetryAfter(res, 60);
-    expect(throttle.memoryKeyCount()).toBe(1);
+    expect(throttle.memoryKeys('pair')).toEqual(['127.0.0.1|bob']);
     expect(logsOf(app).some((line) => line.startsWith('WARN') && line.includes('counted in this process only'))).toBe(
       true,
     );
@@ -182,7 +218,7 @@ describe('login throttle in Redis', () => {
     });
     for (let i = 0; i < 2; i++) await postLogin(app, 'bob', 'guess').expect(401);
     expectRetryAfter(await postLogin(app, 'bob', fixtureUser('bob').password).expect(429), 60);
-    expect(app.get(LoginThrottleService).memoryKeyCount()).toBe(1);
+    expect(app.get(LoginThrottleService).memoryKeys('pair')).toEqual(['127.0.0.1|bob']);
     expect(logsOf(app).some((line) => line.startsWith('WARN') && line.includes('counted in this process only'))).toBe(
       true,
     );
@@ -250,8 +286,14 @@ describe('login throttle in Redis', () => {
         const res = await login(1, 'Bob', fixtureUser('bob').password).expect(429);
         expectRetryAfter(res, 60);
         await login(0, 'bob', fixtureUser('bob').password).expect(429);
-        // The counter lives in Redis under this run's prefix; other accounts are not affected.
-        expect(await redisKeys(redis, prefix)).toEqual([`${prefix}:127.0.0.1|bob`]);
+        // The counters live in Redis under this run's prefix; other accounts are not affected.
+        await eventually(async () =>
+          expect((await redisKeys(redis, prefix)).sort()).toEqual([
+            `${prefix}:127.0.0.1|bob`,
+            `${prefix}:account:bob`,
+            `${prefix}:client:127.0.0.1`,
+          ]),
+        );
         await login(1, 'alice', fixtureUser('alice').password).expect(200);
       } catch (error) {
         const logs = await Promise.all(procs.map((proc) => logTail(proc.logFile)));

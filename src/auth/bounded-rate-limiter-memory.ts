@@ -8,10 +8,10 @@ interface MemoryStorageInternals {
 
 /**
  * `RateLimiterMemory` with a cap on the number of keys: it drops expired keys on its own, but within one
- * window it keeps one per key it is given, so a flood of distinct usernames would grow it without end.
- * At the cap a key it already holds counts as usual, and a new key is refused as if over its limit (the
- * caller answers 429). Refusing rather than evicting: eviction would let a flood reset the counter of the
- * account under attack.
+ * window it keeps one per key it is given, so keys from many clients would grow it without end.
+ * At the cap a key it already holds counts as usual, and a new key is not stored: its points are not counted
+ * (the limiter answers as for a fresh key, never refuses) until windows expire. Never evicting, so nothing
+ * can reset the count of a key under attack; never refusing, so a full cap is no outage.
  */
 export class BoundedRateLimiterMemory extends RateLimiterMemory {
   private readonly storage: Map<string, unknown>;
@@ -20,10 +20,10 @@ export class BoundedRateLimiterMemory extends RateLimiterMemory {
     options: MemoryLimiterOptions,
     readonly maxKeys: number,
     private readonly hooks: {
-      /** A new key was refused because the cap is reached. */
+      /** A new key was not counted because the cap is reached. */
       onFull?: () => void;
-      /** Any attempt is counted here (as an insurance limiter: the main store just failed). */
-      onConsume?: () => void;
+      /** Any use (as an insurance limiter: the main store just failed). */
+      onUse?: () => void;
     } = {},
   ) {
     super(options);
@@ -42,18 +42,36 @@ export class BoundedRateLimiterMemory extends RateLimiterMemory {
     return this.storage.size;
   }
 
-  override async consume(
+  override get(key: string | number, options?: { [key: string]: unknown }): Promise<RateLimiterRes | null> {
+    this.hooks.onUse?.();
+    return super.get(key, options);
+  }
+
+  override consume(
     key: string | number,
-    pointsToConsume?: number,
+    pointsToConsume = 1,
     options?: { [key: string]: unknown },
   ): Promise<RateLimiterRes> {
-    this.hooks.onConsume?.();
-    if (this.storage.size >= this.maxKeys && !this.storage.has(this.getKey(key))) {
-      this.hooks.onFull?.();
-      // rate-limiter-flexible's contract: a refusal rejects with RateLimiterRes (its insurance wrapper relies on it).
-      // eslint-disable-next-line @typescript-eslint/only-throw-error
-      throw new RateLimiterRes(0, this.duration * 1000, this.points + 1, false);
-    }
+    this.hooks.onUse?.();
+    if (this.refusesNew(key)) return Promise.resolve(this.uncounted());
     return super.consume(key, pointsToConsume, options);
+  }
+
+  override penalty(key: string | number, points = 1, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
+    this.hooks.onUse?.();
+    if (this.refusesNew(key)) return Promise.resolve(this.uncounted());
+    return super.penalty(key, points, options);
+  }
+
+  /** At the cap and not held: the key is left out (and the caller told once per call). */
+  private refusesNew(key: string | number): boolean {
+    if (this.storage.size < this.maxKeys || this.storage.has(this.getKey(key))) return false;
+    this.hooks.onFull?.();
+    return true;
+  }
+
+  /** What a fresh key would look like: nothing consumed, every point left. */
+  private uncounted(): RateLimiterRes {
+    return new RateLimiterRes(this.points, 0, 0, false);
   }
 }

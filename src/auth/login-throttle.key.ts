@@ -91,5 +91,25 @@ export function loginThrottleKey(
   username: unknown,
   toLookupName: (input: string) => string,
 ): string {
-  return `${clientKeyOf(ip)}|${accountKeyOf(username, toLookupName)}`;
+  return loginThrottleKeys(ip, username, toLookupName).pair;
+}
+
+/** The key of one login attempt in each counter (see login-throttle.limits.ts). */
+export interface LoginThrottleKeys {
+  /** This client and this account. */
+  pair: string;
+  /** This client (IPv4 address, IPv6 /64), any account. */
+  client: string;
+  /** This account, any client. */
+  account: string;
+}
+
+export function loginThrottleKeys(
+  ip: string | undefined,
+  username: unknown,
+  toLookupName: (input: string) => string,
+): LoginThrottleKeys {
+  const client = clientKeyOf(ip);
+  const account = accountKeyOf(username, toLookupName);
+  return { pair: `${client}|${account}`, client, account };
 }

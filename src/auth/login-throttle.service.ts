@@ -1,73 +1,73 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { redactUrl } from '@nest-ldap-auth/ldap-auth';
 import { appConfig } from '../config/app.config.js';
-import { BoundedRateLimiterMemory } from './bounded-rate-limiter-memory.js';
+import { ThrottleCounter } from './login-throttle.counter.js';
+import type { LoginThrottleKeys } from './login-throttle.key.js';
+import { COUNTER_NAMES, counterSpecs, decide, type CounterName, type CounterState } from './login-throttle.limits.js';
 
 /** A Redis command that takes longer than this counts as an outage (the fallback limiter answers). */
 const REDIS_COMMAND_TIMEOUT_MS = 500;
 const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 
-export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/** An attempt let through: its outcome goes back to `end`, exactly once. */
+export interface ThrottledAttempt {
+  readonly keys: LoginThrottleKeys;
+}
+
+export type ThrottleAdmission =
+  { allowed: true; attempt: ThrottledAttempt } | { allowed: false; retryAfterSeconds: number };
 
 /**
- * The login attempt counters (rate-limiter-flexible), one fixed window per key.
+ * The failed-login counters (login-throttle.limits.ts): per client and account, per client, per account.
  *
- * - Without `LOGIN_THROTTLE_REDIS_URL`: in this process's memory, at most `LOGIN_THROTTLE_MAX_KEYS` keys; at
- *   the cap, new keys are refused (429) until windows expire, keys already held count as usual.
+ * - Without `LOGIN_THROTTLE_REDIS_URL`: in this process's memory, at most `LOGIN_THROTTLE_MAX_KEYS` keys per
+ *   counter; at the cap a new key is not counted (logged) while the keys already held count as usual.
  * - With it: in Redis, shared by every replica. While Redis cannot be reached (or answers slower than
- *   500 ms), each process falls back to its own bounded memory limiter with the same limits: logins go on,
+ *   500 ms), each process falls back to its own bounded memory counters with the same limits: logins go on,
  *   still throttled, though per process rather than across replicas (fail-open to a weaker limit, never to
  *   none; failing closed would make Redis able to stop every login).
  */
 @Injectable()
 export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LoginThrottleService.name);
-  private readonly memory: BoundedRateLimiterMemory;
-  private readonly limiter: RateLimiterAbstract;
+  private readonly counters: Record<CounterName, ThrottleCounter>;
   private readonly redis?: Redis;
   private redisDown = false;
   private lastRedisWarning = 0;
-  private lastFullWarning = 0;
+  private readonly lastFullWarning = new Map<CounterName, number>();
 
   constructor(@Inject(appConfig.KEY) private readonly config: ConfigType<typeof appConfig>) {
-    const limits = { points: config.loginThrottleLimit, duration: config.loginThrottleTtlSeconds };
     const redisUrl = config.loginThrottleRedisUrl;
-    this.memory = new BoundedRateLimiterMemory(
-      { ...limits, keyPrefix: config.loginThrottleKeyPrefix },
-      config.loginThrottleMaxKeys,
-      {
-        onFull: () => this.warnFull(),
-        // With Redis, this limiter only counts when a Redis command has just failed or timed out.
-        onConsume: redisUrl ? () => this.markRedisDown('a command failed or timed out') : undefined,
-      },
-    );
-    if (!redisUrl) {
-      this.limiter = this.memory;
-      return;
+    if (redisUrl) {
+      this.redis = new Redis(redisUrl, {
+        // Fail fast while disconnected (the fallback answers) instead of queueing logins behind a reconnect.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+        connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+        retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      });
+      this.redis.on('error', (error: Error) => this.markRedisDown(error.message));
+      this.redis.on('ready', () => {
+        if (this.redisDown) this.logger.log('Redis is back: login throttle counters are shared again');
+        this.redisDown = false;
+      });
     }
-    this.redis = new Redis(redisUrl, {
-      // Fail fast while disconnected (the fallback answers) instead of queueing logins behind a reconnect.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    this.redis.on('error', (error: Error) => this.markRedisDown(error.message));
-    this.redis.on('ready', () => {
-      if (this.redisDown) this.logger.log('Redis is back: login throttle counters are shared again');
-      this.redisDown = false;
-    });
-    this.limiter = new RateLimiterRedis({
-      ...limits,
-      keyPrefix: config.loginThrottleKeyPrefix,
-      storeClient: this.redis,
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: this.memory,
-    });
+    const specs = counterSpecs(config);
+    const counter = (name: CounterName) =>
+      new ThrottleCounter(
+        specs[name],
+        config.loginThrottleMaxKeys,
+        {
+          onFull: () => this.warnFull(name),
+          // With Redis, the memory only answers when a Redis command has just failed or timed out.
+          onMemoryUse: redisUrl ? () => this.markRedisDown('a command failed or timed out') : undefined,
+        },
+        this.redis,
+      );
+    this.counters = { pair: counter('pair'), client: counter('client'), account: counter('account') };
   }
 
   /** Waits (briefly) for Redis, so the first logins after start-up are counted where every replica sees them. */
@@ -92,27 +92,47 @@ export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown
     this.redis?.disconnect();
   }
 
-  /** Counts one attempt for the key. */
-  async consume(key: string): Promise<ThrottleDecision> {
-    try {
-      await this.limiter.consume(key);
-      return { allowed: true };
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
-      }
-      throw rejection;
+  /**
+   * Checks an attempt against every counter (before any LDAP traffic) and holds it in flight. Let through, it
+   * must be ended with its outcome (`end`); refused, nothing is counted.
+   */
+  async begin(keys: LoginThrottleKeys): Promise<ThrottleAdmission> {
+    // Settled, not Promise.all: a counter read after another failed must still let its hold go.
+    const reads = await Promise.allSettled(COUNTER_NAMES.map((name) => this.counters[name].begin(keys[name])));
+    const releaseAll = () =>
+      reads.forEach((read, i) => {
+        if (read.status === 'fulfilled') this.counters[COUNTER_NAMES[i]].release(keys[COUNTER_NAMES[i]]);
+      });
+    const failure = reads.find((read) => read.status === 'rejected');
+    if (failure) {
+      releaseAll(); // the counter that could not be read released itself
+      throw failure.reason;
+    }
+    const decision = decide(reads.map((read) => (read as PromiseFulfilledResult<CounterState>).value));
+    if (decision.allowed) return { allowed: true, attempt: { keys } };
+    releaseAll(); // refused: nothing counted, nothing held
+    return decision;
+  }
+
+  /** The attempt's outcome: a failure counts on every counter, a success on none. */
+  async end(attempt: ThrottledAttempt, failed: boolean): Promise<void> {
+    const results = await Promise.allSettled(
+      COUNTER_NAMES.map((name) => this.counters[name].end(attempt.keys[name], failed)),
+    );
+    for (const result of results) {
+      if (result.status === 'rejected')
+        this.logger.error(`A failed login could not be counted: ${String(result.reason)}`);
     }
   }
 
-  /** Keys held in this process's memory (the store, or the Redis fallback); for monitoring and tests. */
-  memoryKeyCount(): number {
-    return this.memory.size;
+  /** Keys held in this process's memory (the store, or the Redis fallback), all counters or one; for tests. */
+  memoryKeyCount(name?: CounterName): number {
+    return (name ? [name] : COUNTER_NAMES).reduce((sum, n) => sum + this.counters[n].memory.size, 0);
   }
 
-  /** The keys held in this process's memory, without the prefix. */
-  memoryKeys(): string[] {
-    return this.memory.dump().storage.map((record) => String(record.key));
+  /** The keys one counter holds in this process's memory, without its prefix. */
+  memoryKeys(name: CounterName): string[] {
+    return this.counters[name].memoryKeys();
   }
 
   /** Warns at most once per window while Redis stays unusable. */
@@ -127,13 +147,14 @@ export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown
     );
   }
 
-  private warnFull(): void {
+  private warnFull(name: CounterName): void {
     const now = Date.now();
-    if (now - this.lastFullWarning < this.config.loginThrottleTtlSeconds * 1000) return;
-    this.lastFullWarning = now;
+    const spec = this.counters[name].spec;
+    if (now - (this.lastFullWarning.get(name) ?? 0) < spec.durationSeconds * 1000) return;
+    this.lastFullWarning.set(name, now);
     this.logger.warn(
-      `Login throttle memory holds ${this.config.loginThrottleMaxKeys} keys (LOGIN_THROTTLE_MAX_KEYS): ` +
-        'attempts for new client/account pairs get 429 until windows expire',
+      `Login throttle memory holds ${this.config.loginThrottleMaxKeys} keys (LOGIN_THROTTLE_MAX_KEYS) for its ` +
+        `${name} counter (${spec.variable}): failures on new keys are not counted there until windows expire`,
     );
   }
 }

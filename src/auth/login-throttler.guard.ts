@@ -1,13 +1,14 @@
 import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { LDAP_AUTH_RESOLVED_OPTIONS, UsernameFormatter, type ResolvedLdapAuthOptions } from '@nest-ldap-auth/ldap-auth';
-import { loginThrottleKey } from './login-throttle.key.js';
+import { loginThrottleKeys } from './login-throttle.key.js';
 import { LoginThrottleService } from './login-throttle.service.js';
 
 /**
- * Limits login attempts per client (IPv4 address, IPv6 /64) and account, before any LDAP traffic: slows
- * password guessing, and keeps a burst of attempts from locking the AD account. The account is the name the
- * directory would look up, so other spellings of it share its bucket. Over the limit: 429 with Retry-After.
+ * Limits failed logins per client (IPv4 address, IPv6 /64) and account, per client, and per account, before
+ * any LDAP traffic: slows password guessing from one address or many, and keeps a burst of attempts from
+ * locking the AD account. The account is the name the directory would look up, so other spellings of it share
+ * its counters. Over a limit: 429 with Retry-After. An attempt counts as failed unless it is answered 2xx.
  * (Counting is rate-limiter-flexible's, in LoginThrottleService; @nestjs/throttler 6 is CommonJS and cannot
  * load Nest 12's ES modules under Jest on Node 20.)
  */
@@ -22,13 +23,23 @@ export class LoginThrottlerGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
     const body = req.body as Record<string, unknown> | undefined;
-    const key = loginThrottleKey(req.ip, body?.[this.options.usernameField], (name) =>
+    const keys = loginThrottleKeys(req.ip, body?.[this.options.usernameField], (name) =>
       this.formatter.toLookupName(name),
     );
-    const decision = await this.throttle.consume(key);
-    if (decision.allowed) return true;
-    http.getResponse<Response>().setHeader('Retry-After', String(decision.retryAfterSeconds));
-    throw new HttpException('Too many login attempts, try again later', HttpStatus.TOO_MANY_REQUESTS);
+    // 'close' comes once the answer is sent, or when the connection drops first (counted as failed: fail
+    // closed). Listened to before the await, so a client gone during it still ends its attempt.
+    const outcome = new Promise<boolean>((resolve) => {
+      if (res.closed) return resolve(false); // gone before the guard ran: 'close' will not come again
+      res.once('close', () => resolve(res.writableFinished && res.statusCode >= 200 && res.statusCode < 300));
+    });
+    const admission = await this.throttle.begin(keys);
+    if (!admission.allowed) {
+      res.setHeader('Retry-After', String(admission.retryAfterSeconds));
+      throw new HttpException('Too many login attempts, try again later', HttpStatus.TOO_MANY_REQUESTS);
+    }
+    void outcome.then((succeeded) => this.throttle.end(admission.attempt, !succeeded));
+    return true;
   }
 }

@@ -29,13 +29,19 @@ export interface AppConfig {
   databaseUrl: string;
   jwtSecret: string;
   jwtExpiresIn: string;
-  /** Login attempts allowed per client (IPv4 address or IPv6 /64) and account in each window. */
+  /** Failed logins allowed per client (IPv4 address or IPv6 /64) and account in each window. */
   loginThrottleLimit: number;
   /** Length of the window, whole seconds (Redis expiry works in seconds). */
   loginThrottleTtlSeconds: number;
+  /** Failed logins allowed per client over all accounts in each window: the keys one client may add. */
+  loginThrottleClientLimit: number;
+  /** Failed logins allowed per account over all clients in each account window. */
+  loginThrottleAccountLimit: number;
+  /** Length of the account window, whole seconds. */
+  loginThrottleAccountTtlSeconds: number;
   /** Counters shared in Redis by every replica; unset: in this process's memory. */
   loginThrottleRedisUrl?: string;
-  /** Most counters kept in this process's memory (the store, or the fallback while Redis is down). */
+  /** Most keys each counter keeps in this process's memory (the store, or the fallback while Redis is down). */
   loginThrottleMaxKeys: number;
   /** Prefix of the counters' keys (separates apps or environments sharing one Redis). */
   loginThrottleKeyPrefix: string;
@@ -106,6 +112,9 @@ export function appConfigFromEnvironment(
   };
   const loginThrottleLimit = wholePositive('LOGIN_THROTTLE_LIMIT', 10);
   const loginThrottleTtlSeconds = wholePositive('LOGIN_THROTTLE_TTL', 60);
+  const loginThrottleClientLimit = wholePositive('LOGIN_THROTTLE_CLIENT_LIMIT', 100);
+  const loginThrottleAccountLimit = wholePositive('LOGIN_THROTTLE_ACCOUNT_LIMIT', 50);
+  const loginThrottleAccountTtlSeconds = wholePositive('LOGIN_THROTTLE_ACCOUNT_TTL', 900);
   const loginThrottleMaxKeys = wholePositive('LOGIN_THROTTLE_MAX_KEYS', DEFAULT_LOGIN_THROTTLE_MAX_KEYS);
   const loginThrottleRedisUrl = env.LOGIN_THROTTLE_REDIS_URL?.trim() || undefined;
   if (loginThrottleRedisUrl && !isRedisUrl(loginThrottleRedisUrl))
@@ -121,6 +130,9 @@ export function appConfigFromEnvironment(
   return {
     loginThrottleLimit,
     loginThrottleTtlSeconds,
+    loginThrottleClientLimit,
+    loginThrottleAccountLimit,
+    loginThrottleAccountTtlSeconds,
     loginThrottleRedisUrl,
     loginThrottleMaxKeys,
     loginThrottleKeyPrefix,

@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { ConsoleLogger, type INestApplication, type LogLevel, type ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -23,6 +24,9 @@ export async function createTestApp(
         'PORT',
         'LOGIN_THROTTLE_LIMIT',
         'LOGIN_THROTTLE_TTL',
+        'LOGIN_THROTTLE_CLIENT_LIMIT',
+        'LOGIN_THROTTLE_ACCOUNT_LIMIT',
+        'LOGIN_THROTTLE_ACCOUNT_TTL',
         'LOGIN_THROTTLE_REDIS_URL',
         'LOGIN_THROTTLE_MAX_KEYS',
         'LOGIN_THROTTLE_KEY_PREFIX',
@@ -33,7 +37,12 @@ export async function createTestApp(
   // Suites log the same users in many times on purpose; the throttle has its own test.
   Object.assign(
     process.env,
-    { JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret', LOGIN_THROTTLE_LIMIT: '100000' },
+    {
+      JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret',
+      LOGIN_THROTTLE_LIMIT: '100000',
+      LOGIN_THROTTLE_CLIENT_LIMIT: '100000',
+      LOGIN_THROTTLE_ACCOUNT_LIMIT: '100000',
+    },
     withoutUndefined(env),
   );
   try {
@@ -79,4 +88,15 @@ export function appDataSource(app: INestApplication): DataSource {
 /** `POST /auth/login` on the app, as a client would send it. */
 export function postLogin(app: INestApplication, username: unknown, password: unknown) {
   return request(app.getHttpServer()).post('/auth/login').send({ username, password });
+}
+
+/**
+ * `POST /auth/login` from another client address: the whole of 127.0.0.0/8 is local on Linux, so the request
+ * leaves from `address` and the app (which trusts no proxy header) sees that client.
+ */
+export function postLoginFrom(app: INestApplication, address: string, username: unknown, password: unknown) {
+  return request(app.getHttpServer())
+    .post('/auth/login')
+    .agent(new Agent({ localAddress: address }))
+    .send({ username, password });
 }
