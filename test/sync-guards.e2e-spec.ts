@@ -130,6 +130,17 @@ describe('the sync against a slapd whose access rules change', () => {
       expect(await tables(app)).toEqual(before);
     });
 
+    it('its member attribute and its objectClass hidden (the class cannot be told)', async () => {
+      await setSlapdAccessRules(own, [
+        `access to dn.exact="${teamDn()}" attrs=member,objectClass by dn.exact="${own.serviceDn}" none by * break`,
+      ]);
+      const before = await tables(app);
+      const report = await syncOf(app).run();
+      expect(report.status).toBe('aborted');
+      expect(report.reason).toMatch(/cn=guarded-team,ou=groups,dc=example,dc=com/);
+      expect(await tables(app)).toEqual(before);
+    });
+
     it('readable again: the run succeeds and changes nothing', async () => {
       const before = await tables(app);
       const report = await syncOf(app).run();
