@@ -97,10 +97,10 @@ function humanReport(r: SyncReport): string {
     `  users deactivated   ${r.usersDeactivated}`,
     `  users reactivated   ${r.usersReactivated}`,
     `  groups created      ${r.groupsCreated}`,
-    `  groups removed      ${r.groupsRemoved}`,
     `  memberships added   ${r.membershipsAdded}`,
     `  memberships removed ${r.membershipsRemoved}`,
     `  removals ${r.removals} (limit ${r.maxRemovals}, LDAP_SYNC_MAX_REMOVALS)`,
+    `  membership removals ${r.membershipRemovals} (limit ${r.maxMembershipRemovals}, LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS)`,
     ...r.notes.slice(0, 20).map((n) => `  note: ${n}`),
   ];
   return `${lines.join('\n')}\n`;

@@ -74,6 +74,16 @@ describe.each(DIRECTORY_KINDS)('full sync against %s', (kind) => {
         )
       ).map((r) => r.username);
     const sync = (options = {}) => syncOf(app).run(options);
+    const appEnv = (listed: string[]) => ({
+      ...directoryEnv(kind),
+      ...serviceAccountEnv(kind),
+      DATABASE_URL: db.url,
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+      LDAP_SYNCED_GROUPS: listed.map((cn) => groupDn(info(), cn)).join(':'),
+      LDAP_SYNC_REMOVED_USERS: 'deactivate',
+      LDAP_SYNC_MAX_REMOVALS: '1',
+    });
     const expectSucceeded = (report: SyncReport) => {
       expect({ status: report.status, reason: report.reason }).toEqual({ status: 'succeeded', reason: undefined });
     };
@@ -83,16 +93,7 @@ describe.each(DIRECTORY_KINDS)('full sync against %s', (kind) => {
       await createGroup(info(), team, [keep.username, gone.username, moved.username]);
       await createGroup(info(), doomed, [keep.username]);
       db = await createTestDatabase(dbKind);
-      app = await createTestApp({
-        ...directoryEnv(kind),
-        ...serviceAccountEnv(kind),
-        DATABASE_URL: db.url,
-        LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
-        LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
-        LDAP_SYNCED_GROUPS: [team, doomed, fresh].map((cn) => groupDn(info(), cn)).join(':'),
-        LDAP_SYNC_REMOVED_USERS: 'deactivate',
-        LDAP_SYNC_MAX_REMOVALS: '1',
-      });
+      app = await createTestApp(appEnv([team, doomed, fresh]));
       for (const user of everyone) await postLogin(app, user.username, user.password).expect(200);
       // A local user and a local group, which nothing LDAP does may change.
       await q(`INSERT INTO users (username, email) VALUES ('local-${tag}', 'local@app.test')`);
@@ -127,7 +128,6 @@ describe.each(DIRECTORY_KINDS)('full sync against %s', (kind) => {
         usersDeactivated: 0,
         usersReactivated: 0,
         groupsCreated: 0,
-        groupsRemoved: 0,
         membershipsAdded: 0,
         membershipsRemoved: 0,
       });
@@ -207,18 +207,39 @@ describe.each(DIRECTORY_KINDS)('full sync against %s', (kind) => {
       });
     }
 
-    it('sets group memberships to the directory, creates a listed group with members, removes a deleted one', async () => {
+    it('sets group memberships to the directory and creates a listed group with members', async () => {
       await removeUserFromGroup(info(), keep.username, team);
       await createGroup(info(), fresh, [keep.username, spare1.username]);
-      await deleteGroup(info(), doomed);
       const report = await sync();
       expectSucceeded(report);
-      expect(report).toMatchObject({ groupsCreated: 1, groupsRemoved: 1, membershipsRemoved: 1 });
+      expect(report).toMatchObject({ groupsCreated: 1, membershipsRemoved: 1, membershipRemovals: 1 });
       expect(await membersOf(team)).toEqual([movedNewName]);
       expect(await membersOf(fresh)).toEqual([keep.username, spare1.username].sort());
-      const names = (await groupRows()).map((g) => g.name);
-      expect(names).toContain(fresh);
-      expect(names).not.toContain(doomed);
+      expect((await groupRows()).map((g) => g.name)).toContain(fresh);
+    });
+
+    it('never deletes a listed group the read did not find: aborts until it is taken out of the list', async () => {
+      await deleteGroup(info(), doomed);
+      const before = await q(
+        'SELECT g.id, g.name, ug.user_id FROM groups g LEFT JOIN user_groups ug ON ug.group_id = g.id ORDER BY g.id, ug.user_id',
+      );
+      const report = await sync({ force: true });
+      expect(report.status).toBe('aborted');
+      expect(report.reason).toMatch(new RegExp(`${doomed}.*take it out of LDAP_SYNCED_GROUPS`, 'i'));
+      expect(
+        await q(
+          'SELECT g.id, g.name, ug.user_id FROM groups g LEFT JOIN user_groups ug ON ug.group_id = g.id ORDER BY g.id, ug.user_id',
+        ),
+      ).toEqual(before);
+      // Out of the list: runs go on, and the row is left as it is.
+      await app.close();
+      app = await createTestApp(appEnv([team, fresh]));
+      const next = await sync();
+      expectSucceeded(next);
+      expect(next.notes.join('\n')).toMatch(
+        new RegExp(`${doomed}.* no longer in LDAP_SYNCED_GROUPS: left as it is`, 'i'),
+      );
+      expect(await membersOf(doomed)).toEqual([keep.username]);
     });
 
     it('computes a dry run like a real one, and writes nothing but its run row', async () => {

@@ -4,11 +4,12 @@
  * nothing leaks between tests. Works against either server; on Samba over LDAPS (simple binds need TLS there).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { Attribute, Change, Client } from 'ldapts';
 import { GROUPS, USERS, type FixtureUser } from './fixtures.js';
 import type { SambaInfo } from './samba.js';
-import type { SlapdInfo } from './slapd.js';
+import type { SlapdHandle, SlapdInfo } from './slapd.js';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -394,4 +395,22 @@ async function sambaPython(): Promise<string> {
   const { stdout } = await promisify(execFile)('sh', ['-c', 'command -v samba-tool']);
   const shebang = /^#!\s*(\S+)/.exec(readFileSync(stdout.trim(), 'utf8').split('\n', 1)[0]);
   return shebang?.[1] ?? '/usr/bin/python3';
+}
+
+// ---- slapd access rules (OpenLDAP only) ----
+
+/**
+ * Puts `rules` (slapd.conf `access to …` directives) ahead of the configuration's own, and restarts slapd so they
+ * apply: a permission change an operator could make. An empty list restores the configuration as it was. Only
+ * for a slapd the test started itself (startSlapd), since the shared one cannot be restarted from a test.
+ */
+export async function setSlapdAccessRules(handle: SlapdHandle, rules: string[]): Promise<void> {
+  const conf = path.join(handle.dir, 'slapd.conf');
+  const original = `${conf}.orig`;
+  if (!existsSync(original)) await copyFile(conf, original);
+  const text = await readFile(original, 'utf8');
+  const first = text.search(/^access to /m);
+  if (first < 0) throw new Error(`${conf} has no access rules to put these ahead of`);
+  await writeFile(conf, `${text.slice(0, first)}${rules.map((r) => `${r.trim()}\n`).join('')}${text.slice(first)}`);
+  await handle.restart();
 }

@@ -30,7 +30,13 @@ describe('ldapAuthOptionsFromEnvironment', () => {
     expect(options.server.starttls).toBe(false);
     expect(options.server.tlsOptions.rejectUnauthorized).toBe(true);
     expect(options.groupSync).toBe('none');
-    expect(options.sync).toEqual({ cron: '0 3 * * *', enabled: false, removedUsers: 'delete', maxRemovals: '10%' });
+    expect(options.sync).toEqual({
+      cron: '0 3 * * *',
+      enabled: false,
+      removedUsers: 'delete',
+      maxRemovals: '10%',
+      maxMembershipRemovals: '10%',
+    });
     // Timeouts are finite by default: a hung server never hangs a login.
     expect(options.server.timeout).toBeGreaterThan(0);
     expect(options.server.connectTimeout).toBeGreaterThan(0);
@@ -87,6 +93,7 @@ describe('ldapAuthOptionsFromEnvironment', () => {
       LDAP_SYNC_ENABLED: 'no',
       LDAP_SYNC_REMOVED_USERS: 'deactivate',
       LDAP_SYNC_MAX_REMOVALS: '25',
+      LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '5.5%',
       LDAP_AUTH_POOL_SIZE: '4',
       LDAP_AUTH_POOL_MAX_WAITING: '0',
       LDAP_AUTH_POOL_WAIT_TIMEOUT: '1.5',
@@ -113,7 +120,13 @@ describe('ldapAuthOptionsFromEnvironment', () => {
       nestedGroups: true,
       groupMembership: 'uniqueMember',
       serviceAccount: { username: 'ldap-sync', password: 'pw' },
-      sync: { cron: '*/5 * * * *', enabled: false, removedUsers: 'deactivate', maxRemovals: 25 },
+      sync: {
+        cron: '*/5 * * * *',
+        enabled: false,
+        removedUsers: 'deactivate',
+        maxRemovals: 25,
+        maxMembershipRemovals: '5.5%',
+      },
     });
   });
 
@@ -152,6 +165,7 @@ describe('ldapAuthOptionsFromEnvironment', () => {
     [{ LDAP_AUTH_LOGIN_MODE: 'search' }, /^LDAP_AUTH_LOGIN_MODE=search needs LDAP_SYNC_USER_USERNAME/],
     [{ LDAP_SYNC_USER_USERNAME: 'svc' }, /^LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD go together/],
     [{ LDAP_SYNC_MAX_REMOVALS: '150%' }, /^LDAP_SYNC_MAX_REMOVALS must be a whole number/],
+    [{ LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: 'half' }, /^LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS must be a whole number/],
     [{ LDAP_SYNC_CRON: 'daily' }, /^LDAP_SYNC_CRON must be a cron expression/],
     [{ LDAP_SYNC_REMOVED_USERS: 'archive' }, /^LDAP_SYNC_REMOVED_USERS must be one of: delete, deactivate/],
   ])('refuses %p with a message naming the variable', (env, message) => {

@@ -176,6 +176,10 @@ export class LdapEnvironmentVariables {
   @IsOptional()
   @Matches(MAX_REMOVALS, says('a whole number (25) or a percentage up to 100 (10%)'))
   LDAP_SYNC_MAX_REMOVALS?: string;
+
+  @IsOptional()
+  @Matches(MAX_REMOVALS, says('a whole number (25) or a percentage up to 100 (10%)'))
+  LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS?: string;
 }
 
 const isTrue = (value: string | undefined, fallback: boolean) =>
@@ -290,7 +294,8 @@ export function ldapAuthOptionsFromEnvironment(
   if (ca) tlsOptions.ca = ca;
   if (vars.LDAP_AUTH_TLS_SERVERNAME) tlsOptions.servername = vars.LDAP_AUTH_TLS_SERVERNAME;
   tlsOptions.rejectUnauthorized = isTrue(vars.LDAP_AUTH_TLS_REJECT_UNAUTHORIZED, true);
-  const maxRemovals = vars.LDAP_SYNC_MAX_REMOVALS;
+  const limit = (value: string | undefined) =>
+    value === undefined ? undefined : value.includes('%') ? (value.trim() as `${number}%`) : parseInt(value, 10);
 
   return {
     server: {
@@ -323,12 +328,8 @@ export function ldapAuthOptionsFromEnvironment(
       cron: vars.LDAP_SYNC_CRON?.trim(),
       enabled: vars.LDAP_SYNC_ENABLED === undefined ? undefined : isTrue(vars.LDAP_SYNC_ENABLED, true),
       removedUsers: vars.LDAP_SYNC_REMOVED_USERS as 'delete' | 'deactivate' | undefined,
-      maxRemovals:
-        maxRemovals === undefined
-          ? undefined
-          : maxRemovals.includes('%')
-            ? (maxRemovals.trim() as `${number}%`)
-            : parseInt(maxRemovals, 10),
+      maxRemovals: limit(vars.LDAP_SYNC_MAX_REMOVALS),
+      maxMembershipRemovals: limit(vars.LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS),
     },
   };
 }

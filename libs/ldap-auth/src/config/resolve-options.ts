@@ -26,6 +26,7 @@ export const DEFAULT_POOL_MAX_WAITING = 100;
 export const DEFAULT_POOL_WAIT_TIMEOUT_MS = 5_000;
 export const DEFAULT_SYNC_CRON = '0 3 * * *';
 export const DEFAULT_MAX_REMOVALS = '10%';
+export const DEFAULT_MAX_MEMBERSHIP_REMOVALS = '10%';
 
 /** Options with every default filled in: what the rest of the library reads. */
 export interface ResolvedLdapAuthOptions {
@@ -53,7 +54,13 @@ export interface ResolvedLdapAuthOptions {
   loginGroup?: string;
   nestedGroups: boolean;
   groupMembership: GroupMembershipSource;
-  sync: { cron: string; enabled: boolean; removedUsers: RemovedUsersPolicy; maxRemovals: number | `${number}%` };
+  sync: {
+    cron: string;
+    enabled: boolean;
+    removedUsers: RemovedUsersPolicy;
+    maxRemovals: number | `${number}%`;
+    maxMembershipRemovals: number | `${number}%`;
+  };
 }
 
 /** Applies defaults and checks the combinations that cannot work, naming the option at fault. */
@@ -165,6 +172,7 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
       enabled: options.sync?.enabled ?? hasServiceAccount,
       removedUsers: options.sync?.removedUsers ?? 'delete',
       maxRemovals: options.sync?.maxRemovals ?? DEFAULT_MAX_REMOVALS,
+      maxMembershipRemovals: options.sync?.maxMembershipRemovals ?? DEFAULT_MAX_MEMBERSHIP_REMOVALS,
     },
   };
 }

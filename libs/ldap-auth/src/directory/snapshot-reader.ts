@@ -21,6 +21,15 @@ const OPENLDAP_UUID_KEY = OPENLDAP_UUID_ATTRIBUTE.toLowerCase();
 const UAC_KEY = 'useraccountcontrol';
 /** Group entries asked for at once on the read's connection. */
 const GROUP_READS_IN_FLIGHT = 4;
+/**
+ * Group classes whose schema requires the member attribute (lower case): an entry of one of these without a
+ * value of it is not an empty group, it is a group whose members the sync account may not read.
+ */
+const CLASS_REQUIRING: Record<SnapshotReadOptions['memberAttribute'], string | undefined> = {
+  member: 'groupofnames',
+  uniqueMember: 'groupofuniquenames',
+  memberUid: undefined,
+};
 
 export interface SnapshotReadOptions {
   searchBase: string;
@@ -271,7 +280,9 @@ class SnapshotReader {
   /**
    * Reads one group entry with every value of its member attribute, following AD's ranged retrieval
    * (`member;range=0-1499`, then `member;range=1500-*`...). Undefined when there is no such entry or, for
-   * a nested member, when the entry is not a group.
+   * a nested member, when the entry is not a group. No entry is also what a group hidden from the sync account
+   * looks like: the caller never takes it for a deleted group (see reconcile.ts). Throws when the entry's class
+   * requires the member attribute and no value came back (the attribute is hidden, not empty).
    */
   private async readGroupEntry(dn: string, onlyIfGroup = false): Promise<GroupEntry | undefined> {
     const attribute = this.options.memberAttribute;
@@ -284,7 +295,11 @@ class SnapshotReader {
       : '(objectClass=*)';
     let entry: Entry | undefined;
     try {
-      const result = await this.client.search(dn, { scope: 'base', filter, attributes: ['cn', attribute] });
+      const result = await this.client.search(dn, {
+        scope: 'base',
+        filter,
+        attributes: ['cn', 'objectClass', attribute],
+      });
       refuseReferrals(result.searchReferences, dn);
       entry = result.searchEntries[0];
     } catch (error) {
@@ -319,7 +334,28 @@ class SnapshotReader {
         high = next.high;
       }
     }
+    if (members.length === 0) this.refuseUnreadableMembers(dn, entry);
     return { dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn), members };
+  }
+
+  /**
+   * A group entry that came back without members is empty only if the sync account could have seen them: not
+   * when its class requires the member attribute, nor when even its objectClass was withheld.
+   */
+  private refuseUnreadableMembers(dn: string, entry: Entry): void {
+    const attribute = this.options.memberAttribute;
+    const classes = allValues(entry, 'objectClass');
+    const requiring = CLASS_REQUIRING[attribute];
+    if (!classes) {
+      throw new IncompleteDirectoryReadError(
+        `the group ${dn} came back without members and without its objectClass: the sync account may not read it`,
+      );
+    }
+    if (requiring && classes.some((c) => c.toLowerCase() === requiring)) {
+      throw new IncompleteDirectoryReadError(
+        `the group ${dn} came back without any ${attribute} value, which its class requires: the sync account may not read its ${attribute} attribute`,
+      );
+    }
   }
 }
 

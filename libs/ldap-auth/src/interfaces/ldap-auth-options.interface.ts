@@ -111,6 +111,11 @@ export interface LdapSyncOptions {
   enabled?: boolean;
   /** @default 'delete' */
   removedUsers?: RemovedUsersPolicy;
-  /** A count (`25`) or a percentage of LDAP-managed users (`'10%'`). @default '10%' */
+  /** A count (`25`) or a percentage of the active LDAP-managed users (`'10%'`). @default '10%' */
   maxRemovals?: number | `${number}%`;
+  /**
+   * Most memberships of mirrored groups one run may take from users who stay: a count, or a percentage of the
+   * LDAP users' memberships of the listed groups (`'10%'`). @default '10%'
+   */
+  maxMembershipRemovals?: number | `${number}%`;
 }

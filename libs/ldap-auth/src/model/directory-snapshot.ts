@@ -43,9 +43,12 @@ export interface DirectorySnapshot {
   users: Map<string, SnapshotUser>;
   /** Every user's `ordinal` is below this. */
   ordinals: number;
-  /** The listed groups (LDAP_SYNCED_GROUPS) that exist, by normalised DN. */
+  /** The listed groups (LDAP_SYNCED_GROUPS) that were read, by normalised DN. */
   groups: Map<string, SnapshotGroup>;
-  /** Listed groups the directory says do not exist (noSuchObject), normalised. */
+  /**
+   * Listed groups the read got no entry for (noSuchObject, or an empty answer), normalised: deleted, or hidden
+   * from the sync account by access rules; the two look the same, so this is never proof of a deletion.
+   */
   missingGroups: Set<string>;
   /** Counters, for the report and the progress line. */
   stats: { entriesRead: number; pages: number };

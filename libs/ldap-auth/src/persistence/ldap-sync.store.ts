@@ -135,7 +135,8 @@ export class LdapSyncStore {
   }
 
   /**
-   * The organisation's LDAP-managed groups with their member ids. PostgreSQL and SQLite send each group's ids
+   * The organisation's LDAP-managed groups with the ids of their LDAP members (local users' memberships are the
+   * app's own: the sync neither counts nor removes them). PostgreSQL and SQLite send each group's ids
    * as one comma-separated text (string_agg / group_concat): 200 rows instead of 300,000 at 100,000 users,
    * which spares the driver most of its row parsing. MySQL and MariaDB cut GROUP_CONCAT at
    * group_concat_max_len (1,024 bytes by default) with only a warning, so there the pairs come row by row.
@@ -150,16 +151,19 @@ export class LdapSyncStore {
       const groups = rows.map((g) => ({ id: Number(g.id), dn: g.ldap_dn, name: g.name, memberIds: [] as number[] }));
       const byId = new Map(groups.map((g) => [g.id, g]));
       const pairs = await manager.query<Array<{ user_id: number; group_id: number }>>(
-        `SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN ${this.groups} g ON g.id = ug.group_id WHERE ${where}`,
+        `SELECT ug.user_id, ug.group_id FROM user_groups ug JOIN ${this.groups} g ON g.id = ug.group_id ` +
+          `JOIN users u ON u.id = ug.user_id WHERE ${where} AND u.ldap_uuid IS NOT NULL`,
         [organisationId],
       );
       for (const pair of pairs) byId.get(Number(pair.group_id))?.memberIds.push(Number(pair.user_id));
       return groups;
     }
-    const members = this.postgres ? `string_agg(ug.user_id::text, ',')` : `group_concat(ug.user_id, ',')`;
+    // u.id is null for a local member: both aggregates skip nulls.
+    const members = this.postgres ? `string_agg(u.id::text, ',')` : `group_concat(u.id, ',')`;
     const rows = await manager.query<Array<{ id: number; ldap_dn: string; name: string; members: string | null }>>(
       `SELECT g.id, g.ldap_dn, g.name, ${members} AS members FROM ${this.groups} g ` +
-        `LEFT JOIN user_groups ug ON ug.group_id = g.id WHERE ${where} GROUP BY g.id, g.ldap_dn, g.name`,
+        `LEFT JOIN user_groups ug ON ug.group_id = g.id LEFT JOIN users u ON u.id = ug.user_id AND u.ldap_uuid IS NOT NULL ` +
+        `WHERE ${where} GROUP BY g.id, g.ldap_dn, g.name`,
       [organisationId],
     );
     return rows.map((g) => ({ id: Number(g.id), dn: g.ldap_dn, name: g.name, memberIds: parseIdList(g.members) }));
@@ -274,14 +278,6 @@ export class LdapSyncStore {
         );
       }
 
-      if (plan.deleteGroups.length) {
-        await this.forIds(plan.deleteGroups, (list) =>
-          q(`DELETE FROM user_groups WHERE group_id IN ${list.sql}`, list.params),
-        );
-        await this.forIds(plan.deleteGroups, (list) =>
-          q(`DELETE FROM ${this.groups} WHERE id IN ${list.sql} AND ldap_dn IS NOT NULL`, list.params),
-        );
-      }
       for (const group of plan.renameGroups) {
         await q(
           `UPDATE ${this.groups} SET name = ${this.param(1)} WHERE id = ${this.param(2)} AND ldap_dn IS NOT NULL`,
@@ -315,9 +311,11 @@ export class LdapSyncStore {
       }
 
       if (plan.removeMemberships.length) {
+        // Only LDAP users' memberships, whatever the plan says: a local user's are the app's own.
+        const ofLdapUsers = `user_id IN (SELECT id FROM users WHERE ${ldapUsers})`;
         if (this.postgres) {
           await q(
-            'DELETE FROM user_groups WHERE (user_id, group_id) IN (SELECT * FROM unnest($1::integer[], $2::integer[]))',
+            `DELETE FROM user_groups WHERE (user_id, group_id) IN (SELECT * FROM unnest($1::integer[], $2::integer[])) AND ${ofLdapUsers}`,
             [plan.removeMemberships.map((m) => m.userId), plan.removeMemberships.map((m) => m.groupId)],
           );
         } else {
@@ -325,7 +323,10 @@ export class LdapSyncStore {
             plan.removeMemberships.map((m) => [m.userId, m.groupId]),
             2,
             (values, params) =>
-              q(`DELETE FROM user_groups WHERE (user_id, group_id) IN (${this.valuesList(values)})`, params),
+              q(
+                `DELETE FROM user_groups WHERE (user_id, group_id) IN (${this.valuesList(values)}) AND ${ofLdapUsers}`,
+                params,
+              ),
           );
         }
       }

@@ -12,7 +12,7 @@ import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 export interface SyncRunOptions {
   /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
   dryRun?: boolean;
-  /** Go past LDAP_SYNC_MAX_REMOVALS. */
+  /** Go past LDAP_SYNC_MAX_REMOVALS and LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS. */
   force?: boolean;
   /** Called after each page and group read. */
   onProgress?: (progress: ReadProgress) => void;
@@ -41,12 +41,17 @@ export interface SyncReport {
   usersReactivated: number;
   groupsCreated: number;
   groupsRenamed: number;
-  groupsRemoved: number;
   membershipsAdded: number;
   membershipsRemoved: number;
   /** Users the run would delete or deactivate, and the limit that applied (LDAP_SYNC_MAX_REMOVALS). */
   removals: number;
   maxRemovals: number;
+  /**
+   * Memberships the run would take from users who stay, and the limit that applied
+   * (LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS).
+   */
+  membershipRemovals: number;
+  maxMembershipRemovals: number;
   /** LDAP entries read and result pages, for the record. */
   entriesRead: number;
   pages: number;
@@ -62,11 +67,12 @@ const EMPTY_COUNTS = {
   usersReactivated: 0,
   groupsCreated: 0,
   groupsRenamed: 0,
-  groupsRemoved: 0,
   membershipsAdded: 0,
   membershipsRemoved: 0,
   removals: 0,
   maxRemovals: 0,
+  membershipRemovals: 0,
+  maxMembershipRemovals: 0,
   entriesRead: 0,
   pages: 0,
 };
@@ -142,13 +148,7 @@ export class LdapSyncService {
       const plan = reconcile(snapshot, state, { removedUsers: this.options.sync.removedUsers });
       Object.assign(report, planCounts(plan));
       report.notes.push(...plan.notes);
-      report.removals = plan.removals;
-      report.maxRemovals = maxRemovals(this.options.sync.maxRemovals, state.users.length);
-      if (plan.removals > report.maxRemovals && !options.force) {
-        throw new SyncAbort(
-          `the run would ${this.options.sync.removedUsers} ${plan.removals} of ${state.users.length} LDAP users, more than LDAP_SYNC_MAX_REMOVALS allows (${report.maxRemovals}); run with --force if that is right`,
-        );
-      }
+      this.checkSafety(plan, state, report, !!options.force);
       // Rows written without a username_key get it even when nothing else changes (apply fills them first).
       if (!dryRun && (!planIsEmpty(plan) || (state.unkeyedUsers ?? 0) > 0)) {
         const groupIds = await this.store.apply(plan, this.options.defaultOrganisationId);
@@ -173,6 +173,35 @@ export class LdapSyncService {
       report,
     });
     return report;
+  }
+
+  /** Throws SyncAbort when a safety rule forbids writing the plan (the report gets the counts either way). */
+  private checkSafety(plan: SyncPlan, state: AppState, report: SyncReport, force: boolean): void {
+    const { sync } = this.options;
+    // Rows deactivated earlier are not at stake: counting them would loosen the guard as leavers pile up.
+    const activeUsers = state.users.reduce((n, user) => (user.isActive ? n + 1 : n), 0);
+    report.removals = plan.removals;
+    report.maxRemovals = maxRemovals(sync.maxRemovals, activeUsers);
+    report.membershipRemovals = plan.membershipRemovals;
+    report.maxMembershipRemovals = maxRemovals(sync.maxMembershipRemovals, plan.listedMemberships);
+    if (plan.absentGroups.length) {
+      // Not even with --force: a listed group's row is never deleted on an empty answer (see reconcile.ts).
+      const dns = plan.absentGroups.map((g) => g.dn).join('; ');
+      throw new SyncAbort(
+        `the listed group(s) ${dns} returned no entry: deleted, or hidden from the sync account by the directory's access rules, which look the same. If a group was deleted, take it out of LDAP_SYNCED_GROUPS (its row is then left as it is)`,
+      );
+    }
+    if (force) return;
+    if (plan.removals > report.maxRemovals) {
+      throw new SyncAbort(
+        `the run would ${sync.removedUsers} ${plan.removals} of ${activeUsers} active LDAP users, more than LDAP_SYNC_MAX_REMOVALS allows (${report.maxRemovals}); run with --force if that is right`,
+      );
+    }
+    if (plan.membershipRemovals > report.maxMembershipRemovals) {
+      throw new SyncAbort(
+        `the run would remove ${plan.membershipRemovals} of ${plan.listedMemberships} memberships of the listed groups, more than LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS allows (${report.maxMembershipRemovals}); run with --force if that is right`,
+      );
+    }
   }
 
   /** One event per changed user and per group whose members changed (after the transaction committed). */
@@ -256,7 +285,7 @@ export class LdapSyncService {
   private logReport(r: SyncReport): void {
     const counts =
       `${r.usersSeen} users seen, ${r.usersUpdated} updated, ${r.usersRemoved} removed, ${r.usersDeactivated} deactivated, ` +
-      `${r.usersReactivated} reactivated, ${r.groupsCreated} groups created, ${r.groupsRemoved} removed, ` +
+      `${r.usersReactivated} reactivated, ${r.groupsCreated} groups created, ` +
       `${r.membershipsAdded} memberships added, ${r.membershipsRemoved} removed`;
     const line = `LDAP sync ${r.status}${r.dryRun ? ' (dry run)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s: ${counts}${r.reason ? `. ${r.reason}` : ''}`;
     if (r.status === 'succeeded') this.logger.log(line);
@@ -266,10 +295,13 @@ export class LdapSyncService {
   }
 }
 
-/** LDAP_SYNC_MAX_REMOVALS as a number of users: a count, or a percentage of the LDAP users (rounded up). */
-export function maxRemovals(limit: number | `${number}%`, ldapUsers: number): number {
+/**
+ * A removal limit as a number: a count, or a percentage (rounded up) of `base` (the active LDAP users for
+ * LDAP_SYNC_MAX_REMOVALS, the listed groups' LDAP memberships for LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS).
+ */
+export function maxRemovals(limit: number | `${number}%`, base: number): number {
   if (typeof limit === 'number') return limit;
-  return Math.ceil((parseFloat(limit) / 100) * ldapUsers);
+  return Math.ceil((parseFloat(limit) / 100) * base);
 }
 
 function messageOf(error: unknown): string {

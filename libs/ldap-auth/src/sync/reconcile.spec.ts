@@ -261,19 +261,23 @@ describe('reconcile: groups', () => {
     expect(plan.addMemberships).toEqual([{ userId: 1, groupDn: DEV }]);
   });
 
-  it('deletes a managed group the directory says is gone, and leaves an unlisted one alone', () => {
+  it('never deletes a listed group the read did not find: its row is reported, an unlisted one is left alone', () => {
     const plan = reconcile(
-      snapshot([], [], [DEV]),
+      snapshot([entry('u1', 'a')], [], [DEV, 'cn=new,ou=groups,dc=x']),
       state({
+        users: [row(1, 'u1', 'a')],
         groups: [
-          { id: 10, dn: DEV, name: 'dev', memberIds: [] },
-          { id: 11, dn: OPS, name: 'ops', memberIds: [] },
+          { id: 10, dn: DEV, name: 'dev', memberIds: [1] },
+          { id: 11, dn: OPS, name: 'ops', memberIds: [1] },
         ],
       }),
       DELETE,
     );
-    expect(plan.deleteGroups).toEqual([10]);
-    expect(plan.notes.join()).toMatch(/no longer in LDAP_SYNCED_GROUPS/);
+    expect(plan.absentGroups).toEqual([{ id: 10, dn: DEV }]);
+    expect(plan.removeMemberships).toEqual([]);
+    expect(plan.notes.join('\n')).toMatch(/group 11 .* no longer in LDAP_SYNCED_GROUPS/);
+    // Absent with no row: nothing to lose, nothing to write.
+    expect(plan.notes.join('\n')).toMatch(/listed group cn=new,ou=groups,dc=x was not found .*: not mirrored/);
   });
 
   it('renames a group whose cn changed', () => {
@@ -294,5 +298,23 @@ describe('reconcile: groups', () => {
     expect(reconcile(snap, s, DEACTIVATE).removeMemberships).toEqual([{ userId: 2, groupId: 10 }]);
     expect(reconcile(snap, s, DELETE).removeMemberships).toEqual([]);
     expect(planCounts(reconcile(snap, s, DELETE))).toMatchObject({ usersRemoved: 1, membershipsRemoved: 0 });
+  });
+
+  it("counts for the membership guard only memberships taken from users who stay, out of the listed groups' own", () => {
+    const s = state({
+      users: [row(1, 'u1', 'a'), row(2, 'u2', 'b'), row(3, 'u3', 'c')],
+      groups: [
+        { id: 10, dn: DEV, name: 'dev', memberIds: [1, 2, 3] },
+        { id: 11, dn: OPS, name: 'ops', memberIds: [1] },
+        { id: 12, dn: 'cn=unlisted,dc=x', name: 'unlisted', memberIds: [1, 2] },
+      ],
+    });
+    // u3 is gone (a user removal); u2 left dev; u1 left ops.
+    const snap = snapshot([entry('u1', 'a'), entry('u2', 'b')], [group(DEV, 'dev', ['u1']), group(OPS, 'ops', [])]);
+    const plan = reconcile(snap, s, DEACTIVATE);
+    expect(plan.removeMemberships).toHaveLength(3);
+    expect(plan.membershipRemovals).toBe(2);
+    expect(plan.listedMemberships).toBe(4);
+    expect(plan.removals).toBe(1);
   });
 });

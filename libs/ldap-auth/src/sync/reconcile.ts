@@ -22,7 +22,7 @@ export interface AppLdapGroup {
   /** Normalised DN. */
   dn: string;
   name: string;
-  /** Ids of its member users, in any order. */
+  /** Ids of its LDAP member users (local users' memberships are not the sync's), in any order. */
   memberIds: number[];
 }
 
@@ -59,12 +59,20 @@ export interface SyncPlan {
   deleteUsers: number[];
   createGroups: Array<{ dn: string; name: string }>;
   renameGroups: Array<{ id: number; name: string }>;
-  deleteGroups: number[];
+  /**
+   * Rows of listed groups the read got no entry for. A deleted group and one hidden from the sync account look
+   * the same, so such a row is never deleted or emptied: the run must not go on (see ldap-sync.service.ts).
+   */
+  absentGroups: Array<{ id: number; dn: string }>;
   /** Memberships to add; `groupDn` (normalised) also names groups created by this plan. */
   addMemberships: Array<{ userId: number; groupDn: string }>;
   removeMemberships: Array<{ userId: number; groupId: number }>;
   /** Users that would be deleted or deactivated by this run (the removal guard counts these). */
   removals: number;
+  /** Memberships taken from users who stay (those of removed users go with them): the membership guard's count. */
+  membershipRemovals: number;
+  /** The LDAP users' memberships of the listed groups read, before this run: the membership guard's base. */
+  listedMemberships: number;
   /** Things the run leaves alone, with the reason (for the log and the report). */
   notes: string[];
 }
@@ -86,8 +94,8 @@ function entryName(entry: SnapshotUser, row: AppLdapUser): string | null {
  *   sync itself deactivated it. Not found: deleted or deactivated (with their memberships), per policy.
  * - Users are never created here (only a login creates a user).
  * - Listed groups that exist get exactly the directory's members among the app's LDAP users; one with
- *   members but no row is created; a managed group the directory says is gone is deleted. Groups no longer
- *   listed are left alone.
+ *   members but no row is created. A listed group the read did not find is never deleted (it may only be
+ *   hidden from the sync account): its row is reported in `absentGroups`. Groups no longer listed are left alone.
  * - Local users and groups are not in the state, so nothing here can touch them.
  */
 export function reconcile(snapshot: DirectorySnapshot, state: AppState, options: ReconcileOptions): SyncPlan {
@@ -100,10 +108,12 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
     deleteUsers: [],
     createGroups: [],
     renameGroups: [],
-    deleteGroups: [],
+    absentGroups: [],
     addMemberships: [],
     removeMemberships: [],
     removals: 0,
+    membershipRemovals: 0,
+    listedMemberships: 0,
     notes: [],
   };
 
@@ -238,6 +248,7 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
       continue;
     }
     if (row.name !== group.name) plan.renameGroups.push({ id: row.id, name: group.name });
+    plan.listedMemberships += row.memberIds.length;
     const current = Float64Array.from(row.memberIds).sort();
     let w = 0;
     let c = 0;
@@ -246,8 +257,11 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
         plan.addMemberships.push({ userId: wanted[w++], groupDn: row.dn });
       } else if (w === wanted.length || current[c] < wanted[w]) {
         const userId = current[c++];
-        // Removed users' memberships go with them (deleted rows cascade; deactivated ones are taken out here).
-        if (!(removedAreDeleted && removedIds.has(userId))) plan.removeMemberships.push({ userId, groupId: row.id });
+        // Removed users' memberships go with them (deleted rows cascade; deactivated ones are taken out here)
+        // and count under the user removal guard; the others are what the membership guard weighs.
+        const removedUser = removedIds.has(userId);
+        if (!(removedAreDeleted && removedUser)) plan.removeMemberships.push({ userId, groupId: row.id });
+        if (!removedUser) plan.membershipRemovals++;
       } else {
         w++;
         c++;
@@ -255,10 +269,16 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
     }
   }
 
+  const rowDns = new Set<string>();
   for (const row of state.groups) {
+    rowDns.add(row.dn);
     if (snapshot.groups.has(row.dn)) continue;
-    if (snapshot.missingGroups.has(row.dn)) plan.deleteGroups.push(row.id);
+    if (snapshot.missingGroups.has(row.dn)) plan.absentGroups.push({ id: row.id, dn: row.dn });
     else plan.notes.push(`group ${row.id} (${row.dn}) is no longer in LDAP_SYNCED_GROUPS: left as it is`);
+  }
+  for (const dn of snapshot.missingGroups) {
+    // Without a row there is nothing an empty answer could wrongly delete: the run goes on.
+    if (!rowDns.has(dn)) plan.notes.push(`listed group ${dn} was not found (or may not be read): not mirrored`);
   }
 
   return plan;
@@ -273,7 +293,6 @@ export function planCounts(plan: SyncPlan) {
     usersReactivated: plan.reactivate.length,
     groupsCreated: plan.createGroups.length,
     groupsRenamed: plan.renameGroups.length,
-    groupsRemoved: plan.deleteGroups.length,
     membershipsAdded: plan.addMemberships.length,
     membershipsRemoved: plan.removeMemberships.length,
   };
