@@ -38,6 +38,7 @@ describe('MySQL migrations on MariaDB', () => {
       'migration WiderDnColumns1795996800000',
       'migration SyncState1796083200000',
       'migration UsernameLookupIndex1796256000000',
+      'migration UsernameKey1796342400000',
     ]);
     const groups = reference.find((line) => line.startsWith('CREATE TABLE `groups`'));
     expect(groups).toMatch(/`ldap_dn_key` binary\(32\) GENERATED ALWAYS AS \(unhex\(sha2\(`ldap_dn`,256\)\)\) STORED/);

@@ -1,6 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { fillUsernameKeys } from '../persistence/username-keys.js';
 import { SqlDialect } from '../persistence/sql-dialect.js';
+import { hasIndex, isMysql } from './mysql-catalogue.js';
 
 const KEY_INDEX = 'UQ_users_username_key';
 const LOWER_INDEX = 'IDX_users_username_lower';
@@ -19,13 +20,15 @@ export class UsernameKey1796342400000 implements MigrationInterface {
   name = 'UsernameKey1796342400000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const type = queryRunner.connection.options.type;
-    const mysql = type === 'mysql' || type === 'mariadb';
+    const mysql = isMysql(queryRunner);
     const q = (name: string) => queryRunner.connection.driver.escape(name);
     // ADD COLUMN in place (TypeORM's addColumn rebuilds a SQLite table); MySQL: compared byte for byte, as the
     // other text columns.
     const text = mysql ? ' CHARACTER SET utf8mb4 COLLATE utf8mb4_bin' : '';
-    await queryRunner.query(`ALTER TABLE ${q('users')} ADD COLUMN ${q('username_key')} varchar(255)${text} NULL`);
+    // MySQL commits each statement: a start that died in here left some steps done (see mysql-catalogue.ts).
+    if (!mysql || !(await queryRunner.hasColumn('users', 'username_key'))) {
+      await queryRunner.query(`ALTER TABLE ${q('users')} ADD COLUMN ${q('username_key')} varchar(255)${text} NULL`);
+    }
     const { filled, notes } = await fillUsernameKeys(
       (sql, params) => queryRunner.query(sql, params) as Promise<unknown>,
       SqlDialect.of(queryRunner.connection),
@@ -33,13 +36,14 @@ export class UsernameKey1796342400000 implements MigrationInterface {
     const logger = queryRunner.connection.logger;
     logger.log('info', `${this.name}: ${filled} username key(s) written`);
     for (const note of notes) logger.log('warn', `${this.name}: ${note}`);
-    await queryRunner.query(`CREATE UNIQUE INDEX ${q(KEY_INDEX)} ON ${q('users')} (${q('username_key')})`);
+    if (!mysql || !(await hasIndex(queryRunner, 'users', KEY_INDEX))) {
+      await queryRunner.query(`CREATE UNIQUE INDEX ${q(KEY_INDEX)} ON ${q('users')} (${q('username_key')})`);
+    }
     if (!mysql) await queryRunner.query(`DROP INDEX ${q(LOWER_INDEX)}`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    const type = queryRunner.connection.options.type;
-    const mysql = type === 'mysql' || type === 'mariadb';
+    const mysql = isMysql(queryRunner);
     const q = (name: string) => queryRunner.connection.driver.escape(name);
     if (!mysql) await queryRunner.query(`CREATE INDEX ${q(LOWER_INDEX)} ON ${q('users')} (LOWER(${q('username')}))`);
     await queryRunner.query(mysql ? `DROP INDEX ${q(KEY_INDEX)} ON ${q('users')}` : `DROP INDEX ${q(KEY_INDEX)}`);
