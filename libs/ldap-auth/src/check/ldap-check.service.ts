@@ -5,19 +5,14 @@ import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { UsernameFormatter } from '../formatting/username-formatter.js';
 import { GroupSync } from '../group-sync/group-sync.js';
 import { LdapDirectory, type DirectorySession } from '../directory/ldap-directory.js';
+import { CheckNetworkError, ldapUrlParts, probeTcp, resolveLdapHost } from '../directory/check-network.js';
 import {
+  CheckOpenError,
   type ConnectionSettings,
-  type DiagnosticConnection,
-  DiagnosticNetworkError,
-  DiagnosticOpenError,
   inspectServerCertificate,
-  ldapUrlParts,
-  openDiagnosticConnection,
-  probeTcp,
-  resolveLdapHost,
-  type RootDseDetails,
   type TlsDetails,
-} from '../directory/ldap-diagnostics.js';
+} from '../directory/check-tls.js';
+import { type CheckConnection, openCheckConnection, type RootDseDetails } from '../directory/check-connection.js';
 import { isWithin } from '../directory/server-info.js';
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 import { looksLikeDn, normalizeDn, tryNormalizeDn } from '../model/ldap-escape.js';
@@ -43,7 +38,7 @@ export const DEFAULT_MAX_COUNTED_ENTRIES = 100_000;
 /** Page size of the user count: AD's cap, as the full sync reads. */
 const COUNT_PAGE_SIZE = 1000;
 
-export interface DiagnosticsRunOptions {
+export interface CheckRunOptions {
   /** Also check one user's login: bind as them and read what a login reads. Nothing is written. */
   user?: { name: string; password: string };
   /** Stop counting user entries here (default 100,000). */
@@ -63,7 +58,7 @@ interface UrlProbe {
   url: string;
   steps: PendingStep[];
   /** Open, and safe to send credentials on (TLS verified, or plain LDAP as configured). */
-  connection?: DiagnosticConnection;
+  connection?: CheckConnection;
 }
 
 type UserStage = 'name' | 'search' | 'bind' | 'entry' | 'groups';
@@ -75,7 +70,7 @@ type UserStage = 'name' | 'search' | 'bind' | 'entry' | 'groups';
  * anything. No credential is ever sent on a connection whose certificate did not verify.
  */
 @Injectable()
-export class LdapDiagnostics {
+export class LdapCheck {
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly formatter: UsernameFormatter,
@@ -83,7 +78,7 @@ export class LdapDiagnostics {
     private readonly groupSync: GroupSync,
   ) {}
 
-  async run(runOptions: DiagnosticsRunOptions = {}): Promise<CheckReport> {
+  async run(runOptions: CheckRunOptions = {}): Promise<CheckReport> {
     const started = Date.now();
     const run = new CheckRun();
     const { server } = this.options;
@@ -160,7 +155,7 @@ export class LdapDiagnostics {
         data: { addresses: found.addresses },
       });
     } catch (error) {
-      const code = error instanceof DiagnosticNetworkError ? error.code : 'EUNKNOWN';
+      const code = error instanceof CheckNetworkError ? error.code : 'EUNKNOWN';
       add(
         'dns',
         'DNS',
@@ -180,7 +175,7 @@ export class LdapDiagnostics {
       const tcp = await probeTcp(hostname, port, this.options.server.connectTimeout);
       add('tcp', 'TCP', { status: 'ok', summary: `connected to ${tcp.address}:${port} in ${tcp.ms} ms` });
     } catch (error) {
-      const code = error instanceof DiagnosticNetworkError ? error.code : 'EUNKNOWN';
+      const code = error instanceof CheckNetworkError ? error.code : 'EUNKNOWN';
       const outcome: StepOutcome =
         code === 'ECONNREFUSED'
           ? {
@@ -207,11 +202,11 @@ export class LdapDiagnostics {
       return probe;
     }
 
-    let connection: DiagnosticConnection;
+    let connection: CheckConnection;
     try {
-      connection = await openDiagnosticConnection(url, settings);
+      connection = await openCheckConnection(url, settings);
     } catch (error) {
-      const failure = error instanceof DiagnosticOpenError ? error : new DiagnosticOpenError(String(error), 'connect');
+      const failure = error instanceof CheckOpenError ? error : new CheckOpenError(String(error), 'connect');
       const stage = failure.stage;
       if (starttls) {
         if (stage === 'starttls' || stage === 'timeout' || stage === 'connect') {
@@ -251,7 +246,7 @@ export class LdapDiagnostics {
     return probe;
   }
 
-  private startTlsFailure(failure: DiagnosticOpenError): StepOutcome {
+  private startTlsFailure(failure: CheckOpenError): StepOutcome {
     if (failure.resultCode !== undefined) {
       return {
         status: 'fail',
@@ -277,11 +272,7 @@ export class LdapDiagnostics {
   }
 
   /** The verified handshake failed: look at the certificate on a second, unverified connection (no credential on it). */
-  private async tlsFailure(
-    url: string,
-    settings: ConnectionSettings,
-    failure: DiagnosticOpenError,
-  ): Promise<StepOutcome> {
+  private async tlsFailure(url: string, settings: ConnectionSettings, failure: CheckOpenError): Promise<StepOutcome> {
     let inspected: TlsDetails | undefined;
     try {
       inspected = await inspectServerCertificate(url, settings);
@@ -368,8 +359,8 @@ export class LdapDiagnostics {
 
   private async checkDirectory(
     run: CheckRun,
-    connection: DiagnosticConnection | undefined,
-    runOptions: DiagnosticsRunOptions,
+    connection: CheckConnection | undefined,
+    runOptions: CheckRunOptions,
   ): Promise<CheckReport['server']> {
     const { server, objectClass } = this.options;
     const blockedBy = connection ? undefined : 'no URL of LDAP_AUTH_URL passed the connection checks above';
@@ -554,8 +545,8 @@ export class LdapDiagnostics {
     return { bindName, configured: name, password: serviceAccount.password };
   }
 
-  private async serviceBind(connection: DiagnosticConnection): Promise<StepOutcome> {
-    let account: ReturnType<LdapDiagnostics['serviceAccountName']>;
+  private async serviceBind(connection: CheckConnection): Promise<StepOutcome> {
+    let account: ReturnType<LdapCheck['serviceAccountName']>;
     try {
       account = this.serviceAccountName();
     } catch (error) {
@@ -875,3 +866,10 @@ function reasonOf(error: unknown): string {
   if (error instanceof InvalidCredentialsError) return error.reason;
   return error instanceof Error ? error.message : String(error);
 }
+
+/** @deprecated renamed to LdapCheck, as the `ldap:check` command: the same class, so `app.get` works with either. */
+export const LdapDiagnostics = LdapCheck;
+/** @deprecated renamed to LdapCheck. */
+export type LdapDiagnostics = LdapCheck;
+/** @deprecated renamed to CheckRunOptions. */
+export type DiagnosticsRunOptions = CheckRunOptions;
