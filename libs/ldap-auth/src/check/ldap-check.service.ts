@@ -1,4 +1,4 @@
-import { MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH } from '../login/ldap-login.service.js';
+import { MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH } from '../login/login-input.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { AD_UUID_ATTRIBUTE, LDAP_AUTH_RESOLVED_OPTIONS, OPENLDAP_UUID_ATTRIBUTE } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
