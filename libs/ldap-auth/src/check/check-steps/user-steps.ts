@@ -111,14 +111,9 @@ export async function checkUser(
   await run.step('user.entry', 'user entry', { needs: ['user.bind'] }, () => {
     if (failedAt === 'entry') return failed('the bind worked, but the login cannot use the entry');
     const user = progress.user!;
-    Object.assign(summary, {
-      dn: user.dn,
-      username: user.username,
-      email: user.email,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      uuid: user.uuid,
-    });
+    const { dn, username, email, firstName, lastName, uuid } = user;
+    const fields = { dn, username, email, firstName, lastName, uuid };
+    Object.assign(summary, fields);
     const field = (label: string, value: string | null, attribute?: string) =>
       `${label.padEnd(11)}${value ?? '(none)'}${attribute ? ` (${attribute})` : ''}`;
     return {
@@ -134,14 +129,7 @@ export async function checkUser(
           ? 'identity   the entry is the identity that bound (checked as at login)'
           : 'identity   bound as the DN the service account found',
       ],
-      data: {
-        dn: user.dn,
-        username: user.username,
-        email: user.email,
-        firstName: user.firstName,
-        lastName: user.lastName,
-        uuid: user.uuid,
-      },
+      data: { ...fields },
     };
   });
   await checkUserDecision(
