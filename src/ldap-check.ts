@@ -21,8 +21,8 @@ import {
   configurationFailureReport,
   databaseOptionsFromUrl,
   formatCheckReport,
+  LdapCheck,
   LdapConfigurationError,
-  LdapDiagnostics,
 } from '@nest-ldap-auth/ldap-auth';
 import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
 
@@ -171,10 +171,10 @@ async function main(argv: string[]): Promise<number> {
     if (!process.env.LDAP_AUTH_URL?.trim()) {
       process.stderr.write('LDAP_AUTH_URL is not set: checking the embedded development directory\n');
     }
-    const diagnostics = app.get(LdapDiagnostics);
+    const check = app.get(LdapCheck);
     let password: string | undefined;
     if (args.user !== undefined) {
-      const bindName = diagnostics.bindNameFor(args.user);
+      const bindName = check.bindNameFor(args.user);
       try {
         password = await readPassword(`Password for ${args.user}${bindName ? ` (binds as ${bindName})` : ''}: `);
       } catch (error) {
@@ -182,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
         throw error;
       }
     }
-    const report = await diagnostics.run({
+    const report = await check.run({
       user: args.user !== undefined ? { name: args.user, password: password ?? '' } : undefined,
     });
     print(report, args.json);

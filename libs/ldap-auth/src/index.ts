@@ -39,10 +39,12 @@ export {
 } from './sync/ldap-sync.service.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
 export {
-  LdapDiagnostics,
+  LdapCheck,
   DEFAULT_MAX_COUNTED_ENTRIES,
+  type CheckRunOptions,
+  LdapDiagnostics,
   type DiagnosticsRunOptions,
-} from './diagnostics/ldap-diagnostics.service.js';
+} from './check/ldap-check.service.js';
 export {
   CHECK_EXIT_CODES,
   configurationFailureReport,
@@ -51,7 +53,7 @@ export {
   type CheckStatus,
   type CheckStep,
   type UserCheckSummary,
-} from './diagnostics/check-report.js';
+} from './check/check-report.js';
 export { reconcile, type AppState, type SyncPlan } from './sync/reconcile.js';
 export type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from './model/directory-snapshot.js';
 export * from './entities/index.js';

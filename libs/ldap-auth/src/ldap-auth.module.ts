@@ -18,7 +18,7 @@ import { LdapAuthEventPublisher } from './events/ldap-auth-event.publisher.js';
 import { LdapLoginService } from './login/ldap-login.service.js';
 import { LdapStrategy } from './strategy/ldap.strategy.js';
 import { LdapGuard } from './strategy/ldap.guard.js';
-import { LdapDiagnostics } from './diagnostics/ldap-diagnostics.service.js';
+import { LdapCheck } from './check/ldap-check.service.js';
 import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
 
 /**
@@ -41,7 +41,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapSyncScheduler,
     LdapStrategy,
     LdapGuard,
-    LdapDiagnostics,
+    LdapCheck,
     LdapHealthIndicator,
   ],
   exports: [
@@ -51,7 +51,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapLoginService,
     LdapSyncService,
     LdapGuard,
-    LdapDiagnostics,
+    LdapCheck,
     LdapHealthIndicator,
     UsernameFormatter,
     GroupSync,

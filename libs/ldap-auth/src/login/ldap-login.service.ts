@@ -4,7 +4,7 @@ import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { UsernameFormatter } from '../formatting/username-formatter.js';
 import { GroupSync } from '../group-sync/group-sync.js';
 import { LdapDirectory, type DirectorySession } from '../directory/ldap-directory.js';
-import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
+import type { DirectoryGroup } from '../model/directory-user.js';
 import { normalizeDn } from '../model/ldap-escape.js';
 import { LdapUserStore } from '../persistence/ldap-user.store.js';
 import { LegacyGroupKeys } from '../persistence/legacy-group-keys.js';
@@ -12,10 +12,9 @@ import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { InvalidCredentialsError, LdapAuthError, MalformedLoginRequestError } from '../errors/ldap-auth.errors.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
+import { checkLoginInput, MAX_USERNAME_LENGTH } from './login-input.js';
+import { bindAndFindUser, loginGroupDns, loginNames } from './user-lookup.js';
 
-/** Longest username and password we pass on; longer input cannot be a real account and only costs work. */
-export const MAX_USERNAME_LENGTH = 256;
-export const MAX_PASSWORD_LENGTH = 1024;
 /** How often groups that were not found are looked for again. */
 const GROUP_LOOKUP_INTERVAL_MS = 5 * 60_000;
 
@@ -82,45 +81,22 @@ export class LdapLoginService implements OnApplicationBootstrap {
   }
 
   private async authenticate(typed: string, password: string): Promise<AppUser> {
-    // Directories ignore surrounding spaces in names; a NUL would cut the value short on some servers.
-    const name = typed.trim();
-    if (!name) throw new InvalidCredentialsError('empty username', 'invalid_input');
-    if (!password) throw new InvalidCredentialsError('empty password', 'invalid_input');
-    if (name.includes('\0') || password.includes('\0'))
-      throw new InvalidCredentialsError('NUL character in the input', 'invalid_input');
-    if (name.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-      throw new InvalidCredentialsError('username or password too long', 'invalid_input');
-    }
-    const lookupName = this.formatter.toLookupName(name);
-    const groupDns = this.groupsToCheck();
+    const input = checkLoginInput(typed, password);
+    if ('refused' in input) throw new InvalidCredentialsError(input.refused.reason, input.refused.code);
+    const names = loginNames(this.formatter, this.options.loginMode, input.name);
+    const groupDns = loginGroupDns(this.groupSync, this.options.loginGroup);
 
-    const readGroups = async (session: DirectorySession, user: DirectoryUser) => {
-      await this.lookUpGroups(session, groupDns);
-      return session.membership(user, groupDns, this.knownGroups);
-    };
-
-    let user: DirectoryUser;
-    let memberOf: Set<string>;
-    if (this.options.loginMode === 'search') {
-      try {
-        user = await this.directory.withServiceSession((session) => session.findUser(lookupName));
-      } catch (error) {
-        // An unknown name must cost what a wrong password costs (a search and a bind), or timing tells who exists.
-        if (error instanceof InvalidCredentialsError) await this.directory.decoyBind(password);
-        throw error;
-      }
-      memberOf = await this.directory.withUserSession(user.dn, password, (session) => readGroups(session, user));
-    } else {
-      // findUser on a user session also checks that the entry is the identity that bound.
-      ({ user, memberOf } = await this.directory.withUserSession(
-        this.formatter.toBindName(lookupName),
-        password,
-        async (session) => {
-          const found = await session.findUser(lookupName);
-          return { user: found, memberOf: await readGroups(session, found) };
-        },
-      ));
-    }
+    const { user, memberOf } = await bindAndFindUser(
+      this.directory,
+      names,
+      password,
+      async (session, found) => {
+        await this.lookUpGroups(session, groupDns);
+        return { user: found, memberOf: await session.membership(found, groupDns, this.knownGroups) };
+      },
+      // An unknown name must cost what a wrong password costs (a search and a bind), or timing tells who exists.
+      { onUnknownName: () => this.directory.decoyBind(password) },
+    );
 
     if (this.loginGroup && !memberOf.has(this.loginGroup)) {
       throw new InvalidCredentialsError(
@@ -138,12 +114,6 @@ export class LdapLoginService implements OnApplicationBootstrap {
       at: new Date(),
     });
     return appUser;
-  }
-
-  private groupsToCheck(): string[] {
-    const dns = new Set(this.groupSync.managedGroupDns());
-    if (this.loginGroup) dns.add(this.loginGroup);
-    return [...dns];
   }
 
   /**

@@ -5,16 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import {
-  type ConnectionSettings,
-  DiagnosticNetworkError,
-  DiagnosticOpenError,
-  inspectServerCertificate,
-  ldapUrlParts,
-  openDiagnosticConnection,
-  probeTcp,
-  resolveLdapHost,
-} from './ldap-diagnostics.js';
+import { CheckNetworkError, ldapUrlParts, probeTcp, resolveLdapHost } from './check-network.js';
+import { CheckOpenError, type ConnectionSettings, inspectServerCertificate } from './check-tls.js';
+import { openCheckConnection } from './check-connection.js';
 
 describe('URL parts and name resolution', () => {
   it('reads host, port and transport as openLdapSocket does', () => {
@@ -33,8 +26,8 @@ describe('URL parts and name resolution', () => {
     const { port } = server.address() as net.AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const error = await probeTcp('127.0.0.1', port, 2000).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DiagnosticNetworkError);
-    expect((error as DiagnosticNetworkError).code).toBe('ECONNREFUSED');
+    expect(error).toBeInstanceOf(CheckNetworkError);
+    expect((error as CheckNetworkError).code).toBe('ECONNREFUSED');
   });
 });
 
@@ -47,7 +40,7 @@ describe('a TLS server whose certificate does not verify', () => {
   const received: Buffer[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'ldap-diagnostics-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ldap-check-'));
     execFileSync(
       'openssl',
       [
@@ -92,9 +85,9 @@ describe('a TLS server whose certificate does not verify', () => {
   });
 
   it('the verified connection fails at the TLS stage', async () => {
-    const error = await openDiagnosticConnection(url, settings({})).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DiagnosticOpenError);
-    expect((error as DiagnosticOpenError).stage).toBe('tls');
+    const error = await openCheckConnection(url, settings({})).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckOpenError);
+    expect((error as CheckOpenError).stage).toBe('tls');
   });
 
   it('the inspection shows the certificate and why it failed, and sends nothing after the handshake', async () => {
@@ -121,7 +114,7 @@ describe('a TLS server whose certificate does not verify', () => {
   });
 
   it('trusted and checked against its name: verified', async () => {
-    const connection = await openDiagnosticConnection(url, settings({ ca: cert, servername: 'unit.test' }));
+    const connection = await openCheckConnection(url, settings({ ca: cert, servername: 'unit.test' }));
     try {
       expect(connection.tls).toMatchObject({ authorized: true, checkedName: 'unit.test' });
     } finally {

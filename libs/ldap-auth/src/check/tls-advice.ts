@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
-import type { CertificateDetails } from '../directory/ldap-diagnostics.js';
+import type { CertificateDetails } from '../directory/check-tls.js';
 
 /** Certificates expiring sooner than this are reported as a warning. */
 export const CERTIFICATE_WARNING_DAYS = 30;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CertificateDetails } from '../directory/ldap-diagnostics.js';
+import type { CertificateDetails } from '../directory/check-tls.js';
 import {
   certificateLines,
   daysLeft,
