@@ -26,9 +26,9 @@ import {
 import { type DirectoryGroup, type DirectoryUser, firstValue, toDirectoryUser } from '../model/directory-user.js';
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
-import { readDirectorySnapshot } from './snapshot-reader.js';
+import { readDirectorySnapshot } from './sync-reader/snapshot-reader.js';
 import { ListedGroupMatcher } from '../model/listed-groups.js';
-import { BulkReadConnection } from './bulk-read-connection.js';
+import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';
 import { verifyBoundIdentity } from './bound-identity.js';
 import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';

@@ -1,13 +1,13 @@
 import { AndFilter, Control, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
 import type { BulkReadConnection } from './bulk-read-connection.js';
-import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
-import { allValues, firstValue, guidToString, type Entry } from '../model/directory-user.js';
-import { firstRdnValue, tryNormalizeDn } from '../model/ldap-escape.js';
-import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
-import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
-import { AD_DOMAIN_SCOPE_CONTROL, AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../ldap-auth.constants.js';
-import type { ServerInfo } from './server-info.js';
-import { rangedValues } from './ranged-attribute.js';
+import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../../model/directory-snapshot.js';
+import { allValues, firstValue, guidToString, type Entry } from '../../model/directory-user.js';
+import { firstRdnValue, tryNormalizeDn } from '../../model/ldap-escape.js';
+import type { LdapUserFieldMap } from '../../interfaces/ldap-auth-options.interface.js';
+import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
+import { AD_DOMAIN_SCOPE_CONTROL, AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
+import type { ServerInfo } from '../server-info.js';
+import { rangedValues } from '../ranged-attribute.js';
 
 /** AD caps pages at 1,000 entries; asking for more only gets 1,000 with a cookie. */
 export const SYNC_PAGE_SIZE = 1000;
