@@ -40,9 +40,9 @@ export function userEntriesFilter(objectClass: string, server: ServerInfo | unde
   return filters.length === 1 ? filters[0] : new AndFilter({ filters });
 }
 
-/** The attribute that holds an entry's stable id on this server (a writable objectGUID elsewhere proves nothing). */
-export function stableIdAttribute(server: ServerInfo): string {
-  return server.activeDirectory ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE;
+/** The attribute that holds an entry's stable id on an AD server or not (a writable objectGUID elsewhere proves nothing). */
+export function stableIdAttribute(activeDirectory: boolean): string {
+  return activeDirectory ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE;
 }
 
 /** An objectGUID value as read (16 bytes) in the text form AD shows; undefined when it is not one. */

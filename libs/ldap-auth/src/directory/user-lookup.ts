@@ -50,7 +50,7 @@ export async function findUser(
   const user = toDirectoryUser(entries[0], options.userFields, { activeDirectory, lookupName });
   if (!user) {
     throw new InvalidCredentialsError(
-      `the entry ${entries[0].dn} has no ${options.userFields.username} or no ${stableIdAttribute(connection.server)}`,
+      `the entry ${entries[0].dn} has no ${options.userFields.username} or no ${stableIdAttribute(connection.server.activeDirectory)}`,
     );
   }
   return user;
@@ -77,7 +77,7 @@ function userAttributes(connection: LdapConnection, options: UserLookupOptions):
     userFields.firstName,
     userFields.lastName,
     ...server.searchAttributes,
-    stableIdAttribute(connection.server),
+    stableIdAttribute(connection.server.activeDirectory),
     'memberOf',
     ...(connection.server.activeDirectory ? [AD_SID_ATTRIBUTE, 'sAMAccountName'] : []),
   ];

@@ -132,7 +132,7 @@ class SnapshotReader {
       userFields.email,
       userFields.firstName,
       userFields.lastName,
-      stableIdAttribute(this.server),
+      stableIdAttribute(this.server.activeDirectory),
       ...(ad ? ['userAccountControl'] : []),
     ].filter((a): a is string => !!a);
     const pages = this.client.searchPages(
