@@ -17,10 +17,10 @@
  *   listed group read as the sync reads it: the sync's read phase alone, without Nest or a database.
  */
 import { Client } from 'ldapts';
-import { BulkReadConnection } from '../libs/ldap-auth/src/directory/bulk-read-connection.js';
+import { BulkReadConnection } from '../libs/ldap-auth/src/directory/sync-reader/bulk-read-connection.js';
 import { openLdapSocket } from '../libs/ldap-auth/src/directory/ldap-socket.js';
 import { serverInfoFromRootDse } from '../libs/ldap-auth/src/directory/server-info.js';
-import { readDirectorySnapshot } from '../libs/ldap-auth/src/directory/snapshot-reader.js';
+import { readDirectorySnapshot } from '../libs/ldap-auth/src/directory/sync-reader/snapshot-reader.js';
 import { normalizeDn } from '../libs/ldap-auth/src/model/ldap-escape.js';
 import { GROUP_ATTRIBUTES, GROUP_FILTER, PAGE_SIZE, USER_ATTRIBUTES, USER_FILTER } from './sync-dataset.js';
 

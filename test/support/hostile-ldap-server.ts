@@ -5,12 +5,15 @@
  */
 import * as net from 'node:net';
 import { BerReader, BerWriter } from 'ldapts';
-import { BulkReadConnection, type BulkReadLimits } from '../../libs/ldap-auth/src/directory/bulk-read-connection.js';
+import {
+  BulkReadConnection,
+  type BulkReadLimits,
+} from '../../libs/ldap-auth/src/directory/sync-reader/bulk-read-connection.js';
 import {
   LdapMessageFramer,
   LdapResponseOp,
   PAGED_RESULTS_OID,
-} from '../../libs/ldap-auth/src/directory/ldap-message-decoder.js';
+} from '../../libs/ldap-auth/src/directory/sync-reader/ldap-message-decoder.js';
 
 export interface SearchSeen {
   messageId: number;

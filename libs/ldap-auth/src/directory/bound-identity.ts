@@ -15,9 +15,7 @@ import {
   type Mismatch,
   parseAuthzId,
 } from './down-level-name.js';
-
-/** AD's security identifier attribute (binary). */
-const AD_SID_ATTRIBUTE = 'objectSid';
+import { AD_SID_ATTRIBUTE } from './active-directory.js';
 
 /** What the check reads on the bound connection (identity-reads.ts builds it from an ldapts client). */
 export interface BoundConnection {

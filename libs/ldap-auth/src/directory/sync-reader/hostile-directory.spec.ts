@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
+import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import {
   HostileLdapServer,
   searchDone,
@@ -13,9 +13,9 @@ import {
   streamHugeEntry,
   within,
   type SearchScript,
-} from '../../../../test/support/hostile-ldap-server.js';
+} from '../../../../../test/support/hostile-ldap-server.js';
 import type { BulkReadLimits } from './bulk-read-connection.js';
-import { serverInfoFromRootDse } from './server-info.js';
+import { serverInfoFromRootDse } from '../server-info.js';
 import { readDirectorySnapshot, type SnapshotReadOptions } from './snapshot-reader.js';
 
 const BASE = 'dc=example,dc=com';

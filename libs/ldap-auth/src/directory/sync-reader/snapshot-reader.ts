@@ -1,36 +1,29 @@
-import { AndFilter, Control, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
+import type { Control } from 'ldapts';
 import type { BulkReadConnection } from './bulk-read-connection.js';
-import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
-import { allValues, firstValue, guidToString, type Entry } from '../model/directory-user.js';
-import { firstRdnValue, tryNormalizeDn } from '../model/ldap-escape.js';
-import type { LdapUserFieldMap } from '../interfaces/ldap-auth-options.interface.js';
-import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
-import { AD_DOMAIN_SCOPE_CONTROL, AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../ldap-auth.constants.js';
-import type { ServerInfo } from './server-info.js';
-import { rangedValues } from './ranged-attribute.js';
+import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../../model/directory-snapshot.js';
+import type { Entry } from '../../model/directory-user.js';
+import { tryNormalizeDn } from '../../model/ldap-escape.js';
+import type { LdapUserFieldMap } from '../../interfaces/ldap-auth-options.interface.js';
+import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
+import { AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
+import type { ServerInfo } from '../server-info.js';
+import { type GroupEntry, GroupEntryReader, type MemberAttribute, refuseReferrals } from './group-entries.js';
+import {
+  isAccountDisabled,
+  objectGuidText,
+  searchControls,
+  stableIdAttribute,
+  userEntriesFilter,
+} from '../active-directory.js';
 
 /** AD caps pages at 1,000 entries; asking for more only gets 1,000 with a cookie. */
 export const SYNC_PAGE_SIZE = 1000;
-/** AD userAccountControl ACCOUNTDISABLE. */
-const UAC_ACCOUNT_DISABLE = 0x2;
 /** Deepest group nesting followed. */
 const MAX_NESTING_DEPTH = 32;
 /** Attributes read from every user entry, as the connection names them (lower case). */
 const AD_GUID_KEY = AD_UUID_ATTRIBUTE.toLowerCase();
 const OPENLDAP_UUID_KEY = OPENLDAP_UUID_ATTRIBUTE.toLowerCase();
 const UAC_KEY = 'useraccountcontrol';
-/** Group entries asked for at once on the read's connection. */
-const GROUP_READS_IN_FLIGHT = 4;
-/**
- * Group classes whose schema requires the member attribute (lower case): an entry of one of these without a
- * value of it is not an empty group, it is a group whose members the sync account may not read.
- */
-const CLASS_REQUIRING: Record<SnapshotReadOptions['memberAttribute'], string | undefined> = {
-  member: 'groupofnames',
-  uniqueMember: 'groupofuniquenames',
-  memberUid: undefined,
-};
-
 export interface SnapshotReadOptions {
   searchBase: string;
   objectClass: string;
@@ -41,7 +34,7 @@ export interface SnapshotReadOptions {
   loginGroup?: string;
   nestedGroups: boolean;
   /** The attribute of a group entry that lists its members. */
-  memberAttribute: 'member' | 'uniqueMember' | 'memberUid';
+  memberAttribute: MemberAttribute;
   onProgress?: (progress: ReadProgress) => void;
 }
 
@@ -80,6 +73,7 @@ class SnapshotReader {
   private memberStamp?: Int32Array;
   private groupsResolved = 0;
   private readonly controls?: Control[];
+  private readonly groupEntries: GroupEntryReader;
   /** The attributes read from each user entry, by the lower-case name the connection gives them. */
   private readonly keys: Record<'username' | 'email' | 'firstName' | 'lastName', string | undefined>;
 
@@ -88,8 +82,8 @@ class SnapshotReader {
     private readonly server: ServerInfo,
     private readonly options: SnapshotReadOptions,
   ) {
-    // Without it a subtree search from an AD domain root also returns referrals to other partitions.
-    this.controls = server.activeDirectory ? [new Control(AD_DOMAIN_SCOPE_CONTROL, { critical: false })] : undefined;
+    this.controls = searchControls(server);
+    this.groupEntries = new GroupEntryReader(client, options.memberAttribute, this.stats);
     const { userFields } = options;
     this.keys = {
       username: userFields.username?.toLowerCase(),
@@ -106,7 +100,7 @@ class SnapshotReader {
     // users (and nested groups told from users) once every user is read.
     const [, topEntries] = await Promise.all([
       this.readUsers(),
-      this.readGroupEntries([...new Set(loginGroup ? [loginGroup, ...groupDns] : groupDns)]),
+      this.groupEntries.readGroupEntries([...new Set(loginGroup ? [loginGroup, ...groupDns] : groupDns)]),
     ]);
     const groups = new Map<string, SnapshotGroup>();
     const missingGroups = new Set<string>();
@@ -130,31 +124,6 @@ class SnapshotReader {
     return { users: this.users, ordinals: this.ordinals, groups, missingGroups, stats: { ...this.stats } };
   }
 
-  /** The entries of `dns` (undefined: no such entry), a few searches at a time. */
-  private async readGroupEntries(
-    dns: readonly string[],
-    onlyIfGroup = false,
-  ): Promise<Map<string, GroupEntry | undefined>> {
-    const entries = new Map<string, GroupEntry | undefined>(dns.map((dn) => [dn, undefined]));
-    let next = 0;
-    const worker = async () => {
-      while (next < dns.length) {
-        const dn = dns[next++];
-        entries.set(dn, await this.readGroupEntry(dn, onlyIfGroup));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(GROUP_READS_IN_FLIGHT, dns.length) }, worker));
-    return entries;
-  }
-
-  private userFilter(): Filter {
-    const filters: Filter[] = [new EqualityFilter({ attribute: 'objectClass', value: this.options.objectClass })];
-    if (this.server.activeDirectory && this.options.objectClass.toLowerCase() === 'user') {
-      filters.push(new EqualityFilter({ attribute: 'objectCategory', value: 'person' }));
-    }
-    return filters.length === 1 ? filters[0] : new AndFilter({ filters });
-  }
-
   private async readUsers(): Promise<void> {
     const { userFields } = this.options;
     const ad = this.server.activeDirectory;
@@ -163,14 +132,14 @@ class SnapshotReader {
       userFields.email,
       userFields.firstName,
       userFields.lastName,
-      ad ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE,
+      stableIdAttribute(this.server.activeDirectory),
       ...(ad ? ['userAccountControl'] : []),
     ].filter((a): a is string => !!a);
     const pages = this.client.searchPages(
       this.options.searchBase,
       {
         scope: 'sub',
-        filter: this.userFilter(),
+        filter: userEntriesFilter(this.options.objectClass, this.server),
         attributes,
         binaryAttributes: [AD_UUID_ATTRIBUTE],
         controls: this.controls,
@@ -202,7 +171,7 @@ class SnapshotReader {
       email: valueOf(entry, keys.email),
       firstName: valueOf(entry, keys.firstName),
       lastName: valueOf(entry, keys.lastName),
-      disabled: this.server.activeDirectory && (Number(valueOf(entry, UAC_KEY) ?? 0) & UAC_ACCOUNT_DISABLE) !== 0,
+      disabled: this.server.activeDirectory && isAccountDisabled(valueOf(entry, UAC_KEY)),
     };
     if (Array.isArray(names) && names.length > 1) {
       user.usernames = names.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
@@ -216,11 +185,7 @@ class SnapshotReader {
   }
 
   private uuidOf(entry: Entry): string | undefined {
-    if (this.server.activeDirectory) {
-      const guid = entry[AD_GUID_KEY];
-      const bytes = Array.isArray(guid) ? guid[0] : guid;
-      return Buffer.isBuffer(bytes) && bytes.length === 16 ? guidToString(bytes) : undefined;
-    }
+    if (this.server.activeDirectory) return objectGuidText(entry[AD_GUID_KEY]);
     return valueOf(entry, OPENLDAP_UUID_KEY)?.toLowerCase();
   }
 
@@ -251,7 +216,8 @@ class SnapshotReader {
         }
       }
       frontier = [];
-      for (const child of (await this.readGroupEntries(childDns, true)).values()) if (child) frontier.push(child);
+      for (const child of (await this.groupEntries.readGroupEntries(childDns, true)).values())
+        if (child) frontier.push(child);
     }
     this.options.onProgress?.({ phase: 'groups', ...this.stats });
     return { dn: top.dn, name: top.name, members };
@@ -276,93 +242,6 @@ class SnapshotReader {
     }
     return this.userByDn;
   }
-
-  /**
-   * Reads one group entry with every value of its member attribute, following AD's ranged retrieval
-   * (`member;range=0-1499`, then `member;range=1500-*`...). Undefined when there is no such entry or, for
-   * a nested member, when the entry is not a group. No entry is also what a group hidden from the sync account
-   * looks like: the caller never takes it for a deleted group (see reconcile.ts). Throws when the entry's class
-   * requires the member attribute and no value came back (the attribute is hidden, not empty).
-   */
-  private async readGroupEntry(dn: string, onlyIfGroup = false): Promise<GroupEntry | undefined> {
-    const attribute = this.options.memberAttribute;
-    const filter = onlyIfGroup
-      ? new OrFilter({
-          filters: ['group', 'groupOfNames', 'groupOfUniqueNames', 'posixGroup'].map(
-            (value) => new EqualityFilter({ attribute: 'objectClass', value }),
-          ),
-        })
-      : '(objectClass=*)';
-    let entry: Entry | undefined;
-    try {
-      const result = await this.client.search(dn, {
-        scope: 'base',
-        filter,
-        attributes: ['cn', 'objectClass', attribute],
-      });
-      refuseReferrals(result.searchReferences, dn);
-      entry = result.searchEntries[0];
-    } catch (error) {
-      if (error instanceof NoSuchObjectError) return undefined;
-      throw error;
-    }
-    if (!entry) return undefined;
-    this.stats.entriesRead++;
-    let members: string[] = [];
-    const first = rangedValues(entry, attribute, 0);
-    if (!first) {
-      // Not spread into push(): a group of a few hundred thousand members would overflow the call stack.
-      members = allValues(entry, attribute) ?? [];
-    } else {
-      members.push(...first.values);
-      let high = first.high;
-      while (high !== '*') {
-        const from = Number(high) + 1;
-        const { searchEntries, searchReferences } = await this.client.search(dn, {
-          scope: 'base',
-          filter: '(objectClass=*)',
-          attributes: [`${attribute};range=${from}-*`],
-        });
-        refuseReferrals(searchReferences, dn);
-        const next = searchEntries[0] ? rangedValues(searchEntries[0], attribute, from) : undefined;
-        if (!next || next.low !== from) {
-          throw new IncompleteDirectoryReadError(
-            `ranged retrieval of ${attribute} on ${dn} did not continue at ${from}: the membership would be incomplete`,
-          );
-        }
-        members.push(...next.values);
-        high = next.high;
-      }
-    }
-    if (members.length === 0) this.refuseUnreadableMembers(dn, entry);
-    return { dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn), members };
-  }
-
-  /**
-   * A group entry that came back without members is empty only if the sync account could have seen them: not
-   * when its class requires the member attribute, nor when even its objectClass was withheld.
-   */
-  private refuseUnreadableMembers(dn: string, entry: Entry): void {
-    const attribute = this.options.memberAttribute;
-    const classes = allValues(entry, 'objectClass');
-    const requiring = CLASS_REQUIRING[attribute];
-    if (!classes) {
-      throw new IncompleteDirectoryReadError(
-        `the group ${dn} came back without members and without its objectClass: the sync account may not read it`,
-      );
-    }
-    if (requiring && classes.some((c) => c.toLowerCase() === requiring)) {
-      throw new IncompleteDirectoryReadError(
-        `the group ${dn} came back without any ${attribute} value, which its class requires: the sync account may not read its ${attribute} attribute`,
-      );
-    }
-  }
-}
-
-interface GroupEntry {
-  dn: string;
-  name: string;
-  members: string[];
 }
 
 /** The first value of an attribute, named in lower case as the connection gives attribute names. */
@@ -372,14 +251,6 @@ function valueOf(entry: Entry, key: string | undefined): string | null {
   const first = Array.isArray(value) ? value[0] : value;
   if (first === undefined) return null;
   return typeof first === 'string' ? first : first.toString('utf8');
-}
-
-function refuseReferrals(references: readonly string[], base: string): void {
-  if (references.length) {
-    throw new IncompleteDirectoryReadError(
-      `the server referred part of ${base} elsewhere (${references.slice(0, 3).join(', ')}): referrals are not followed, so the read would be incomplete`,
-    );
-  }
 }
 
 function messageOf(error: unknown): string {

@@ -1,4 +1,4 @@
-import type { Entry } from '../model/directory-user.js';
+import type { Entry } from '../../model/directory-user.js';
 
 /**
  * A decoder of the LDAP responses the full sync reads (RFC 4511, BER with definite lengths): bind and search

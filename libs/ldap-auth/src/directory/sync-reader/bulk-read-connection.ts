@@ -10,8 +10,8 @@ import {
   StatusCodeParser,
   UnbindRequest,
 } from 'ldapts';
-import type { Entry } from '../model/directory-user.js';
-import { IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
+import type { Entry } from '../../model/directory-user.js';
+import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import {
   decodeLdapMessage,
   LdapMessageFramer,

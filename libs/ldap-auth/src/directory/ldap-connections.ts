@@ -1,0 +1,245 @@
+import type { LoggerService } from '@nestjs/common';
+import type * as net from 'node:net';
+import { type Client, type Entry, ResultCodeError } from 'ldapts';
+import { LdapConnectionPool } from './ldap-connection-pool.js';
+import { looksLikeDn } from '../model/ldap-escape.js';
+import { describeBindFailure } from './bind-failure.js';
+import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
+import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';
+import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
+import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
+import type { UsernameFormatter } from '../formatting/username-formatter.js';
+import {
+  DirectoryError,
+  DirectoryUnavailableError,
+  LdapAuthError,
+  LdapConfigurationError,
+} from '../errors/ldap-auth.errors.js';
+
+/** One pooled connection: the ldapts client, the socket we opened for it, and what its server is. */
+export interface LdapConnection {
+  client: Client;
+  socket: net.Socket;
+  server: ServerInfo;
+  url: string;
+}
+
+/**
+ * The directory's connections. Two pools: one whose connections bind as users logging in, one bound as the
+ * service account; and, outside them, the sync's reading connection. URLs are tried in order when one cannot
+ * be reached; sockets (TCP, TLS, StartTLS) are opened by openLdapSocket before ldapts sees them, and a
+ * connection that drops is discarded rather than silently reconnected.
+ */
+export class LdapConnections {
+  private readonly userPool: LdapConnectionPool<LdapConnection>;
+  private readonly servicePool: LdapConnectionPool<LdapConnection>;
+
+  constructor(
+    private readonly options: ResolvedLdapAuthOptions,
+    private readonly formatter: UsernameFormatter,
+    private readonly logger: LoggerService,
+  ) {
+    const { poolSize, poolMaxWaiting, poolWaitTimeout } = options.server;
+    const limits = { size: poolSize, maxWaiting: poolMaxWaiting, waitTimeoutMs: poolWaitTimeout };
+    const hooks = {
+      usable: (c: LdapConnection) => c.client.isConnected,
+      // An LDAP answer (a refused bind, no such object...) leaves the connection fine; anything else may not.
+      breaks: (error: unknown) => !(error instanceof ResultCodeError || error instanceof LdapAuthError),
+      destroy: (c: LdapConnection) => this.dispose(c),
+    };
+    this.userPool = new LdapConnectionPool(limits, { ...hooks, connect: () => this.connect() });
+    this.servicePool = new LdapConnectionPool(limits, { ...hooks, connect: () => this.connectAsService() });
+  }
+
+  /** Runs `fn` on a connection of the user pool (not bound yet, or bound by an earlier login). */
+  withUserConnection<T>(fn: (connection: LdapConnection) => Promise<T>): Promise<T> {
+    return this.run(this.userPool, fn);
+  }
+
+  /** Runs `fn` on a connection bound as the service account. */
+  withServiceConnection<T>(fn: (connection: LdapConnection) => Promise<T>): Promise<T> {
+    return this.run(this.servicePool, fn);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.userPool.close(), this.servicePool.close()]);
+  }
+
+  /** Maps failures below LDAP (refused, timed out, TLS) to DirectoryUnavailableError, the rest to DirectoryError. */
+  private async run<T>(
+    pool: LdapConnectionPool<LdapConnection>,
+    fn: (connection: LdapConnection) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await pool.use(fn);
+    } catch (error) {
+      if (error instanceof LdapAuthError) throw error;
+      if (error instanceof ResultCodeError) {
+        throw new DirectoryError(`the directory refused a request: ${error.message} (code ${error.code})`, {
+          cause: error,
+        });
+      }
+      throw new DirectoryUnavailableError(`the directory did not answer: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /** Opens a connection to the first server that answers, and learns what kind of server it is. */
+  private connect(): Promise<LdapConnection> {
+    const { server } = this.options;
+    return this.firstReachable(
+      async (url, socket) => {
+        const connection: LdapConnection = {
+          client: clientOnSocket(url, socket, server),
+          socket,
+          url,
+          server: serverInfoFromRootDse(undefined),
+        };
+        try {
+          connection.server = serverInfoFromRootDse(await readRootDse(connection.client));
+          return connection;
+        } catch (error) {
+          await this.dispose(connection);
+          throw error;
+        }
+      },
+      (socket) => socket.destroy(),
+    );
+  }
+
+  /**
+   * The sync's reading connection: the first server that answers, bound as the service account. Its own, outside
+   * the pools: the read is long, and it decodes its responses itself. The caller closes it.
+   */
+  async connectForBulkRead(): Promise<{ reader: BulkReadConnection; server: ServerInfo }> {
+    const { dn, password } = this.serviceCredentials();
+    const reader = await this.firstReachable(
+      (_url, socket) => Promise.resolve(new BulkReadConnection(socket, this.options.server.timeout)),
+      (socket) => socket.destroy(),
+    );
+    try {
+      await reader.bind(dn, password);
+    } catch (error) {
+      reader.close();
+      if (error instanceof ResultCodeError) {
+        throw new DirectoryError(
+          `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
+        );
+      }
+      throw new DirectoryUnavailableError(`the directory did not answer: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      const { searchEntries } = await reader.search('', {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: ROOT_DSE_ATTRIBUTES,
+      });
+      return { reader, server: serverInfoFromRootDse(searchEntries[0]) };
+    } catch (error) {
+      if (error instanceof ResultCodeError) return { reader, server: serverInfoFromRootDse(undefined) };
+      reader.close();
+      throw new DirectoryUnavailableError(`the directory did not answer: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /** Tries the URLs in order and returns what `open` made of the first socket that opened and worked. */
+  private async firstReachable<T>(
+    open: (url: string, socket: net.Socket) => Promise<T>,
+    discard: (socket: net.Socket) => void,
+  ): Promise<T> {
+    const { server } = this.options;
+    const failures: string[] = [];
+    for (const url of server.urls) {
+      let socket: net.Socket | undefined;
+      try {
+        socket = await openLdapSocket(url, {
+          starttls: server.starttls,
+          tlsOptions: server.tlsOptions,
+          deadlineMs: server.connectTimeout + server.timeout,
+        });
+        return await open(url, socket);
+      } catch (error) {
+        if (socket) discard(socket);
+        if (error instanceof LdapSocketError && error.resultCode !== undefined) {
+          // The server answered but refused StartTLS: a configuration problem, and never a reason for plain text.
+          throw new DirectoryError(`${url}: ${error.message}`, { cause: error });
+        }
+        failures.push(`${url}: ${messageOf(error)}`);
+        this.logger.warn(`Cannot use ${url}: ${messageOf(error)}`);
+      }
+    }
+    throw new DirectoryUnavailableError(`no directory server could be reached (${failures.join('; ')})`);
+  }
+
+  private async connectAsService(): Promise<LdapConnection> {
+    const connection = await this.connect();
+    const { dn, password } = this.serviceCredentials();
+    try {
+      await connection.client.bind(dn, password);
+      return connection;
+    } catch (error) {
+      await this.dispose(connection);
+      if (error instanceof ResultCodeError) {
+        throw new DirectoryError(
+          `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The service account's bind DN and password; a plain name goes through the username formatter. */
+  serviceCredentials(): { dn: string; password: string } {
+    const { server, serviceAccount } = this.options;
+    if (server.bindDN && server.bindCredentials) return { dn: server.bindDN, password: server.bindCredentials };
+    if (serviceAccount?.password) {
+      const name = serviceAccount.username;
+      return {
+        dn: looksLikeDn(name) ? name : this.formatter.toBindName(this.formatter.toLookupName(name)),
+        password: serviceAccount.password,
+      };
+    }
+    throw new LdapConfigurationError(['no service account: set LDAP_SYNC_USER_USERNAME and LDAP_SYNC_USER_PASSWORD']);
+  }
+
+  /** Closes a connection for good: unbind politely, but never wait on a peer that does not answer. */
+  private async dispose(connection: LdapConnection): Promise<void> {
+    const unbound = connection.client.isConnected ? connection.client.unbind().catch(() => undefined) : undefined;
+    connection.socket.destroy();
+    await unbound;
+  }
+
+  /** Warns about transports that expose passwords. */
+  warnAboutTransport(): void {
+    const { server } = this.options;
+    if (server.tlsOptions.rejectUnauthorized === false) {
+      this.logger.warn(
+        'TLS certificate verification is OFF (LDAP_AUTH_TLS_REJECT_UNAUTHORIZED=false): anyone on the path can read passwords.',
+      );
+    }
+    const plain = server.urls.filter((url) => url.toLowerCase().startsWith('ldap://'));
+    if (plain.length && !server.starttls) {
+      const message = `${plain.join(', ')} without StartTLS: passwords cross the network in clear text. Use ldaps:// (recommended) or LDAP_AUTH_USE_TLS=true.`;
+      if (process.env.NODE_ENV === 'production') this.logger.error(`INSECURE: ${message}`);
+      else this.logger.warn(message);
+    }
+  }
+}
+
+/** Root DSE read; undefined when the server answered but would not show it. Throws when it did not answer. */
+export async function readRootDse(client: Client): Promise<Entry | undefined> {
+  try {
+    const { searchEntries } = await client.search('', {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ROOT_DSE_ATTRIBUTES,
+    });
+    return searchEntries[0];
+  } catch (error) {
+    if (error instanceof ResultCodeError) return undefined;
+    throw error;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
