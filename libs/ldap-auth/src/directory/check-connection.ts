@@ -1,23 +1,12 @@
 import type * as net from 'node:net';
-import {
-  AndFilter,
-  Client,
-  Control,
-  EqualityFilter,
-  type Entry,
-  type Filter,
-  NoSuchObjectError,
-  ResultCodeError,
-  SizeLimitExceededError,
-} from 'ldapts';
+import { Client, type Entry, NoSuchObjectError, ResultCodeError, SizeLimitExceededError } from 'ldapts';
 import { clientOnSocket } from './ldap-socket.js';
-import { rangedValues } from './ranged-attribute.js';
+import { BrokenRangeError, rangedValueChunks, searchControls, userEntriesFilter } from './active-directory.js';
 import { describeBindFailure } from './bind-failure.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import { type ConnectionSettings, openCheckSocket, type TlsDetails } from './check-tls.js';
 import { allValues, firstValue } from '../model/directory-user.js';
 import { firstRdnValue } from '../model/ldap-escape.js';
-import { AD_DOMAIN_SCOPE_CONTROL } from '../ldap-auth.constants.js';
 
 /**
  * The LDAP connection of `npm run ldap:check` (its steps are in check/) and the few reads the check makes.
@@ -160,17 +149,12 @@ export class CheckConnection {
    * AD), page by page, stopping once `cap` is reached.
    */
   async countUsers(base: string, objectClass: string, options: { pageSize: number; cap: number }): Promise<EntryCount> {
-    const ad = this.server?.activeDirectory ?? false;
-    const filters: Filter[] = [new EqualityFilter({ attribute: 'objectClass', value: objectClass })];
-    if (ad && objectClass.toLowerCase() === 'user') {
-      filters.push(new EqualityFilter({ attribute: 'objectCategory', value: 'person' }));
-    }
-    const filter = filters.length === 1 ? filters[0] : new AndFilter({ filters });
+    const filter = userEntriesFilter(objectClass, this.server);
     const result: EntryCount = { count: 0, pages: 0, complete: false, referrals: 0, filter: filter.toString() };
     const pages = this.client.searchPaginated(
       base,
       { scope: 'sub', filter, attributes: ['1.1'], paged: { pageSize: options.pageSize } },
-      this.controls(),
+      searchControls(this.server),
     );
     try {
       for await (const page of pages) {
@@ -220,36 +204,28 @@ export class CheckConnection {
 
   /** Values of `attribute`, following AD's ranged retrieval (`member;range=0-1499`, then `1500-*`...). */
   private async countMemberValues(entry: Entry, attribute: string): Promise<number> {
-    const first = ranged(entry, attribute, 0);
-    if (!first) return allValues(entry, attribute)?.length ?? 0;
-    let count = first.values.length;
-    let high = first.high;
-    for (let round = 0; high !== '*' && round < MAX_RANGE_ROUNDS; round++) {
-      const from = Number(high) + 1;
-      let next: Entry | undefined;
-      try {
-        const { searchEntries } = await this.client.search(entry.dn, {
-          scope: 'base',
-          filter: '(objectClass=*)',
-          attributes: [`${attribute};range=${from}-*`],
-        });
-        next = searchEntries[0];
-      } catch (error) {
-        throw asLdapError(error);
+    const readFrom = async (from: number) => {
+      const { searchEntries } = await this.client.search(entry.dn, {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: [`${attribute};range=${from}-*`],
+      });
+      return searchEntries[0];
+    };
+    let count = 0;
+    let rounds = 0;
+    try {
+      for await (const chunk of rangedValueChunks(entry, attribute, readFrom)) {
+        count += chunk.length;
+        if (++rounds > MAX_RANGE_ROUNDS) break;
       }
-      const following = next ? ranged(next, attribute, from) : undefined;
-      if (!following || following.low !== from) {
-        throw new CheckLdapError(`ranged retrieval of ${attribute} on ${entry.dn} did not continue at ${from}`);
+    } catch (error) {
+      if (error instanceof BrokenRangeError) {
+        throw new CheckLdapError(`ranged retrieval of ${attribute} on ${entry.dn} did not continue at ${error.from}`);
       }
-      count += following.values.length;
-      high = following.high;
+      throw asLdapError(error);
     }
     return count;
-  }
-
-  private controls(): Control[] | undefined {
-    // Without it a subtree search from an AD domain root also returns referrals to other partitions.
-    return this.server?.activeDirectory ? [new Control(AD_DOMAIN_SCOPE_CONTROL, { critical: false })] : undefined;
   }
 
   /** Unbinds politely, never waiting on a peer that does not answer. */
@@ -257,14 +233,6 @@ export class CheckConnection {
     const unbound = this.client.isConnected ? this.client.unbind().catch(() => undefined) : undefined;
     this.socket.destroy();
     await unbound;
-  }
-}
-
-function ranged(entry: Entry, attribute: string, low: number) {
-  try {
-    return rangedValues(entry, attribute, low);
-  } catch (error) {
-    throw new CheckLdapError((error as Error).message);
   }
 }
 

@@ -1,4 +1,4 @@
-import { AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
+import { stableIdAttribute } from '../../directory/active-directory.js';
 import type { DirectoryGroup, DirectoryUser } from '../../model/directory-user.js';
 import { normalizeDn, tryNormalizeDn } from '../../model/ldap-escape.js';
 import { ListedGroupMatcher } from '../../model/listed-groups.js';
@@ -93,7 +93,7 @@ export async function checkUserDecision(
       plan
         ? `groups     would join ${names(plan.join.map((g) => g.ldapDn))}; would leave (if in them) ${names(plan.leave)}; in organisation ${plan.organisationId}`
         : 'groups     not changed at login (LDAP_AUTH_SYNC_USER_RELATIONS is not sync_user_groups)',
-      `stored as  username "${user.username}", matched by ${user.isActiveDirectory ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE} ${user.uuid}`,
+      `stored as  username "${user.username}", matched by ${stableIdAttribute(user.isActiveDirectory)} ${user.uuid}`,
       notChecked,
     ];
     return {

@@ -1,5 +1,5 @@
 import { ldapUrlParts } from '../../directory/check-network.js';
-import { AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
+import { stableIdAttribute } from '../../directory/active-directory.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
 import { checkLoginInput } from '../../login/login-input.js';
 import { bindAndFindUser, type LoginNames, loginNames, type LookupStage } from '../../login/user-lookup.js';
@@ -124,7 +124,7 @@ export async function checkUser(
         field('email', user.email, userFields.email),
         field('first name', user.firstName, userFields.firstName),
         field('last name', user.lastName, userFields.lastName),
-        field('stable id', user.uuid, user.isActiveDirectory ? AD_UUID_ATTRIBUTE : OPENLDAP_UUID_ATTRIBUTE),
+        field('stable id', user.uuid, stableIdAttribute(user.isActiveDirectory)),
         loginMode === 'bind'
           ? 'identity   the entry is the identity that bound (checked as at login)'
           : 'identity   bound as the DN the service account found',
