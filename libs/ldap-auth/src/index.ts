@@ -30,13 +30,8 @@ export { NoGroupSync } from './group-sync/no-group-sync.js';
 export { SyncedGroupsGroupSync } from './group-sync/synced-groups.group-sync.js';
 export { LdapUserStore } from './persistence/ldap-user.store.js';
 export * from './events/ldap-auth.events.js';
-export {
-  LdapSyncService,
-  maxRemovals,
-  type SyncOutcome,
-  type SyncReport,
-  type SyncRunOptions,
-} from './sync/ldap-sync.service.js';
+export { LdapSyncService, maxRemovals, type SyncRunOptions } from './sync/ldap-sync.service.js';
+export type { SyncOutcome, SyncReport } from './model/sync-report.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
 export {
   LdapDiagnostics,
@@ -52,7 +47,8 @@ export {
   type CheckStep,
   type UserCheckSummary,
 } from './diagnostics/check-report.js';
-export { reconcile, type AppState, type SyncPlan } from './sync/reconcile.js';
+export { reconcile } from './sync/reconcile.js';
+export type { AppState, SyncPlan } from './model/sync-plan.js';
 export type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from './model/directory-snapshot.js';
 export * from './entities/index.js';
 export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';
