@@ -28,7 +28,7 @@ export {
 export { GroupSync, type GroupSyncPlan, type GroupToJoin } from './group-sync/group-sync.js';
 export { NoGroupSync } from './group-sync/no-group-sync.js';
 export { SyncedGroupsGroupSync } from './group-sync/synced-groups.group-sync.js';
-export { LdapUserStore } from './persistence/ldap-user.store.js';
+export { LdapUserStore } from './persistence/login/ldap-user.store.js';
 export * from './events/ldap-auth.events.js';
 export { LdapSyncService, maxRemovals, type SyncRunOptions } from './sync/ldap-sync.service.js';
 export type { SyncOutcome, SyncReport } from './model/sync-report.js';

@@ -8,7 +8,7 @@ import { LDAP_AUTH_ENTITIES } from './entities/index.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { UsernameFormatter } from './formatting/username-formatter.js';
 import { GroupSync } from './group-sync/group-sync.js';
-import { LdapUserStore } from './persistence/ldap-user.store.js';
+import { LdapUserStore } from './persistence/login/ldap-user.store.js';
 import { LdapSyncStore } from './persistence/sync/ldap-sync.store.js';
 import { LdapSyncLock } from './persistence/sync/ldap-sync-lock.js';
 import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
