@@ -19,7 +19,7 @@ import { createGroup, createUser, deleteGroup, deleteUser, groupDn, setAttribute
 import { startSlapd, type SlapdHandle } from './support/slapd.js';
 import { testServers } from './support/servers.js';
 import { closedPort } from './support/tcp-proxy.js';
-import { LdapSyncStore } from '../libs/ldap-auth/src/persistence/ldap-sync.store.js';
+import { LdapSyncLock } from '../libs/ldap-auth/src/persistence/sync/ldap-sync-lock.js';
 
 const SYNC_JS = fileURLToPath(new URL('../dist/sync.js', import.meta.url));
 const { slapd } = testServers();
@@ -415,7 +415,7 @@ describe('one run at a time, across processes', () => {
 
     it('skips (exit code 3, a "skipped" run row, no error trace) while another process holds the lock', async () => {
       // The lock as another process or replica holds it (PostgreSQL: its own session; SQLite: a live holder).
-      const lock = await app.get(LdapSyncStore, { strict: false }).tryLock();
+      const lock = await app.get(LdapSyncLock, { strict: false }).tryLock();
       expect(lock).toBeDefined();
       try {
         const { code, stdout, stderr } = await runCli(['--json'], env()).done;

@@ -28,15 +28,10 @@ export {
 export { GroupSync, type GroupSyncPlan, type GroupToJoin } from './group-sync/group-sync.js';
 export { NoGroupSync } from './group-sync/no-group-sync.js';
 export { SyncedGroupsGroupSync } from './group-sync/synced-groups.group-sync.js';
-export { LdapUserStore } from './persistence/ldap-user.store.js';
+export { LdapUserStore } from './persistence/login/ldap-user.store.js';
 export * from './events/ldap-auth.events.js';
-export {
-  LdapSyncService,
-  maxRemovals,
-  type SyncOutcome,
-  type SyncReport,
-  type SyncRunOptions,
-} from './sync/ldap-sync.service.js';
+export { LdapSyncService, maxRemovals, type SyncRunOptions } from './sync/ldap-sync.service.js';
+export type { SyncOutcome, SyncReport } from './model/sync-report.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
 export {
   LdapCheck,
@@ -54,7 +49,8 @@ export {
   type CheckStep,
   type UserCheckSummary,
 } from './check/check-report.js';
-export { reconcile, type AppState, type SyncPlan } from './sync/reconcile.js';
+export { reconcile } from './sync/reconcile.js';
+export type { AppState, SyncPlan } from './model/sync-plan.js';
 export type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from './model/directory-snapshot.js';
 export * from './entities/index.js';
 export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';

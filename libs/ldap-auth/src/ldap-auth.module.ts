@@ -8,8 +8,10 @@ import { LDAP_AUTH_ENTITIES } from './entities/index.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { UsernameFormatter } from './formatting/username-formatter.js';
 import { GroupSync } from './group-sync/group-sync.js';
-import { LdapUserStore } from './persistence/ldap-user.store.js';
-import { LdapSyncStore } from './persistence/ldap-sync.store.js';
+import { LdapUserStore } from './persistence/login/ldap-user.store.js';
+import { LdapSyncStore } from './persistence/sync/ldap-sync.store.js';
+import { LdapSyncLock } from './persistence/sync/ldap-sync-lock.js';
+import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
@@ -36,6 +38,8 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LegacyGroupKeys,
     LdapUserStore,
     LdapSyncStore,
+    LdapSyncLock,
+    LdapSyncRunLog,
     LdapLoginService,
     LdapSyncService,
     LdapSyncScheduler,

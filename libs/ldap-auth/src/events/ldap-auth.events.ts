@@ -1,5 +1,5 @@
 import type { LoginFailureCode } from '../errors/ldap-auth.errors.js';
-import type { SyncReport } from '../sync/ldap-sync.service.js';
+import type { SyncReport } from '../model/sync-report.js';
 
 /**
  * Audit and integration events, published through `@nestjs/event-emitter` when the app has it

@@ -6,7 +6,7 @@ import { GroupSync } from '../group-sync/group-sync.js';
 import { LdapDirectory, type DirectorySession } from '../directory/ldap-directory.js';
 import type { DirectoryGroup } from '../model/directory-user.js';
 import { normalizeDn } from '../model/ldap-escape.js';
-import { LdapUserStore } from '../persistence/ldap-user.store.js';
+import { LdapUserStore } from '../persistence/login/ldap-user.store.js';
 import { LegacyGroupKeys } from '../persistence/legacy-group-keys.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';

@@ -48,6 +48,15 @@ export class SqlDialect {
     return `${head} ON CONFLICT DO NOTHING`;
   }
 
+  /** `(p1, p2), (p3, p4)…` for `rows` rows of `width` values, numbered from 1. */
+  valuesList(rows: number, width: number): string {
+    const out: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      out.push(`(${Array.from({ length: width }, (_, c) => this.param(r * width + c + 1)).join(', ')})`);
+    }
+    return out.join(', ');
+  }
+
   /** Rows of `width` values per multi-row statement. */
   rowsPerStatement(width: number): number {
     const byParameters = Math.floor(MAX_PARAMETERS / width);

@@ -2,12 +2,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
-import { LdapSyncStore, type SyncRunStatus } from '../persistence/ldap-sync.store.js';
+import { LdapSyncStore } from '../persistence/sync/ldap-sync.store.js';
+import { LdapSyncLock } from '../persistence/sync/ldap-sync-lock.js';
+import { LdapSyncRunLog } from '../persistence/sync/sync-run-log.js';
 import type { ReadProgress } from '../model/directory-snapshot.js';
+import { type AppState, planCounts, planIsEmpty, type SyncPlan } from '../model/sync-plan.js';
+import type { SyncReport } from '../model/sync-report.js';
 import { DirectoryError, DirectoryUnavailableError, IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
-import { type AppState, planCounts, planIsEmpty, reconcile, type SyncPlan } from './reconcile.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
+import { fitSnapshotToColumns } from './fit-snapshot.js';
+import { reconcile } from './reconcile.js';
 
 export interface SyncRunOptions {
   /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
@@ -16,47 +21,6 @@ export interface SyncRunOptions {
   force?: boolean;
   /** Called after each page and group read. */
   onProgress?: (progress: ReadProgress) => void;
-}
-
-/**
- * How a run ended. `aborted`: a safety rule stopped it before anything was written (incomplete read, zero
- * users, too many removals); `failed`: an unexpected error (nothing was written either: one transaction);
- * `skipped`: another run held the lock.
- */
-export type SyncOutcome = Exclude<SyncRunStatus, 'running' | 'interrupted'>;
-
-/** What `npm run sync -- --json` prints and `ldap_sync_runs.report` holds. */
-export interface SyncReport {
-  status: SyncOutcome;
-  dryRun: boolean;
-  /** Why it aborted, failed or was skipped. */
-  reason?: string;
-  /** The `ldap_sync_runs` row. */
-  runId?: number;
-  /** User entries the directory holds (matching the filter and the login group). */
-  usersSeen: number;
-  usersUpdated: number;
-  usersRemoved: number;
-  usersDeactivated: number;
-  usersReactivated: number;
-  groupsCreated: number;
-  groupsRenamed: number;
-  membershipsAdded: number;
-  membershipsRemoved: number;
-  /** Users the run would delete or deactivate, and the limit that applied (LDAP_SYNC_MAX_REMOVALS). */
-  removals: number;
-  maxRemovals: number;
-  /**
-   * Memberships the run would take from users who stay, and the limit that applied
-   * (LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS).
-   */
-  membershipRemovals: number;
-  maxMembershipRemovals: number;
-  /** LDAP entries read and result pages, for the record. */
-  entriesRead: number;
-  pages: number;
-  notes: string[];
-  durationMs: number;
 }
 
 const EMPTY_COUNTS = {
@@ -82,8 +46,8 @@ class SyncAbort extends Error {}
 
 /**
  * The full reconciliation (the original's `sync_ldap_users_and_groups`): lock → read the whole directory
- * (directory/) → a snapshot → a pure plan (reconcile.ts) → one transaction (persistence/) → a record of the
- * run. The schedule and the CLI both call `run`.
+ * (directory/) → a snapshot, its values fitted to the columns → a pure plan (reconcile.ts) → one transaction
+ * (persistence/sync/) → a record of the run. The schedule and the CLI both call `run`.
  */
 @Injectable()
 export class LdapSyncService {
@@ -94,6 +58,8 @@ export class LdapSyncService {
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly directory: LdapDirectory,
     private readonly store: LdapSyncStore,
+    private readonly syncLock: LdapSyncLock,
+    private readonly runLog: LdapSyncRunLog,
     private readonly events: LdapAuthEventPublisher,
   ) {}
 
@@ -110,10 +76,10 @@ export class LdapSyncService {
 
   private async runLocked(options: SyncRunOptions): Promise<SyncReport> {
     const dryRun = !!options.dryRun;
-    const lock = await this.store.tryLock();
+    const lock = await this.syncLock.tryLock();
     if (!lock) return this.skipped(dryRun, 'another run holds the sync lock (another process or replica)', true);
     try {
-      const interrupted = await this.store.markInterruptedRuns();
+      const interrupted = await this.runLog.markInterruptedRuns();
       if (interrupted) this.logger.warn(`${interrupted} earlier run(s) had been interrupted (the process ended)`);
       return await this.runOnce(options);
     } finally {
@@ -126,7 +92,7 @@ export class LdapSyncService {
   private async runOnce(options: SyncRunOptions): Promise<SyncReport> {
     const started = Date.now();
     const dryRun = !!options.dryRun;
-    const runId = await this.store.startRun(dryRun);
+    const runId = await this.runLog.startRun(dryRun);
     this.events.emit(LDAP_AUTH_EVENTS.syncStarted, { runId, dryRun });
     const report: SyncReport = { status: 'succeeded', dryRun, runId, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
     let error: string | undefined;
@@ -134,11 +100,13 @@ export class LdapSyncService {
       // The database is read while the directory is: neither waits for the other.
       const stateRead = this.store.readState(this.options.defaultOrganisationId);
       stateRead.catch(() => undefined);
-      const snapshot = await this.directory.readSnapshot(options.onProgress);
-      report.usersSeen = snapshot.users.size;
-      report.entriesRead = snapshot.stats.entriesRead;
-      report.pages = snapshot.stats.pages;
-      report.notes.push(...this.store.fitToColumns(snapshot));
+      const read = await this.directory.readSnapshot(options.onProgress);
+      report.usersSeen = read.users.size;
+      report.entriesRead = read.stats.entriesRead;
+      report.pages = read.stats.pages;
+      // Values shaped for the columns once, here, by the rules logins use: the plan then holds what is stored.
+      const { snapshot, notes } = fitSnapshotToColumns(read);
+      report.notes.push(...notes);
       const state = await stateRead;
       if (snapshot.users.size === 0 && state.users.length > 0) {
         throw new SyncAbort(
@@ -165,7 +133,7 @@ export class LdapSyncService {
       error = caught instanceof Error && !aborted ? (caught.stack ?? caught.message) : undefined;
     }
     report.durationMs = Date.now() - started;
-    await this.store
+    await this.runLog
       .finishRun(runId, report.status, report, report.reason && (error ?? report.reason))
       .catch((e: unknown) => this.logger.error(`Could not record sync run ${runId}: ${messageOf(e)}`));
     this.logReport(report);
@@ -271,8 +239,8 @@ export class LdapSyncService {
     const report: SyncReport = { status: 'skipped', dryRun, reason, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
     if (record) {
       try {
-        report.runId = await this.store.startRun(dryRun, 'skipped');
-        await this.store.finishRun(report.runId, 'skipped', report, reason);
+        report.runId = await this.runLog.startRun(dryRun, 'skipped');
+        await this.runLog.finishRun(report.runId, 'skipped', report, reason);
       } catch (error) {
         this.logger.error(`Could not record the skipped run: ${messageOf(error)}`);
       }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DirectorySnapshot, SnapshotGroup, SnapshotUser } from '../model/directory-snapshot.js';
-import { type AppLdapUser, type AppState, planCounts, planIsEmpty, reconcile } from './reconcile.js';
+import { reconcile } from './reconcile.js';
+import { type AppLdapUser, type AppState, planCounts, planIsEmpty } from '../model/sync-plan.js';
 
 /** An entry; snapshot() gives each its ordinal. */
 const entry = (uuid: string, username: string, extra: Partial<SnapshotUser> = {}): SnapshotUser => ({

@@ -1,10 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { LdapSyncStore } from './ldap-sync.store.js';
-import type { TransactionRunner } from './transaction-runner.js';
+import { fitSnapshotToColumns } from './fit-snapshot.js';
 import type { DirectorySnapshot, SnapshotUser } from '../model/directory-snapshot.js';
-
-/** fitToColumns touches no database: a store without one is enough. */
-const store = new LdapSyncStore({} as TransactionRunner);
 
 const user = (partial: Partial<SnapshotUser>): SnapshotUser => ({
   ordinal: 0,
@@ -28,15 +24,15 @@ function snapshot(users: SnapshotUser[], groups: Array<{ dn: string; name: strin
   };
 }
 
-describe('LdapSyncStore.fitToColumns (values the columns cannot hold, the same on every database)', () => {
+describe('fitSnapshotToColumns (values the columns cannot hold, the same on every database)', () => {
   it('leaves a username or DN with a NUL character unwritten, drops such an email, takes it out of names', () => {
     const snap = snapshot([
       user({ uuid: 'u1', username: 'a\0b', email: 'a\0@x.test', firstName: 'A\0da', lastName: 'Lo\0ve' }),
       user({ uuid: 'u2', dn: 'uid=b\0,dc=x', username: 'b' }),
     ]);
-    const notes = store.fitToColumns(snap);
-    expect(snap.users.get('u1')).toMatchObject({ username: null, email: null, firstName: 'Ada', lastName: 'Love' });
-    expect(snap.users.get('u2')).toMatchObject({ dn: null, username: 'b' });
+    const { snapshot: fitted, notes } = fitSnapshotToColumns(snap);
+    expect(fitted.users.get('u1')).toMatchObject({ username: null, email: null, firstName: 'Ada', lastName: 'Love' });
+    expect(fitted.users.get('u2')).toMatchObject({ dn: null, username: 'b' });
     expect(notes).toEqual([
       'uid=a,dc=x: username contains a NUL character, not written',
       'uid=a,dc=x: email contains a NUL character, stored as null',
@@ -53,12 +49,27 @@ describe('LdapSyncStore.fitToColumns (values the columns cannot hold, the same o
         { dn: longDn, name: 'too long' },
       ],
     );
-    const notes = store.fitToColumns(snap);
-    expect(snap.users.get('u1')?.lastName).toBe('e\u0301'.repeat(127));
-    expect(snap.groups.get('cn=ok,dc=x')?.name).toBe(`n${'g'.repeat(254)}`);
-    expect(snap.groups.has(longDn)).toBe(false);
+    const { snapshot: fitted, notes } = fitSnapshotToColumns(snap);
+    expect(fitted.users.get('u1')?.lastName).toBe('e\u0301'.repeat(127));
+    expect(fitted.groups.get('cn=ok,dc=x')?.name).toBe(`n${'g'.repeat(254)}`);
+    expect(fitted.groups.has(longDn)).toBe(false);
     expect(notes.join('\n')).toMatch(
       /DN longer than groups\.ldap_dn holds \(2048 characters, 2600 bytes\).*not mirrored/,
     );
+  });
+
+  it("leaves the reader's snapshot as it was, and the fitted groups' members are the fitted users", () => {
+    const snap = snapshot(
+      [user({ uuid: 'u1', email: `${'m'.repeat(300)}@x.test` }), user({ uuid: 'u2' })],
+      [{ dn: 'cn=g,dc=x', name: 'g' }],
+    );
+    const group = snap.groups.get('cn=g,dc=x')!;
+    group.members.push(snap.users.get('u1')!, snap.users.get('u2')!);
+    const { snapshot: fitted } = fitSnapshotToColumns(snap);
+    expect(snap.users.get('u1')?.email).toHaveLength(307);
+    expect(fitted.users.get('u1')?.email).toBeNull();
+    expect(fitted.users.get('u2')).toBe(snap.users.get('u2'));
+    expect(fitted.groups.get('cn=g,dc=x')?.members).toEqual([fitted.users.get('u1'), fitted.users.get('u2')]);
+    expect(fitted.groups.get('cn=g,dc=x')?.members[0]).toBe(fitted.users.get('u1'));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { reportWithin } from './ldap-sync.store.js';
+import { reportWithin } from './sync-run-log.js';
 
 describe('reportWithin (a sync report in MySQL TEXT)', () => {
   it('keeps a report that fits as it is', () => {

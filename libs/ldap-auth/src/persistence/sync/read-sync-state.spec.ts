@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseIdList } from './ldap-sync.store.js';
+import { parseIdList } from './read-sync-state.js';
 
 describe("parseIdList (a group's member ids as string_agg / group_concat write them)", () => {
   it('reads every id, in order, past 2^31', () => {
