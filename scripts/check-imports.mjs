@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The library's import graph, checked: no cycle, and no file importing a folder above its own layer.
 // Usage: node scripts/check-imports.mjs   (exit 1 with the offending imports listed)
+/* global console, process */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,10 @@ const LAYERS = [
 ];
 const rankOf = new Map(LAYERS.map((name, rank) => [name, rank]));
 
+/**
+ * @param {string} dir
+ * @returns {string[]}
+ */
 function sourceFiles(dir) {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
@@ -49,19 +54,27 @@ function sourceFiles(dir) {
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 const files = sourceFiles(ROOT);
+/** @type {Map<string, string[]>} */
 const edges = new Map();
 for (const file of files) {
   const text = readFileSync(file, 'utf8');
+  /** @type {Set<string>} */
   const targets = new Set();
   for (const match of text.matchAll(IMPORT)) {
-    const spec = match[1] ?? match[2];
+    const spec = match[1] ?? match[2] ?? '';
     targets.add(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
   }
-  edges.set(file, [...targets].filter((t) => edges.has(t) || files.includes(t)));
+  edges.set(
+    file,
+    [...targets].filter((t) => edges.has(t) || files.includes(t)),
+  );
 }
 
+/** @param {string} file */
 const unit = (file) => path.relative(ROOT, file).split(path.sep)[0];
+/** @param {string} file */
 const rel = (file) => path.relative(ROOT, file);
+/** @type {string[]} */
 const problems = [];
 
 for (const [file, targets] of edges) {
@@ -77,8 +90,11 @@ for (const [file, targets] of edges) {
 
 // Tarjan's strongly connected components: any with more than one file (or a self-import) is a cycle.
 let index = 0;
+/** @type {string[]} */
 const stack = [];
+/** @type {Map<string, { index: number, low: number, onStack: boolean }>} */
 const state = new Map();
+/** @param {string} file */
 function visit(file) {
   const s = { index, low: index, onStack: true };
   index++;
@@ -88,15 +104,17 @@ function visit(file) {
     const t = state.get(target);
     if (!t) {
       visit(target);
-      s.low = Math.min(s.low, state.get(target).low);
+      s.low = Math.min(s.low, state.get(target)?.low ?? s.low);
     } else if (t.onStack) s.low = Math.min(s.low, t.index);
   }
   if (s.low === s.index) {
+    /** @type {string[]} */
     const component = [];
     let member;
     do {
-      member = stack.pop();
-      state.get(member).onStack = false;
+      member = stack.pop() ?? file;
+      const entry = state.get(member);
+      if (entry) entry.onStack = false;
       component.push(member);
     } while (member !== file);
     if (component.length > 1 || (edges.get(file) ?? []).includes(file)) {

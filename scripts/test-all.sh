@@ -80,6 +80,7 @@ fi
 
 echo "== Type check";  npm run -s typecheck
 echo "== Lint";        npm run -s lint
+echo "== Imports (no cycle, no import from a layer above: scripts/check-imports.mjs)"; npm run -s check:imports
 echo "== Format";      npm run -s format:check
 echo "== Compose file"; JWT_SECRET=compose-config-check-only docker-compose -f docker-compose.yml config -q; /usr/bin/python3 scripts/check-compose.py
 echo "== Build";       npm run -s build
