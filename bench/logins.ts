@@ -11,12 +11,13 @@ import PassportLdapStrategy from 'passport-ldapauth';
 import {
   InvalidCredentialsError,
   LdapAuthModule,
-  LdapDirectory,
   LdapLoginService,
   OpenLdapUsernameFormatter,
   databaseOptionsFromUrl,
   resolveLdapAuthOptions,
 } from '../libs/ldap-auth/src/index.js';
+// Internal, not part of the package's surface: this file reads the directory through it directly.
+import { LdapDirectory } from '../libs/ldap-auth/src/directory/ldap-directory.js';
 import type { SlapdInfo } from '../test/support/slapd.js';
 
 export type Outcome = 'ok' | 'refused';

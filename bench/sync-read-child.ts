@@ -21,7 +21,7 @@ import { BulkReadConnection } from '../libs/ldap-auth/src/directory/sync-reader/
 import { openLdapSocket } from '../libs/ldap-auth/src/directory/ldap-socket.js';
 import { serverInfoFromRootDse } from '../libs/ldap-auth/src/directory/server-info.js';
 import { readDirectorySnapshot } from '../libs/ldap-auth/src/directory/sync-reader/snapshot-reader.js';
-import { normalizeDn } from '../libs/ldap-auth/src/model/ldap-escape.js';
+import { normalizeDn } from '../libs/ldap-auth/src/model/dn.js';
 import { GROUP_ATTRIBUTES, GROUP_FILTER, PAGE_SIZE, USER_ATTRIBUTES, USER_FILTER } from './sync-dataset.js';
 
 export type ReadMode = 'idle' | 'paged' | 'flat' | 'groups' | 'snapshot' | 'library';

@@ -21,7 +21,7 @@ const LAYERS = [
   'config',
   'formatting',
   'events',
-  'group-sync',
+  'group-mirroring',
   'directory',
   'sync-reader',
   'persistence',

@@ -3,7 +3,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { LdapDirectory, LdapSyncService, normalizeDn } from '@nest-ldap-auth/ldap-auth';
+import { LdapSyncService, normalizeDn } from '@nest-ldap-auth/ldap-auth';
+// Internal, not part of the package's surface: this file reads the directory through it directly.
+import { LdapDirectory } from '../libs/ldap-auth/src/directory/ldap-directory.js';
 import { appDataSource, createTestApp } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { activeDirectoryEnv, serviceAccountEnv } from './support/env.js';

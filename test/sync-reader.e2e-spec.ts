@@ -5,7 +5,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { LdapDirectory, LdapSyncService, normalizeDn, type SyncReport } from '@nest-ldap-auth/ldap-auth';
+import { LdapSyncService, normalizeDn, type SyncReport } from '@nest-ldap-auth/ldap-auth';
+// Internal, not part of the package's surface: this file reads the directory through it directly.
+import { LdapDirectory } from '../libs/ldap-auth/src/directory/ldap-directory.js';
 import { EmbeddedDirectory, type EmbeddedDirectoryOptions } from '@nest-ldap-auth/ldap-auth/testing';
 import { appDataSource, createTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';

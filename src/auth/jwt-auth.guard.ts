@@ -1,14 +1,14 @@
 import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
-import { LdapUserStore } from '@nest-ldap-auth/ldap-auth';
+import { LdapLoginService } from '@nest-ldap-auth/ldap-auth';
 
 /** Accepts `Authorization: Bearer <token>` for a user who still exists and is active. */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly jwt: JwtService,
-    private readonly store: LdapUserStore,
+    private readonly logins: LdapLoginService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -21,7 +21,7 @@ export class JwtAuthGuard implements CanActivate {
     } catch {
       throw new UnauthorizedException();
     }
-    const user = payload.sub ? await this.store.findActiveUser(Number(payload.sub)) : null;
+    const user = payload.sub ? await this.logins.findActiveUser(Number(payload.sub)) : null;
     if (!user) throw new UnauthorizedException();
     req.user = user;
     return true;

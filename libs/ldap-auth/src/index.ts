@@ -1,3 +1,9 @@
+/*
+ * The public surface: what an app needs to wire the module, extend it and read what it did. Every name here is a
+ * promise for 0.x; anything not exported is internal and may change in any release.
+ */
+
+// The module and its options.
 export { LdapAuthModule } from './ldap-auth.module.js';
 export { LDAP_AUTH_MODULE_OPTIONS, type LdapAuthModuleExtras } from './ldap-auth.module-definition.js';
 export { LDAP_AUTH_RESOLVED_OPTIONS, LDAP_STRATEGY_NAME } from './ldap-auth.constants.js';
@@ -7,32 +13,43 @@ export { resolveLdapAuthOptions, type ResolvedLdapAuthOptions } from './config/r
 export { ldapAuthOptionsFromEnvironment, LdapEnvironmentVariables } from './config/ldap-environment.js';
 export { ldapAuthConfig } from './config/ldap-auth.config.js';
 export { databaseOptionsFromUrl, DEFAULT_DATABASE_URL, redactUrl } from './database/database-options.js';
+export * from './entities/index.js';
+export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';
+export * from './errors/ldap-auth.errors.js';
+
+// Logging in.
 export { LdapGuard, INVALID_CREDENTIALS_MESSAGE } from './strategy/ldap.guard.js';
 export { LdapStrategy } from './strategy/ldap.strategy.js';
 export { LdapLoginService } from './login/ldap-login.service.js';
-export { LdapDirectory, type DirectorySession } from './directory/ldap-directory.js';
-export {
-  LdapHealthIndicator,
-  LDAP_HEALTH_RESULT_TTL_MS,
-  type LdapHealthIndicatorResult,
-} from './health/ldap-health.indicator.js';
-export type { DirectoryUser } from './model/directory-user.js';
-export { storedUsername, usernameKey, USERNAME_KEY_MAX_LENGTH } from './model/username-key.js';
-export { escapeDnValue, escapeFilterValue, normalizeDn } from './model/ldap-escape.js';
+
+// Extension points: how names are formed, which groups a login mirrors.
 export { UsernameFormatter } from './formatting/username-formatter.js';
 export { OpenLdapUsernameFormatter } from './formatting/openldap-username.formatter.js';
 export {
   ActiveDirectoryPrincipalUsernameFormatter,
   ActiveDirectoryUsernameFormatter,
 } from './formatting/active-directory-username.formatter.js';
-export { GroupSync, type GroupSyncPlan, type GroupToJoin } from './group-sync/group-sync.js';
-export { NoGroupSync } from './group-sync/no-group-sync.js';
-export { SyncedGroupsGroupSync } from './group-sync/synced-groups.group-sync.js';
-export { LdapUserStore } from './persistence/login/ldap-user.store.js';
-export * from './events/ldap-auth.events.js';
-export { LdapSyncService, maxRemovals, type SyncRunOptions } from './sync/ldap-sync.service.js';
+export { GroupSync, type GroupSyncPlan, type GroupToJoin } from './group-mirroring/group-sync.js';
+export { NoGroupSync } from './group-mirroring/no-group-sync.js';
+export { SyncedGroupsGroupSync } from './group-mirroring/synced-groups.group-sync.js';
+export type { DirectoryGroup, DirectoryUser } from './model/directory-user.js';
+export { escapeDnValue, escapeFilterValue } from './model/ldap-escape.js';
+export { normalizeDn } from './model/dn.js';
+export { usernameKey, USERNAME_KEY_MAX_LENGTH } from './model/username-key.js';
+
+// The full sync, its report and its schedule.
+export { LdapSyncService, type SyncRunOptions } from './sync/ldap-sync.service.js';
 export type { SyncOutcome, SyncReport } from './model/sync-report.js';
+export type { ReadProgress } from './model/directory-snapshot.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
+
+// Events, health and `ldap:check`.
+export * from './events/ldap-auth.events.js';
+export {
+  LdapHealthIndicator,
+  LDAP_HEALTH_RESULT_TTL_MS,
+  type LdapHealthIndicatorResult,
+} from './health/ldap-health.indicator.js';
 export {
   LdapCheck,
   DEFAULT_MAX_COUNTED_ENTRIES,
@@ -49,9 +66,3 @@ export {
   type CheckStep,
   type UserCheckSummary,
 } from './check/check-report.js';
-export { reconcile } from './sync/reconcile.js';
-export type { AppState, SyncPlan } from './model/sync-plan.js';
-export type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from './model/directory-snapshot.js';
-export * from './entities/index.js';
-export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';
-export * from './errors/ldap-auth.errors.js';

@@ -1,9 +1,9 @@
 import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
 import type { LdapAuthModuleOptions } from './interfaces/ldap-auth-options.interface.js';
 import type { UsernameFormatter } from './formatting/username-formatter.js';
-import type { GroupSync } from './group-sync/group-sync.js';
+import type { GroupSync } from './group-mirroring/group-sync.js';
 import { usernameFormatterProvider } from './formatting/username-formatter.provider.js';
-import { groupSyncProvider } from './group-sync/group-sync.provider.js';
+import { groupSyncProvider } from './group-mirroring/group-sync.provider.js';
 
 /** Module-level choices that are classes rather than values, so they stay out of the options object. */
 export interface LdapAuthModuleExtras {

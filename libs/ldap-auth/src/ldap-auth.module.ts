@@ -7,8 +7,8 @@ import { resolveLdapAuthOptions } from './config/resolve-options.js';
 import { LDAP_AUTH_ENTITIES } from './entities/index.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { UsernameFormatter } from './formatting/username-formatter.js';
-import { GroupSync } from './group-sync/group-sync.js';
-import { LdapUserStore } from './persistence/login/ldap-user.store.js';
+import { GroupSync } from './group-mirroring/group-sync.js';
+import { LdapLoginStore } from './persistence/login/ldap-login.store.js';
 import { LdapSyncStore } from './persistence/sync/ldap-sync.store.js';
 import { LdapSyncLock } from './persistence/sync/ldap-sync-lock.js';
 import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
@@ -36,7 +36,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapAuthEventPublisher,
     TransactionRunner,
     LegacyGroupKeys,
-    LdapUserStore,
+    LdapLoginStore,
     LdapSyncStore,
     LdapSyncLock,
     LdapSyncRunLog,
@@ -48,10 +48,9 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapCheck,
     LdapHealthIndicator,
   ],
+  // What an app may inject; the directory facade and the stores stay inside.
   exports: [
     LDAP_AUTH_RESOLVED_OPTIONS,
-    LdapDirectory,
-    LdapUserStore,
     LdapLoginService,
     LdapSyncService,
     LdapGuard,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { UsernameFormatter } from '../formatting/username-formatter.js';
-import { GroupSync } from '../group-sync/group-sync.js';
+import { GroupSync } from '../group-mirroring/group-sync.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
 import { loginNames } from '../login/user-lookup.js';
 import { CheckRun, type CheckReport } from './check-report.js';

@@ -10,7 +10,7 @@ import type {
   UsernameFormat,
 } from '../interfaces/ldap-auth-options.interface.js';
 import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
-import { tryNormalizeDn } from '../model/ldap-escape.js';
+import { tryNormalizeDn } from '../model/dn.js';
 import { DEFAULT_OBJECT_CLASS, DEFAULT_SEARCH_BASE } from './resolve-options.js';
 
 const BOOLEAN = /^(true|false|1|0|yes|no)$/i;

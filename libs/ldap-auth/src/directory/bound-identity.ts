@@ -5,7 +5,7 @@
  */
 import type { Entry } from 'ldapts';
 import { type DirectoryUser, firstValue } from '../model/directory-user.js';
-import { looksLikeDn, normalizeDn } from '../model/ldap-escape.js';
+import { looksLikeDn, normalizeDn } from '../model/dn.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 import {
   accountNameMismatch,

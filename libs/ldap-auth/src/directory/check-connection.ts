@@ -6,7 +6,7 @@ import { describeBindFailure } from './bind-failure.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import { type ConnectionSettings, openCheckSocket, type TlsDetails } from './check-tls.js';
 import { allValues, firstValue } from '../model/directory-user.js';
-import { firstRdnValue } from '../model/ldap-escape.js';
+import { firstRdnValue } from '../model/dn.js';
 
 /**
  * The LDAP connection of `npm run ldap:check` (its steps are in check/) and the few reads the check makes.

@@ -3,7 +3,7 @@
  * domain and a sAMAccountName, which is one account only together (CHILD\alice and EXAMPLE\alice are two
  * people), so the entry's domain has to be known too: the forest's domain that holds the entry's DN.
  */
-import { normalizeDn, tryNormalizeDn } from '../model/ldap-escape.js';
+import { normalizeDn, tryNormalizeDn } from '../model/dn.js';
 import { isWithin } from './server-info.js';
 
 /** Who the server says the connection is bound as. */

@@ -1,5 +1,5 @@
 import { type Client, EqualityFilter, type Filter, NoSuchObjectError, OrFilter, ResultCodeError } from 'ldapts';
-import { firstRdnValue, tryNormalizeDn } from '../model/ldap-escape.js';
+import { firstRdnValue, tryNormalizeDn } from '../model/dn.js';
 import { type DirectoryGroup, type DirectoryUser, firstValue } from '../model/directory-user.js';
 import { ListedGroupMatcher } from '../model/listed-groups.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';

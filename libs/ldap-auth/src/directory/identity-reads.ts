@@ -1,7 +1,7 @@
 /** The LDAP reads behind the bound-identity check (bound-identity.ts), on an ldapts client. */
 import { type Client, ResultCodeError } from 'ldapts';
 import { firstValue } from '../model/directory-user.js';
-import { tryNormalizeDn } from '../model/ldap-escape.js';
+import { tryNormalizeDn } from '../model/dn.js';
 import type { BoundConnection } from './bound-identity.js';
 import type { ForestDomain, ForestDomainsRead } from './down-level-name.js';
 import { type ServerInfo, WHO_AM_I_OID } from './server-info.js';

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type * as net from 'node:net';
 import { type Client, type Entry, ResultCodeError } from 'ldapts';
 import { LdapConnectionPool } from './ldap-connection-pool.js';
-import { looksLikeDn } from '../model/ldap-escape.js';
+import { looksLikeDn } from '../model/dn.js';
 import { describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ResultCodeError } from 'ldapts';
-import { escapeDnValue, normalizeDn } from '../model/ldap-escape.js';
+import { escapeDnValue } from '../model/ldap-escape.js';
+import { normalizeDn } from '../model/dn.js';
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
 import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';

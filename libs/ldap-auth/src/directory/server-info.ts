@@ -1,6 +1,6 @@
 import type { Entry } from 'ldapts';
 import { allValues } from '../model/directory-user.js';
-import { parentDn, tryNormalizeDn } from '../model/ldap-escape.js';
+import { parentDn, tryNormalizeDn } from '../model/dn.js';
 
 /** AD advertises this capability (LDAP_CAP_ACTIVE_DIRECTORY_OID) in its root DSE; Samba AD does too. */
 export const AD_CAPABILITY_OID = '1.2.840.113556.1.4.800';

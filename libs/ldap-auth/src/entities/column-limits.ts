@@ -1,6 +1,6 @@
 /**
  * Sizes of the text columns, in characters (code points: PostgreSQL and MySQL count `varchar(n)` that way;
- * SQLite does not enforce them at all). The entities declare these and LdapUserStore checks directory values
+ * SQLite does not enforce them at all). The entities declare these and LdapLoginStore checks directory values
  * against them before writing, so every database refuses, truncates or drops the same values. Migrations
  * write their own numbers: a migration describes the schema of its day and must not move when these do.
  */

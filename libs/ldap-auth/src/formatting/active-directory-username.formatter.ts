@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UsernameFormatter } from './username-formatter.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
-import { parseDn } from '../model/ldap-escape.js';
+import { parseDn } from '../model/dn.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 

@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { UsernameFormatter } from '../formatting/username-formatter.js';
-import { GroupSync } from '../group-sync/group-sync.js';
+import { GroupSync } from '../group-mirroring/group-sync.js';
 import { LdapDirectory, type DirectorySession } from '../directory/ldap-directory.js';
 import type { DirectoryGroup } from '../model/directory-user.js';
-import { normalizeDn } from '../model/ldap-escape.js';
-import { LdapUserStore } from '../persistence/login/ldap-user.store.js';
+import { normalizeDn } from '../model/dn.js';
+import { LdapLoginStore } from '../persistence/login/ldap-login.store.js';
 import { LegacyGroupKeys } from '../persistence/legacy-group-keys.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
@@ -35,7 +35,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
     private readonly formatter: UsernameFormatter,
     private readonly directory: LdapDirectory,
     private readonly groupSync: GroupSync,
-    private readonly store: LdapUserStore,
+    private readonly store: LdapLoginStore,
     private readonly events: LdapAuthEventPublisher,
     private readonly legacyGroupKeys: LegacyGroupKeys,
   ) {
@@ -47,6 +47,14 @@ export class LdapLoginService implements OnApplicationBootstrap {
       await this.store.ensureOrganisation(this.options.defaultOrganisationId);
       await this.legacyGroupKeys.migrate(this.options.defaultOrganisationId, this.options.syncedGroups);
     }
+  }
+
+  /**
+   * The app user with this id as a login returns it (groups included), or null when there is none or it is
+   * deactivated: what a session or token check needs on every request.
+   */
+  findActiveUser(id: number): Promise<AppUser | null> {
+    return this.store.findActiveUser(id);
   }
 
   /**

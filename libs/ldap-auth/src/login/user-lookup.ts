@@ -1,9 +1,9 @@
 import type { LoginMode } from '../interfaces/ldap-auth-options.interface.js';
 import type { UsernameFormatter } from '../formatting/username-formatter.js';
-import type { GroupSync } from '../group-sync/group-sync.js';
+import type { GroupSync } from '../group-mirroring/group-sync.js';
 import type { DirectorySession, LdapDirectory } from '../directory/ldap-directory.js';
 import type { DirectoryUser } from '../model/directory-user.js';
-import { normalizeDn } from '../model/ldap-escape.js';
+import { normalizeDn } from '../model/dn.js';
 import { InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 
 /**

@@ -1,4 +1,5 @@
-import { escapeDnValue, parseDn } from './ldap-escape.js';
+import { escapeDnValue } from './ldap-escape.js';
+import { parseDn } from './dn.js';
 
 /**
  * The canonical DN of earlier builds, which folded values with NFKC and Unicode lower-casing. Used only

@@ -1,5 +1,5 @@
 import type { DirectoryGroup } from './directory-user.js';
-import { tryNormalizeDn } from './ldap-escape.js';
+import { tryNormalizeDn } from './dn.js';
 
 /**
  * Which listed group (LDAP_SYNCED_GROUPS, LDAP_LOGIN_GROUP) a DN of the user's groups names. A listed group is

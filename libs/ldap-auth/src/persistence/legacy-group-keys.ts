@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { GroupEntity } from '../entities/group.entity.js';
-import { normalizeDn } from '../model/ldap-escape.js';
+import { normalizeDn } from '../model/dn.js';
 import { legacyGroupKey } from '../model/legacy-dn-key.js';
 import { TransactionRunner } from './transaction-runner.js';
 

@@ -1,6 +1,6 @@
 import type { ResolvedLdapAuthOptions } from '../../config/resolve-options.js';
 import type { UsernameFormatter } from '../../formatting/username-formatter.js';
-import type { GroupSync } from '../../group-sync/group-sync.js';
+import type { GroupSync } from '../../group-mirroring/group-sync.js';
 import type { LdapDirectory } from '../../directory/ldap-directory.js';
 import { InvalidCredentialsError } from '../../errors/ldap-auth.errors.js';
 

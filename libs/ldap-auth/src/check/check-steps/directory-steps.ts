@@ -1,7 +1,7 @@
 import { ldapUrlParts } from '../../directory/check-network.js';
 import type { CheckConnection, RootDseDetails } from '../../directory/check-connection.js';
 import { isWithin } from '../../directory/server-info.js';
-import { looksLikeDn, tryNormalizeDn } from '../../model/ldap-escape.js';
+import { looksLikeDn, tryNormalizeDn } from '../../model/dn.js';
 import type { CheckReport, CheckRun, StepOutcome } from '../check-report.js';
 import { type CheckContext, NO_USABLE_URL, reasonOf } from './check-context.js';
 

@@ -1,5 +1,5 @@
 import type { CheckConnection } from '../../directory/check-connection.js';
-import { normalizeDn } from '../../model/ldap-escape.js';
+import { normalizeDn } from '../../model/dn.js';
 import type { CheckRun } from '../check-report.js';
 import { type CheckContext, NO_USABLE_URL } from './check-context.js';
 

@@ -1,6 +1,6 @@
 import { stableIdAttribute } from '../../directory/active-directory.js';
 import type { DirectoryGroup, DirectoryUser } from '../../model/directory-user.js';
-import { normalizeDn, tryNormalizeDn } from '../../model/ldap-escape.js';
+import { normalizeDn, tryNormalizeDn } from '../../model/dn.js';
 import { ListedGroupMatcher } from '../../model/listed-groups.js';
 import { loginGroupDns } from '../../login/user-lookup.js';
 import type { CheckRun, StepOutcome, UserCheckSummary } from '../check-report.js';

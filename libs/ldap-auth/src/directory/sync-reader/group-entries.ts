@@ -1,7 +1,7 @@
 import { EqualityFilter, NoSuchObjectError, OrFilter } from 'ldapts';
 import type { BulkReadConnection } from './bulk-read-connection.js';
 import { allValues, firstValue, type Entry } from '../../model/directory-user.js';
-import { firstRdnValue } from '../../model/ldap-escape.js';
+import { firstRdnValue } from '../../model/dn.js';
 import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import { BrokenRangeError, rangedValueChunks } from '../active-directory.js';
 

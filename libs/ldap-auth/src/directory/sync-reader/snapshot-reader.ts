@@ -2,7 +2,7 @@ import type { Control } from 'ldapts';
 import type { BulkReadConnection } from './bulk-read-connection.js';
 import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../../model/directory-snapshot.js';
 import type { Entry } from '../../model/directory-user.js';
-import { tryNormalizeDn } from '../../model/ldap-escape.js';
+import { tryNormalizeDn } from '../../model/dn.js';
 import type { LdapUserFieldMap } from '../../interfaces/ldap-auth-options.interface.js';
 import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import { AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';

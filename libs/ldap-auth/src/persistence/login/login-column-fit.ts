@@ -8,7 +8,7 @@ import {
   codePointLength,
 } from '../../entities/column-limits.js';
 import { InvalidCredentialsError } from '../../errors/ldap-auth.errors.js';
-import type { GroupToJoin } from '../../group-sync/group-sync.js';
+import type { GroupToJoin } from '../../group-mirroring/group-sync.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
 import { emailFault, fitGroupName, fitPersonName, groupDnFault, userDnFault, usernameFault } from '../column-fit.js';
 

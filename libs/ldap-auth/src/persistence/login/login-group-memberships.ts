@@ -2,7 +2,7 @@ import { type EntityManager, In } from 'typeorm';
 import { GroupEntity } from '../../entities/group.entity.js';
 import { UserEntity } from '../../entities/user.entity.js';
 import type { GroupMembershipChangedEvent } from '../../events/ldap-auth.events.js';
-import type { GroupSyncPlan, GroupToJoin } from '../../group-sync/group-sync.js';
+import type { GroupSyncPlan, GroupToJoin } from '../../group-mirroring/group-sync.js';
 import type { SqlDialect } from '../sql-dialect.js';
 import { fitGroupToJoin } from './login-column-fit.js';
 

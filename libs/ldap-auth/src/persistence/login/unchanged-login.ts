@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { UserEntity } from '../../entities/user.entity.js';
-import type { GroupSyncPlan } from '../../group-sync/group-sync.js';
+import type { GroupSyncPlan } from '../../group-mirroring/group-sync.js';
 import type { AppUser } from '../../interfaces/app-user.interface.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
 import { storedUsername, usernameKey } from '../../model/username-key.js';
@@ -18,7 +18,7 @@ export class UnchangedLogin {
    * what the entry says, is active, and has exactly the managed groups the plan wants. Then nothing needs
    * writing but the login time: one read of the row with all its groups, one update guarded on the row still
    * being active (a deactivation between the two makes it miss). No transaction: the update is the only
-   * write. Returns null in every other case, and the full path (LdapUserStore.recordLogin's transaction)
+   * write. Returns null in every other case, and the full path (LdapLoginStore.recordLogin's transaction)
    * decides. Raw, parameterised SQL: TypeORM's query building and hydration were most of this path's CPU.
    */
   async record(

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GroupSync, type GroupSyncPlan } from './group-sync.js';
-import { firstRdnValue, normalizeDn } from '../model/ldap-escape.js';
+import { firstRdnValue, normalizeDn } from '../model/dn.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';

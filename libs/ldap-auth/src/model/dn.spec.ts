@@ -1,15 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  escapeDnValue,
-  escapeFilterValue,
-  firstRdnValue,
-  foldDnValue,
-  looksLikeDn,
-  normalizeDn,
-  parentDn,
-  parseDn,
-  tryNormalizeDn,
-} from './ldap-escape.js';
+import { escapeDnValue, escapeFilterValue } from './ldap-escape.js';
+import { firstRdnValue, foldDnValue, looksLikeDn, normalizeDn, parentDn, parseDn, tryNormalizeDn } from './dn.js';
 
 describe('escapeFilterValue (RFC 4515)', () => {
   it('escapes the filter metacharacters and NUL', () => {

@@ -5,7 +5,7 @@ import { OrganisationEntity } from '../../entities/organisation.entity.js';
 import { UserEntity } from '../../entities/user.entity.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
 import { storedUsername, usernameKey } from '../../model/username-key.js';
-import type { GroupSyncPlan } from '../../group-sync/group-sync.js';
+import type { GroupSyncPlan } from '../../group-mirroring/group-sync.js';
 import { InvalidCredentialsError } from '../../errors/ldap-auth.errors.js';
 import { TransactionRunner } from '../transaction-runner.js';
 import { displacedUsername, fillUsernameKeys, type Query } from '../username-keys.js';
@@ -25,8 +25,8 @@ const MAX_ATTEMPTS = 3;
  * users and groups (no LDAP id) are never changed here. The full sync writes through persistence/sync/.
  */
 @Injectable()
-export class LdapUserStore {
-  private readonly logger = new Logger(LdapUserStore.name);
+export class LdapLoginStore {
+  private readonly logger = new Logger(LdapLoginStore.name);
   private readonly dataSource: DataSource;
   private readonly unchangedLogin: UnchangedLogin;
 
