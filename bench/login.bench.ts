@@ -9,14 +9,15 @@
  * also on error or Ctrl-C.
  */
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as prettier from 'prettier';
 import { startSlapd, type SlapdHandle } from '../test/support/slapd.js';
+import { slapdVersion } from '../test/support/slapd-process.js';
+import { cleanUpOnExit } from './cleanups.js';
+import { mulberry32 } from './random.js';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
 import { benchGroupDns, benchUsers, seedGroups, seedUsers, withoutDiskSync, type BenchUser } from './seed.js';
 import {
@@ -29,7 +30,7 @@ import {
   type Outcome,
 } from './logins.js';
 import { BENCH_ORGANISATION_ID, demoApp, passportApp } from './http-apps.js';
-import { createScratchDatabase } from './postgres.js';
+import { createLoginBenchDatabase } from './postgres.js';
 
 /** Fixed by default so runs compare; the environment overrides them for experiments. */
 const CONFIG = {
@@ -111,16 +112,7 @@ interface ImplementationResult {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanUp = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e: unknown) => console.error(e));
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { cleanups, cleanUp } = cleanUpOnExit();
 
   try {
     console.log(
@@ -163,7 +155,7 @@ async function main(): Promise<void> {
       if (kind === 'sqlite')
         return { url: `sqlite:${path.join(tmp, `${key}.sqlite`)}`, label: 'SQLite', key: 'sqlite' };
       if (kind !== 'postgres') throw new Error(`BENCH_DATABASES: sqlite or postgres, not "${kind}"`);
-      const scratch = await createScratchDatabase(key.replace(/\W/g, '_'));
+      const scratch = await createLoginBenchDatabase(key.replace(/\W/g, '_'));
       cleanups.push(() => scratch.drop());
       return { url: scratch.url, label: 'PostgreSQL', key: 'postgres' };
     };
@@ -292,8 +284,6 @@ async function main(): Promise<void> {
     if (!ok) process.exitCode = 1;
   } finally {
     await cleanUp();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -584,15 +574,6 @@ async function writeResults(
   await writeFile(RESULTS_FILE, text);
 }
 
-async function slapdVersion(): Promise<string> {
-  // Prints its version on stderr and exits 0.
-  const output = await promisify(execFile)('/usr/sbin/slapd', ['-VV']).then(
-    ({ stdout, stderr }) => stdout + stderr,
-    () => '',
-  );
-  return /slapd\s+[\d.]+/.exec(output)?.[0] ?? 'slapd (unknown version)';
-}
-
 /** A copy of `list` in a random order (Fisher–Yates on the seeded PRNG). */
 function shuffled<T>(list: readonly T[], random: () => number): T[] {
   const out = [...list];
@@ -601,18 +582,6 @@ function shuffled<T>(list: readonly T[], random: () => number): T[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
-}
-
-/** A small seeded PRNG, so every run draws the same users. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function envInt(name: string, fallback: number): number {

@@ -14,7 +14,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { databaseOptionsFromUrl, usernameKey } from '../libs/ldap-auth/src/index.js';
 import { openSqlite } from './sqlite.js';
-import { createScratchDatabase, type ScratchDatabase } from './sync-baselines.js';
+import { createScratchDatabase, type ScratchDatabase } from './postgres.js';
 import type { Dataset, ExpectedState } from './sync-dataset.js';
 import { ORGANISATION_ID, USER_COLUMNS, userRow, usersCopyText } from './sync-rows.js';
 

@@ -134,56 +134,6 @@ export function runNode(
 
 // ---- PostgreSQL ----
 
-export const POSTGRES_ADMIN_URL =
-  process.env.BENCH_POSTGRES_URL ?? process.env.E2E_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-export interface ScratchDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
-
-let scratchCounter = 0;
-
-/** A new, empty database on the PostgreSQL server (or a copy of `template`), dropped with drop(). */
-export async function createScratchDatabase(purpose: string, template?: string): Promise<ScratchDatabase> {
-  const name = `ldap_sync_bench_${process.pid}_${Date.now()}_${++scratchCounter}_${purpose}`.slice(0, 63);
-  await adminQuery(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-export async function postgresVersion(): Promise<string> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
-    return `PostgreSQL ${rows[0].server_version.split(' ')[0]}`;
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * The app's tables as the library's migrations create them on PostgreSQL (spec.md), without keys. The sync's
  * tables only: users, organisations, groups, user_groups.

@@ -3,6 +3,7 @@
  * same shape always gives the same users, entryUUIDs, groups and memberships, so the slapd data can be cached,
  * the app's rows can be pre-created to match the directory, and the expected results of a sync are known.
  */
+import { mulberry32 } from './random.js';
 
 /** Bump when the generated data changes, so cached directories made by older code are not reused. */
 export const DATASET_VERSION = 1;
@@ -250,18 +251,6 @@ export function expectedState(data: Dataset, changes?: ChangeSet): ExpectedState
 }
 
 // ---- small helpers ----
-
-/** A small seeded PRNG (the login bench's), so every run generates the same data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uuidFrom(random: () => number): string {
   const hex = (): string =>

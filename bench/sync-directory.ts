@@ -14,14 +14,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { sshaPassword } from '../test/support/directory-admin.js';
-import {
-  freePort,
-  logTail,
-  spawnServer,
-  stopProcess,
-  waitForPorts,
-  type ServerProcess,
-} from '../test/support/servers.js';
+import { freePort, logTail, stopProcess, type ServerProcess } from '../test/support/servers.js';
+import { launchSlapd, slapdVersion } from '../test/support/slapd-process.js';
 import {
   BASE_DN,
   DATASET_VERSION,
@@ -40,7 +34,6 @@ import {
 
 const run = promisify(execFile);
 
-export const SLAPD = '/usr/sbin/slapd';
 export const SLAPADD = '/usr/sbin/slapadd';
 
 /** Fixed credentials: the server only ever listens on 127.0.0.1 and lives for one run. */
@@ -147,12 +140,7 @@ export async function startBenchDirectory(
 
     t = performance.now();
     const port = await freePort();
-    proc = spawnServer(
-      SLAPD,
-      ['-f', confFile, '-h', `ldap://127.0.0.1:${port}/`, '-d', 'none'],
-      path.join(dir, 'slapd.log'),
-    );
-    await waitForPorts(proc, 'slapd', [port], 20_000);
+    proc = await launchSlapd(confFile, [{ scheme: 'ldap', port }], path.join(dir, 'slapd.log'), 20_000);
     const startSeconds = (performance.now() - t) / 1000;
     const running = proc;
     let stopped = false;
@@ -389,13 +377,4 @@ export async function ldapmodify(directory: BenchDirectory, ldif: string): Promi
     { maxBuffer: 64 * 1024 * 1024 },
   );
   return (performance.now() - t) / 1000;
-}
-
-export async function slapdVersion(): Promise<string> {
-  // Prints its version on stderr and exits 0.
-  const output = await run(SLAPD, ['-VV']).then(
-    ({ stdout, stderr }) => stdout + stderr,
-    () => '',
-  );
-  return /slapd\s+[\d.]+/.exec(output)?.[0] ?? 'slapd (unknown version)';
 }

@@ -13,14 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
+import { cleanUpOnExit } from './cleanups.js';
 import { cpuSeconds, cpuShare, cpuSnapshot, type CpuSeconds } from './cpu.js';
 import { appTemplates, verify, type AppDatabaseKind, type AppTemplates, type Verification } from './sync-app.js';
 import {
   PostgresFloors,
   copyPayload,
-  createScratchDatabase,
   ldapsearchDump,
-  postgresVersion,
   readInChild,
   runNode,
   sqliteOneTransaction,
@@ -36,7 +35,9 @@ import {
   type Dataset,
   type ExpectedState,
 } from './sync-dataset.js';
-import { ldapmodify, slapdVersion, startBenchDirectory, type BenchDirectory, type SeedInfo } from './sync-directory.js';
+import { slapdVersion } from '../test/support/slapd-process.js';
+import { createScratchDatabase, postgresVersion } from './postgres.js';
+import { ldapmodify, startBenchDirectory, type BenchDirectory, type SeedInfo } from './sync-directory.js';
 import type { LibraryChildOutcome } from './sync-library-child.js';
 import type { LibrarySyncKind, LibrarySyncScenario } from './sync-library.js';
 import type { ReadChildResult, ReadMode } from './sync-read-child.js';
@@ -239,16 +240,7 @@ interface SizeResult {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanUp = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e: unknown) => console.error(e));
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { cleanups, cleanUp } = cleanUpOnExit();
 
   const machine = {
     node: process.version,
@@ -278,8 +270,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await cleanUp();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 
   const totalSeconds = (performance.now() - started) / 1000;

@@ -11,7 +11,7 @@
  * lives and dies with this process; the app's DATABASE_URL is not opened.
  */
 import 'reflect-metadata';
-import { ConsoleLogger, type LogLevel, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -25,6 +25,7 @@ import {
   LdapConfigurationError,
 } from '@nest-ldap-auth/ldap-auth';
 import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
+import { EntryPointLogger } from './logging/entry-point-logger.js';
 
 const INTERRUPTED = 130;
 /** Longest password line read from a pipe. */
@@ -34,19 +35,6 @@ const USAGE = `usage: npm run ldap:check -- [--user NAME] [--json]
   --user NAME  also check NAME's login (the password is read from stdin; hidden on a terminal)
   --json       print the report as one JSON object on stdout
 exit codes: 0 every step passed (warnings allowed), 1 a step failed, 2 invalid configuration, 64 wrong arguments`;
-
-/** Nest's console logger, on stderr only: stdout is the report's. */
-class StderrLogger extends ConsoleLogger {
-  override error(message: unknown, ...rest: unknown[]): void {
-    // The report names every configuration problem; Nest's start-up trace of it would only repeat them.
-    if (message instanceof LdapConfigurationError) return;
-    super.error(message, ...rest);
-  }
-
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel): void {
-    super.printMessages(messages, context, logLevel, 'stderr');
-  }
-}
 
 /**
  * The library as the demo app configures it (same variables, same embedded directory when LDAP_AUTH_URL is
@@ -157,7 +145,12 @@ async function main(argv: string[]): Promise<number> {
   let app;
   try {
     app = await NestFactory.createApplicationContext(LdapCheckModule, {
-      logger: new StderrLogger({ logLevels: ['error', 'warn'] }),
+      // stdout is the report's; the report names every configuration problem, Nest's trace would repeat them.
+      logger: new EntryPointLogger({
+        reportedByCaller: (error) => error instanceof LdapConfigurationError,
+        stderrOnly: true,
+        logLevels: ['error', 'warn'],
+      }),
       abortOnError: false,
     });
   } catch (error) {

@@ -1,21 +1,11 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { LdapHealthIndicator } from '@nest-ldap-auth/ldap-auth';
 import { AppModule } from './app.module.js';
 import { appConfigFromEnvironment } from './config/app.config.js';
 import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
-
-/**
- * Nest's console logger, minus Nest's own report of a configuration error during start-up (a stack trace and
- * a dump of the error's fields): the catch below prints that error's message, which says everything.
- */
-class StartupLogger extends ConsoleLogger {
-  override error(message: unknown, ...rest: unknown[]): void {
-    if (isConfigurationError(message)) return;
-    super.error(message, ...rest);
-  }
-}
+import { EntryPointLogger } from './logging/entry-point-logger.js';
 
 async function bootstrap(): Promise<void> {
   // Every variable, the app's and the LDAP library's, checked in one pass before anything starts.
@@ -26,7 +16,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule, {
     abortOnError: false,
     bodyParser: false,
-    logger: new StartupLogger(),
+    // The catch below prints a configuration error's message, which says everything.
+    logger: new EntryPointLogger({ reportedByCaller: isConfigurationError }),
   });
   app.enableShutdownHooks();
   await app.listen(port, host);

@@ -7,11 +7,11 @@
  * object (the report) and everything else goes to stderr.
  */
 import 'reflect-metadata';
-import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { LdapSyncService, type ReadProgress, type SyncOutcome, type SyncReport } from '@nest-ldap-auth/ldap-auth';
 import { AppModule } from './app.module.js';
 import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
+import { EntryPointLogger } from './logging/entry-point-logger.js';
 
 const SYNC_EXIT_CODES: Record<SyncOutcome | 'usage', number> = {
   succeeded: 0,
@@ -25,19 +25,6 @@ const USAGE = `usage: npm run sync -- [--dry-run] [--json] [--force]
   --dry-run  compute the report, write nothing (but the run's ldap_sync_runs row)
   --json     print the report as one JSON object on stdout
   --force    go past LDAP_SYNC_MAX_REMOVALS`;
-
-/** Nest's console logger, on stderr only: stdout is the report's. */
-class StderrLogger extends ConsoleLogger {
-  /** Nest's own report of a start-up configuration error (stack, fields) is left out: the catch below prints it. */
-  override error(message: unknown, ...rest: unknown[]): void {
-    if (isConfigurationError(message)) return;
-    super.error(message, ...rest);
-  }
-
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel): void {
-    super.printMessages(messages, context, logLevel, 'stderr');
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const flags = new Set(argv);
@@ -54,7 +41,8 @@ async function main(argv: string[]): Promise<number> {
   await assertValidConfiguration(process.env);
 
   const app = await NestFactory.createApplicationContext(AppModule, {
-    logger: new StderrLogger(),
+    // stdout is the report's; the catch below prints a configuration error.
+    logger: new EntryPointLogger({ reportedByCaller: isConfigurationError, stderrOnly: true }),
     abortOnError: false,
   });
   try {

@@ -7,7 +7,6 @@ import type { INestApplication } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { LDAP_AUTH_EVENTS, LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { createTestApp, postLogin } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { directoryEnv, directoryInfo, serviceAccountEnv, type DirectoryKind } from './support/env.js';
 import {
   createGroup,
@@ -18,6 +17,7 @@ import {
   setAccountDisabled,
   setAttributes,
 } from './support/directory-admin.js';
+import { testApps } from './support/test-app.js';
 
 describe.each(['openldap', 'ad'] as DirectoryKind[])('events against %s', (kind) => {
   const info = () => directoryInfo(kind);
@@ -37,7 +37,7 @@ describe.each(['openldap', 'ad'] as DirectoryKind[])('events against %s', (kind)
     mail: `ben.${tag}@x.test`,
   };
   const group = `ev-${tag}-group`;
-  let db: TestDatabase;
+  const apps = testApps();
   let app: INestApplication;
   let seen: Array<{ event: string; payload: Record<string, unknown> }> = [];
   const of = (event: string) => seen.filter((e) => e.event === event).map((e) => e.payload);
@@ -46,12 +46,11 @@ describe.each(['openldap', 'ad'] as DirectoryKind[])('events against %s', (kind)
     await createUser(info(), ann);
     await createUser(info(), ben);
     await createGroup(info(), group, [ann.username, ben.username]);
-    db = await createTestDatabase('sqlite');
-    app = await createTestApp(
+    app = await apps.start(
+      'sqlite',
       {
         ...directoryEnv(kind),
         ...serviceAccountEnv(kind),
-        DATABASE_URL: db.url,
         LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
         LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
         LDAP_SYNCED_GROUPS: groupDn(info(), group),
@@ -68,8 +67,6 @@ describe.each(['openldap', 'ad'] as DirectoryKind[])('events against %s', (kind)
     seen = [];
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.drop();
     await deleteGroup(info(), group).catch(() => undefined);
     for (const user of [ann, ben]) await deleteUser(info(), user.username).catch(() => undefined);
   });
@@ -162,7 +159,7 @@ describe.each(['openldap', 'ad'] as DirectoryKind[])('events against %s', (kind)
       {
         ...directoryEnv(kind),
         ...serviceAccountEnv(kind),
-        DATABASE_URL: db.url,
+        DATABASE_URL: apps.databaseOf(app).url,
         LDAP_AUTH_SEARCH_BASE: info().groupsDn,
       },
       { imports: [EventEmitterModule.forRoot()] },
@@ -185,21 +182,19 @@ describe.each(['openldap', 'ad'] as DirectoryKind[])('events against %s', (kind)
 });
 
 describe('user removed (LDAP_SYNC_REMOVED_USERS=delete)', () => {
-  let db: TestDatabase;
+  const apps = testApps();
   let app: INestApplication;
   const cy = { username: 'ev-del-cy', password: 'Events-cy-pass1', givenName: 'Cy', sn: 'E', mail: 'cy@x.test' };
 
   beforeAll(async () => {
     await createUser(directoryInfo('openldap'), cy);
-    db = await createTestDatabase('sqlite');
-    app = await createTestApp(
-      { ...directoryEnv('openldap'), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url },
+    app = await apps.start(
+      'sqlite',
+      { ...directoryEnv('openldap'), ...serviceAccountEnv('openldap') },
       { imports: [EventEmitterModule.forRoot()] },
     );
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.drop();
     await deleteUser(directoryInfo('openldap'), cy.username).catch(() => undefined);
   });
 

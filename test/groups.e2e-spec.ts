@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { normalizeDn } from '@nest-ldap-auth/ldap-auth';
-import { appDataSource, createTestApp, logsOf } from './support/app.js';
-import { createTestDatabase, DATABASE_KINDS, type DatabaseKind, type TestDatabase } from './support/databases.js';
+import { appDataSource, logsOf } from './support/app.js';
+import { DATABASE_KINDS, type DatabaseKind } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, type DirectoryKind } from './support/env.js';
 import { fixtureUser, USERS } from './support/fixtures.js';
 import {
@@ -14,28 +14,14 @@ import {
   removeUserFromGroup,
   userDn,
 } from './support/directory-admin.js';
+import { testApps } from './support/test-app.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
 
 /** Apps that this file starts, closed (with their databases) at the end. */
-const started: Array<{ app: INestApplication; db: TestDatabase }> = [];
-afterAll(async () => {
-  for (const { app, db } of started.splice(0)) {
-    await app.close();
-    await db.drop();
-  }
-});
-
-async function startApp(
-  kind: DirectoryKind,
-  dbKind: DatabaseKind,
-  env: Record<string, string>,
-): Promise<INestApplication> {
-  const db = await createTestDatabase(dbKind);
-  const app = await createTestApp({ ...directoryEnv(kind), DATABASE_URL: db.url, ...env });
-  started.push({ app, db });
-  return app;
-}
+const apps = testApps();
+const startApp = (kind: DirectoryKind, dbKind: DatabaseKind, env: Record<string, string>) =>
+  apps.start(dbKind, { ...directoryEnv(kind), ...env });
 
 const login = (app: INestApplication, username: string, password = fixtureUser(username).password) =>
   request(app.getHttpServer()).post('/auth/login').send({ username, password });

@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { LOGIN_BODY_LIMIT_BYTES } from '../src/config/login-body.js';
-import { createTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import { fixtureUser } from './support/fixtures.js';
 import { testServers } from './support/servers.js';
 import { closedPort, startRecordingProxy, type RecordingProxy } from './support/tcp-proxy.js';
+import { testApps } from './support/test-app.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -29,27 +28,20 @@ function loginBodyOf(bytes: number): string {
 }
 
 describe('the login route refuses bodies it cannot use, before the throttle and the directory', () => {
-  let db: TestDatabase;
+  const apps = testApps();
   let proxy: RecordingProxy;
   let app: INestApplication;
   const post = () => request(app.getHttpServer()).post('/auth/login');
 
   beforeAll(async () => {
     const { slapd } = testServers();
-    db = await createTestDatabase('sqlite');
-    proxy = await startRecordingProxy(Number(new URL(slapd.url).port));
+    proxy = apps.closes(await startRecordingProxy(Number(new URL(slapd.url).port)));
     // A throttle of 3: refused bodies must not count as attempts.
-    app = await createTestApp({
+    app = await apps.start('sqlite', {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: proxy.url,
       LOGIN_THROTTLE_LIMIT: '3',
-      DATABASE_URL: db.url,
     });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await proxy?.close();
-    await db?.drop();
   });
 
   it('answers 415 to a form or text body, without a login attempt', async () => {

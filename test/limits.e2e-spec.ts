@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { LdapSyncService, normalizeDn } from '@nest-ldap-auth/ldap-auth';
-import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { appDataSource, logsOf, postLogin } from './support/app.js';
+import { DATABASE_KINDS } from './support/databases.js';
 import { Attribute, Change } from 'ldapts';
 import { adminClient, sshaPassword } from './support/directory-admin.js';
 import { testServers } from './support/servers.js';
+import { testApps } from './support/test-app.js';
 
 /**
  * Directory values longer than the app's columns (entities/column-limits.ts), on slapd: every database
@@ -102,8 +103,8 @@ afterAll(async () => {
 });
 
 describe.each(DATABASE_KINDS)('attribute values longer than the columns, stored in %s', (dbKind) => {
+  const apps = testApps();
   let app: INestApplication;
-  let db: TestDatabase;
   const rows = (where: string) =>
     appDataSource(app).query<
       Array<{
@@ -116,8 +117,7 @@ describe.each(DATABASE_KINDS)('attribute values longer than the columns, stored 
     >(`SELECT username, email, first_name, last_name, ldap_dn FROM users WHERE ${where}`);
 
   beforeAll(async () => {
-    db = await createTestDatabase(dbKind);
-    app = await createTestApp({
+    app = await apps.start(dbKind, {
       LDAP_AUTH_URL: slapd().url,
       // Search mode: users sit at any depth below the search base.
       LDAP_AUTH_LOGIN_MODE: 'search',
@@ -127,13 +127,7 @@ describe.each(DATABASE_KINDS)('attribute values longer than the columns, stored 
       LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
       LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
       LDAP_SYNCED_GROUPS: [longGroupDn(), deepGroupDn].join(':'),
-      DATABASE_URL: db.url,
     });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
   });
 
   it('logs in a user whose mail and names are too long: email null, names cut on a letter boundary', async () => {

@@ -2,13 +2,12 @@
  * The login security review (StartTLS injection, the identity that bound, the pool under overload, bind
  * result codes, AD specifics), each against the real servers.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import ldapjs from 'ldapjs';
 import net from 'node:net';
 import { Attribute } from 'ldapts';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { activeDirectoryEnv, openLdapEnv } from './support/env.js';
 import { fixtureUser } from './support/fixtures.js';
 import { testServers } from './support/servers.js';
@@ -16,6 +15,7 @@ import { HIDDEN_SELF_UID } from './support/slapd.js';
 import { adminClient, adPassword, sshaPassword } from './support/directory-admin.js';
 import { startRecordingProxy, type RecordingProxy } from './support/tcp-proxy.js';
 import { startStartTlsInjector, type StartTlsInjector } from './support/starttls-injector.js';
+import { testApps } from './support/test-app.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
 const alice = fixtureUser('alice');
@@ -46,30 +46,17 @@ const BIND_REQUEST = 0x60;
 const SEARCH_REQUEST = 0x63;
 
 describe('StartTLS response injection (an on-path attacker without a certificate)', () => {
-  let db: TestDatabase;
+  const apps = testApps({ closeAfter: 'each', sharedDatabase: 'sqlite' });
   let injector: StartTlsInjector;
   let app: INestApplication | undefined;
 
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    await injector?.close();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   async function appBehindInjector(env: Record<string, string> = {}): Promise<INestApplication> {
-    injector = await startStartTlsInjector(slapdPort);
-    app = await createTestApp({
+    injector = apps.closes(await startStartTlsInjector(slapdPort));
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: injector.url,
       LDAP_AUTH_USE_TLS: 'true',
       LDAP_AUTH_TLS_CA_FILE: slapd.caFile,
-      DATABASE_URL: db.url,
       ...env,
     });
     return app;
@@ -100,8 +87,8 @@ describe('StartTLS response injection (an on-path attacker without a certificate
 
 describe('the entry that is stored is the identity that bound', () => {
   describe('OpenLDAP: an entry hidden from its own user by ACL, and a same-uid entry elsewhere', () => {
+    const apps = testApps();
     let app: INestApplication;
-    let db: TestDatabase;
     const hiddenPassword = 'Hidden-pass1';
     const ou = `ou=contractors,${slapd.peopleDn}`;
     const twin = `uid=${HIDDEN_SELF_UID},${ou}`;
@@ -122,12 +109,9 @@ describe('the entry that is stored is the identity that bound', () => {
       } finally {
         await client.unbind();
       }
-      db = await createTestDatabase('sqlite');
-      app = await createTestApp({ ...openLdapEnv(slapd), DATABASE_URL: db.url });
+      app = await apps.start('sqlite', openLdapEnv(slapd));
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       const client = await adminClient(slapd);
       for (const dn of [twin, ou, `uid=${HIDDEN_SELF_UID},${slapd.peopleDn}`]) await client.del(dn).catch(() => 0);
       await client.unbind();
@@ -146,8 +130,8 @@ describe('the entry that is stored is the identity that bound', () => {
   });
 
   describe('Samba AD: a user whose userPrincipalName names another user', () => {
+    const apps = testApps();
     let app: INestApplication;
-    let db: TestDatabase;
     const victim = { name: 'upn-victim', password: 'Victim-pass1' };
     const thief = { name: 'upn-thief', password: 'Thief-pass1' };
 
@@ -171,17 +155,13 @@ describe('the entry that is stored is the identity that bound', () => {
       } finally {
         await client.unbind();
       }
-      db = await createTestDatabase('sqlite');
-      app = await createTestApp({
+      app = await apps.start('sqlite', {
         ...activeDirectoryEnv(samba),
-        DATABASE_URL: db.url,
         LDAP_AUTH_FORMAT_USERNAME: 'active_directory_principal',
         LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN: samba.domain,
       });
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       const client = await adminClient(samba);
       for (const user of [victim, thief]) await client.del(`CN=${user.name},${samba.usersDn}`).catch(() => 0);
       await client.unbind();
@@ -205,33 +185,19 @@ describe('the entry that is stored is the identity that bound', () => {
 });
 
 describe('the connection pool under overload and failures', () => {
-  let db: TestDatabase;
+  const apps = testApps({ closeAfter: 'each', sharedDatabase: 'sqlite' });
   let app: INestApplication | undefined;
   let proxy: RecordingProxy | undefined;
 
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    await proxy?.close();
-    proxy = undefined;
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   it('answers a burst eight times the pool against a hung server with 503s, each within the timeouts', async () => {
-    proxy = await startRecordingProxy(0, 'blackHole');
-    app = await createTestApp({
+    proxy = apps.closes(await startRecordingProxy(0, 'blackHole'));
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: proxy.url,
       LDAP_AUTH_POOL_SIZE: '2',
       LDAP_AUTH_CONNECT_TIMEOUT: '0.3',
       LDAP_AUTH_RECEIVE_TIMEOUT: '0.3',
       LDAP_AUTH_POOL_WAIT_TIMEOUT: '0.5',
-      DATABASE_URL: db.url,
     });
     const started = Date.now();
     const answered: number[] = [];
@@ -250,15 +216,14 @@ describe('the connection pool under overload and failures', () => {
   });
 
   it('refuses at once what does not fit the wait queue (LDAP_AUTH_POOL_MAX_WAITING)', async () => {
-    proxy = await startRecordingProxy(0, 'blackHole');
-    app = await createTestApp({
+    proxy = apps.closes(await startRecordingProxy(0, 'blackHole'));
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: proxy.url,
       LDAP_AUTH_POOL_SIZE: '1',
       LDAP_AUTH_POOL_MAX_WAITING: '1',
       LDAP_AUTH_CONNECT_TIMEOUT: '2',
       LDAP_AUTH_RECEIVE_TIMEOUT: '2',
-      DATABASE_URL: db.url,
     });
     const results = await Promise.all(Array.from({ length: 4 }, () => postLogin(app!, 'alice', alice.password)));
     expect(results.map((r) => r.status)).toEqual([503, 503, 503, 503]);
@@ -266,22 +231,21 @@ describe('the connection pool under overload and failures', () => {
   });
 
   it('keeps the connection after a wrong password: failed logins open no new connections', async () => {
-    proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({ ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url, DATABASE_URL: db.url });
+    proxy = apps.closes(await startRecordingProxy(slapdPort));
+    app = await apps.start(apps.db, { ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url });
     for (let i = 0; i < 5; i++) await postLogin(app, 'bob', `wrong-${i}`).expect(401);
     await postLogin(app, 'bob', fixtureUser('bob').password).expect(200);
     expect(proxy.connections).toBe(1);
   });
 
   it('in search mode, an unknown user costs the same round trips as a wrong password (a search and a bind)', async () => {
-    proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({
+    proxy = apps.closes(await startRecordingProxy(slapdPort));
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: proxy.url,
       LDAP_AUTH_LOGIN_MODE: 'search',
       LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
       LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
-      DATABASE_URL: db.url,
     });
     // Warm up both pools so connection set-up does not count.
     await postLogin(app, 'bob', fixtureUser('bob').password).expect(200);
@@ -304,7 +268,7 @@ describe('the connection pool under overload and failures', () => {
 describe('every refused bind is a 401 with its reason logged (a server that answers 19 and 48)', () => {
   let server: ldapjs.Server;
   let url: string;
-  let db: TestDatabase;
+  const apps = testApps();
   let app: INestApplication;
 
   beforeAll(async () => {
@@ -321,13 +285,10 @@ describe('every refused bind is a 401 with its reason logged (a server that answ
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     url = `ldap://127.0.0.1:${(server as unknown as { address(): net.AddressInfo }).address().port}`;
-    db = await createTestDatabase('sqlite');
-    app = await createTestApp({ LDAP_AUTH_URL: url, DATABASE_URL: db.url });
+    app = await apps.start('sqlite', { LDAP_AUTH_URL: url });
   });
-  afterAll(async () => {
-    await app?.close();
+  afterAll(() => {
     server?.close(() => undefined);
-    await db?.drop();
   });
 
   it.each([
@@ -341,13 +302,12 @@ describe('every refused bind is a 401 with its reason logged (a server that answ
 });
 
 describe('Active Directory: users in no group, computer accounts', () => {
-  let db: TestDatabase;
+  const apps = testApps({ closeAfter: 'each', sharedDatabase: 'sqlite' });
   let app: INestApplication | undefined;
   const loner = { name: 'no-groups-user', password: 'Loner-pass1' };
   const computer = { name: 'WS-E2E$', password: 'Computer-pass1-long' };
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
     const client = await adminClient(samba);
     try {
       await client.add(`CN=${loner.name},${samba.usersDn}`, [
@@ -367,12 +327,7 @@ describe('Active Directory: users in no group, computer accounts', () => {
       await client.unbind();
     }
   });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-  });
   afterAll(async () => {
-    await db?.drop();
     const client = await adminClient(samba);
     await client.del(`CN=${loner.name},${samba.usersDn}`).catch(() => 0);
     await client.del(`CN=WS-E2E,CN=Computers,${samba.baseDn}`).catch(() => 0);
@@ -380,13 +335,12 @@ describe('Active Directory: users in no group, computer accounts', () => {
   });
 
   it('logs in a user who belongs to no group, with group sync on and the domain root as search base', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...activeDirectoryEnv(samba),
       LDAP_AUTH_SEARCH_BASE: samba.baseDn,
       LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
       LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
       LDAP_SYNCED_GROUPS: `CN=developers,${samba.groupsDn}`,
-      DATABASE_URL: db.url,
     });
     const res = await postLogin(app, loner.name, loner.password).expect(200);
     expect(res.body.user.groups).toEqual([]);
@@ -398,10 +352,9 @@ describe('Active Directory: users in no group, computer accounts', () => {
   });
 
   it('never lets a computer account log in (objectCategory=person with LDAP_AUTH_OBJECT_CLASS=user)', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...activeDirectoryEnv(samba),
       LDAP_AUTH_SEARCH_BASE: samba.baseDn,
-      DATABASE_URL: db.url,
     });
     const res = await postLogin(app, computer.name, computer.password).expect(401);
     expect(res.body).toEqual(GENERIC_401);
@@ -410,7 +363,7 @@ describe('Active Directory: users in no group, computer accounts', () => {
 });
 
 describe('OpenLDAP: a user in no group', () => {
-  let db: TestDatabase;
+  const apps = testApps();
   let app: INestApplication;
   const loner = `uid=loner,${slapd.peopleDn}`;
 
@@ -424,9 +377,8 @@ describe('OpenLDAP: a user in no group', () => {
       userPassword: sshaPassword('Loner-pass1'),
     });
     await client.unbind();
-    db = await createTestDatabase('sqlite');
     // Search mode from the naming context's root: the old default group base, its parent (dc=com), did not exist.
-    app = await createTestApp({
+    app = await apps.start('sqlite', {
       ...openLdapEnv(slapd),
       LDAP_AUTH_SEARCH_BASE: slapd.baseDn,
       LDAP_AUTH_LOGIN_MODE: 'search',
@@ -435,12 +387,9 @@ describe('OpenLDAP: a user in no group', () => {
       LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
       LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
       LDAP_SYNCED_GROUPS: `cn=developers,${slapd.groupsDn}`,
-      DATABASE_URL: db.url,
     });
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.drop();
     const client = await adminClient(slapd);
     await client.del(loner).catch(() => 0);
     await client.unbind();
@@ -457,16 +406,10 @@ describe('OpenLDAP: a user in no group', () => {
 });
 
 describe('plain ldap:// without StartTLS', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const apps = testApps({ sharedDatabase: 'sqlite' });
 
   const startupLogs = async (env: Record<string, string>) => {
-    const app = await createTestApp({ ...openLdapEnv(slapd), DATABASE_URL: db.url, ...env });
+    const app = await createTestApp({ ...openLdapEnv(slapd), DATABASE_URL: apps.db.url, ...env });
     const logs = logsOf(app).filter((line) => line.includes('[LdapDirectory]'));
     await app.close();
     return logs;

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplication } from '@nestjs/common';
 import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, postLogin } from './support/app.js';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { DATABASE_KINDS, type DatabaseKind } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import {
   addUserToGroup,
@@ -23,6 +23,7 @@ import {
 } from './support/directory-admin.js';
 import { startSlapd, type SlapdHandle } from './support/slapd.js';
 import { fixtureUser } from './support/fixtures.js';
+import { testApps } from './support/test-app.js';
 
 const syncOf = (app: INestApplication) => app.get(LdapSyncService);
 
@@ -61,11 +62,10 @@ describe('the sync against a slapd whose access rules change', () => {
   const gone = 'guarded-gone';
   const members = ['alice', 'bob', 'carol', 'frank', 'grace', 'heidi'];
   const teamDn = () => groupDn(own, team);
-  const env = (db: TestDatabase, extra: Record<string, string> = {}) => ({
+  const env = (extra: Record<string, string> = {}) => ({
     ...openLdapEnv(own),
     LDAP_SYNC_USER_USERNAME: own.serviceDn,
     LDAP_SYNC_USER_PASSWORD: own.servicePassword,
-    DATABASE_URL: db.url,
     LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
     LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
     LDAP_SYNCED_GROUPS: [team, gone].map((cn) => groupDn(own, cn)).join(':'),
@@ -73,11 +73,9 @@ describe('the sync against a slapd whose access rules change', () => {
     ...extra,
   });
   /** An app on a fresh database whose LDAP users are the team (and the mirrored groups exist). */
-  const started: Array<{ app: INestApplication; db: TestDatabase }> = [];
-  async function startApp(dbKind: (typeof DATABASE_KINDS)[number]): Promise<INestApplication> {
-    const db = await createTestDatabase(dbKind);
-    const app = await createTestApp(env(db));
-    started.push({ app, db });
+  const apps = testApps();
+  async function startApp(dbKind: DatabaseKind): Promise<INestApplication> {
+    const app = await apps.start(dbKind, env());
     for (const name of members) await postLogin(app, name, fixtureUser(name).password).expect(200);
     expectSucceeded(await syncOf(app).run());
     return app;
@@ -92,10 +90,6 @@ describe('the sync against a slapd whose access rules change', () => {
     await setSlapdAccessRules(own, []);
   });
   afterAll(async () => {
-    for (const { app, db } of started.splice(0)) {
-      await app.close();
-      await db.drop();
-    }
     await own?.stop();
   });
 
@@ -156,8 +150,10 @@ describe('the sync against a slapd whose access rules change', () => {
       expect(report.reason).toMatch(/cn=guarded-gone.*take it out of LDAP_SYNCED_GROUPS/);
       expect(await tables(app)).toEqual(before);
       // The operator takes it out of the list: the run goes on and leaves the row as it is.
-      const db = started.find((s) => s.app === app)!.db;
-      const unlisted = await createTestApp(env(db, { LDAP_SYNCED_GROUPS: teamDn() }));
+      const unlisted = await createTestApp({
+        ...env({ LDAP_SYNCED_GROUPS: teamDn() }),
+        DATABASE_URL: apps.databaseOf(app).url,
+      });
       try {
         const next = await syncOf(unlisted).run();
         expectSucceeded(next);
@@ -220,8 +216,8 @@ describe('the sync against a slapd whose access rules change', () => {
 });
 
 describe('LDAP_SYNC_MAX_REMOVALS as a percentage is of the active LDAP users', () => {
+  const apps = testApps();
   let own: SlapdHandle;
-  let db: TestDatabase;
   let app: INestApplication;
   const crew = Array.from({ length: 10 }, (_, i) => `crew${i}`);
 
@@ -242,13 +238,11 @@ describe('LDAP_SYNC_MAX_REMOVALS as a percentage is of the active LDAP users', (
     } finally {
       await client.unbind();
     }
-    db = await createTestDatabase('sqlite');
-    app = await createTestApp({
+    app = await apps.start('sqlite', {
       LDAP_AUTH_URL: own.url,
       LDAP_AUTH_SEARCH_BASE: `ou=crew,${own.baseDn}`,
       LDAP_SYNC_USER_USERNAME: own.serviceDn,
       LDAP_SYNC_USER_PASSWORD: own.servicePassword,
-      DATABASE_URL: db.url,
       LDAP_SYNC_REMOVED_USERS: 'deactivate',
     });
     for (const uid of crew) await postLogin(app, uid, `${uid}-Pass1`).expect(200);
@@ -262,8 +256,6 @@ describe('LDAP_SYNC_MAX_REMOVALS as a percentage is of the active LDAP users', (
     );
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.drop();
     await own?.stop();
   });
 

@@ -4,7 +4,7 @@
  * database exactly as it was and the next run succeeds; one run at a time; the CLI's output and exit codes;
  * the schedule.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +13,13 @@ import Database from 'better-sqlite3';
 import { Client } from 'ldapts';
 import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
-import { createTestDatabase, DATABASE_KINDS, mysqlAdminQuery, type TestDatabase } from './support/databases.js';
+import { DATABASE_KINDS, mysqlAdminQuery, type DatabaseKind, type TestDatabase } from './support/databases.js';
 import { directoryEnv, openLdapEnv, serviceAccountEnv } from './support/env.js';
 import { createGroup, createUser, deleteGroup, deleteUser, groupDn, setAttributes } from './support/directory-admin.js';
 import { startSlapd, type SlapdHandle } from './support/slapd.js';
 import { testServers } from './support/servers.js';
 import { closedPort } from './support/tcp-proxy.js';
+import { testApps, type TestApps } from './support/test-app.js';
 import { LdapSyncLock } from '../libs/ldap-auth/src/persistence/sync/ldap-sync-lock.js';
 
 const SYNC_JS = fileURLToPath(new URL('../dist/sync.js', import.meta.url));
@@ -58,9 +59,69 @@ function runCli(
   return { child, done };
 }
 
+/** The environment of the app and of `npm run sync` on `db`: slapd with the service account. */
+const syncEnv = (db: TestDatabase) => ({
+  ...openLdapEnv(slapd),
+  ...serviceAccountEnv('openldap'),
+  DATABASE_URL: db.url,
+});
+
+/** `who` added to slapd, and an app on a fresh database of `dbKind` where `who` has logged in once. */
+async function startWithLoggedInUser(
+  apps: TestApps,
+  dbKind: DatabaseKind,
+  who: { username: string; password: string; givenName: string; sn: string; mail: string },
+): Promise<INestApplication> {
+  await createUser(slapd, who);
+  const app = await apps.start(dbKind, { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap') });
+  await postLogin(app, who.username, who.password).expect(200);
+  return app;
+}
+
+/** A sync whose write hangs in the slow trigger until `cut` ends its connection: it fails, writing nothing. */
+async function expectLostConnectionWritesNothing(
+  app: INestApplication,
+  who: { username: string },
+  cut: () => Promise<unknown>,
+): Promise<void> {
+  await setAttributes(slapd, who.username, { mail: 'mid.changed@x.test' });
+  const before = await tables(app);
+  const running = syncOf(app).run();
+  await cut();
+  const report = await running;
+  expect(report.status).toBe('failed');
+  expect(await tables(app)).toEqual(before);
+}
+
+/**
+ * `npm run sync` killed (SIGKILL) once its write hangs in the slow trigger (`inTrigger` resolves): nothing is
+ * written; after `dropTrigger` the next run succeeds and the killed one is recorded as interrupted.
+ */
+async function expectKilledCliWritesNothing(
+  app: INestApplication,
+  db: TestDatabase,
+  inTrigger: () => Promise<unknown>,
+  dropTrigger: (before: unknown) => Promise<void>,
+): Promise<void> {
+  const before = await tables(app);
+  const cli = runCli(['--json'], syncEnv(db));
+  await inTrigger();
+  cli.child.kill('SIGKILL');
+  await cli.done;
+  expect(await tables(app)).toEqual(before);
+  await dropTrigger(before);
+  const report = await syncOf(app).run();
+  expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
+  const runs = await appDataSource(app).query<Array<{ status: string }>>(
+    'SELECT status FROM ldap_sync_runs ORDER BY id',
+  );
+  expect(runs.map((r) => r.status)).toEqual(['failed', 'interrupted', 'succeeded']);
+  expect(logsOf(app).join('\n')).toMatch(/1 earlier run\(s\) had been interrupted/);
+}
+
 describe("the delete policy (LDAP_SYNC_REMOVED_USERS=delete, the original's behaviour)", () => {
   describe.each(DATABASE_KINDS)('on %s', (dbKind) => {
-    let db: TestDatabase;
+    const apps = testApps();
     let app: INestApplication;
     const who = {
       username: `del-${dbKind}`,
@@ -74,19 +135,15 @@ describe("the delete policy (LDAP_SYNC_REMOVED_USERS=delete, the original's beha
     beforeAll(async () => {
       await createUser(slapd, who);
       await createGroup(slapd, group, [who.username]);
-      db = await createTestDatabase(dbKind);
-      app = await createTestApp({
+      app = await apps.start(dbKind, {
         ...openLdapEnv(slapd),
         ...serviceAccountEnv('openldap'),
-        DATABASE_URL: db.url,
         LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
         LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
         LDAP_SYNCED_GROUPS: groupDn(slapd, group),
       });
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       await deleteGroup(slapd, group).catch(() => undefined);
       await deleteUser(slapd, who.username).catch(() => undefined);
     });
@@ -111,8 +168,8 @@ describe("the delete policy (LDAP_SYNC_REMOVED_USERS=delete, the original's beha
 
 describe('interrupted runs leave the database as it was, and the next run succeeds', () => {
   describe('slapd killed in the middle of the read', () => {
+    const apps = testApps();
     let own: SlapdHandle;
-    let db: TestDatabase;
     let app: INestApplication;
     const USERS = 2500;
 
@@ -135,19 +192,15 @@ describe('interrupted runs leave the database as it was, and the next run succee
       } finally {
         await admin.unbind();
       }
-      db = await createTestDatabase('sqlite');
-      app = await createTestApp({
+      app = await apps.start('sqlite', {
         ...openLdapEnv(own),
         ...serviceAccountEnv('openldap'),
         LDAP_SYNC_USER_USERNAME: own.serviceDn,
-        DATABASE_URL: db.url,
       });
       await postLogin(app, 'alice', 'Alice-pass1').expect(200);
       await postLogin(app, 'bob', 'Bob-pass1').expect(200);
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       await own?.stop();
     });
 
@@ -181,7 +234,7 @@ describe('interrupted runs leave the database as it was, and the next run succee
         ...openLdapEnv(own),
         LDAP_SYNC_USER_USERNAME: `uid=bob,${own.peopleDn}`,
         LDAP_SYNC_USER_PASSWORD: 'Bob-pass1',
-        DATABASE_URL: db.url,
+        DATABASE_URL: apps.databaseOf(app).url,
       });
       try {
         const before = await tables(limited);
@@ -196,15 +249,14 @@ describe('interrupted runs leave the database as it was, and the next run succee
   });
 
   describe('on PostgreSQL: a write that cannot finish', () => {
+    const apps = testApps();
     let db: TestDatabase;
     let app: INestApplication;
     const who = { username: 'midwrite', password: 'Mid-pass1', givenName: 'M', sn: 'W', mail: 'mid@x.test' };
 
     beforeAll(async () => {
-      await createUser(slapd, who);
-      db = await createTestDatabase('postgres');
-      app = await createTestApp({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-      await postLogin(app, who.username, who.password).expect(200);
+      app = await startWithLoggedInUser(apps, 'postgres', who);
+      db = apps.databaseOf(app);
       // Sessions notice a client that went away even while they sleep (PostgreSQL 14+).
       await appDataSource(app).query(
         `ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" SET client_connection_check_interval = '100ms'`,
@@ -215,8 +267,6 @@ describe('interrupted runs leave the database as it was, and the next run succee
         CREATE TRIGGER slow_users BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION slow_down();`);
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       await deleteUser(slapd, who.username).catch(() => undefined);
     });
 
@@ -246,53 +296,31 @@ describe('interrupted runs leave the database as it was, and the next run succee
     }
 
     it('the database connection lost mid-write: the run fails, nothing is written', async () => {
-      await setAttributes(slapd, who.username, { mail: 'mid.changed@x.test' });
-      const before = await tables(app);
-      const running = syncOf(app).run();
-      await terminate(await sleepingBackend());
-      const report = await running;
-      expect(report.status).toBe('failed');
-      expect(await tables(app)).toEqual(before);
+      await expectLostConnectionWritesNothing(app, who, async () => terminate(await sleepingBackend()));
     });
 
     it('the process killed mid-write (kill -9 of npm run sync): nothing is written; the next run succeeds', async () => {
-      const before = await tables(app);
-      const cli = runCli(['--json'], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-      await sleepingBackend();
-      cli.child.kill('SIGKILL');
-      await cli.done;
       // The killed process's connection goes with it (PostgreSQL ends the backend once it notices).
-      expect(await tables(app)).toEqual(before);
-      await appDataSource(app).query('DROP TRIGGER slow_users ON users');
-      const report = await syncOf(app).run();
-      expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
-      const runs = await appDataSource(app).query<Array<{ status: string }>>(
-        'SELECT status FROM ldap_sync_runs ORDER BY id',
-      );
-      expect(runs.map((r) => r.status)).toEqual(['failed', 'interrupted', 'succeeded']);
-      expect(logsOf(app).join('\n')).toMatch(/1 earlier run\(s\) had been interrupted/);
+      await expectKilledCliWritesNothing(app, db, sleepingBackend, async () => {
+        await appDataSource(app).query('DROP TRIGGER slow_users ON users');
+      });
     });
   });
 
   describe('on MariaDB: a write that cannot finish', () => {
-    let db: TestDatabase;
+    const apps = testApps();
     let app: INestApplication;
     const who = { username: 'midwrite-m', password: 'Mid-pass1', givenName: 'M', sn: 'W', mail: 'midm@x.test' };
-    const database = () => new URL(db.url).pathname.slice(1);
+    const database = () => new URL(apps.databaseOf(app).url).pathname.slice(1);
 
     beforeAll(async () => {
-      await createUser(slapd, who);
-      db = await createTestDatabase('mariadb');
-      app = await createTestApp({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-      await postLogin(app, who.username, who.password).expect(200);
+      app = await startWithLoggedInUser(apps, 'mariadb', who);
       // Every update of a user row now takes 10 s: the sync's write hangs inside its transaction.
       await appDataSource(app).query(
         'CREATE TRIGGER slow_users BEFORE UPDATE ON users FOR EACH ROW BEGIN DO SLEEP(10); END',
       );
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       await deleteUser(slapd, who.username).catch(() => undefined);
     });
 
@@ -310,46 +338,30 @@ describe('interrupted runs leave the database as it was, and the next run succee
     }
 
     it('the database connection lost mid-write (KILL): the run fails, nothing is written', async () => {
-      await setAttributes(slapd, who.username, { mail: 'mid.changed@x.test' });
-      const before = await tables(app);
-      const running = syncOf(app).run();
-      await mysqlAdminQuery(`KILL ${await sleepingConnection()}`);
-      const report = await running;
-      expect(report.status).toBe('failed');
-      expect(await tables(app)).toEqual(before);
+      await expectLostConnectionWritesNothing(app, who, async () =>
+        mysqlAdminQuery(`KILL ${await sleepingConnection()}`),
+      );
     });
 
     it('the process killed mid-write (kill -9 of npm run sync): nothing is written; the next run succeeds', async () => {
-      const before = await tables(app);
-      const cli = runCli(['--json'], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-      await sleepingConnection();
-      cli.child.kill('SIGKILL');
-      await cli.done;
-      expect(await tables(app)).toEqual(before);
-      // Waits for the orphaned statement: once it ends, the server finds its client gone and rolls back.
-      await appDataSource(app).query('DROP TRIGGER slow_users');
-      expect(await tables(app)).toEqual(before);
-      // The dead process's GET_LOCK went with its connection: this run takes the lock.
-      const report = await syncOf(app).run();
-      expect(report).toMatchObject({ status: 'succeeded', usersUpdated: 1 });
-      const runs = await appDataSource(app).query<Array<{ status: string }>>(
-        'SELECT status FROM ldap_sync_runs ORDER BY id',
-      );
-      expect(runs.map((r) => r.status)).toEqual(['failed', 'interrupted', 'succeeded']);
-      expect(logsOf(app).join('\n')).toMatch(/1 earlier run\(s\) had been interrupted/);
+      await expectKilledCliWritesNothing(app, apps.databaseOf(app), sleepingConnection, async (before) => {
+        // Waits for the orphaned statement: once it ends, the server finds its client gone and rolls back.
+        await appDataSource(app).query('DROP TRIGGER slow_users');
+        expect(await tables(app)).toEqual(before);
+        // The dead process's GET_LOCK went with its connection: the next run takes the lock.
+      });
     });
   });
 
   describe('on SQLite: the process killed mid-write', () => {
+    const apps = testApps();
     let db: TestDatabase;
     let app: INestApplication;
     const who = { username: 'midwrite-s', password: 'Mid-pass1', givenName: 'M', sn: 'W', mail: 'mids@x.test' };
 
     beforeAll(async () => {
-      await createUser(slapd, who);
-      db = await createTestDatabase('sqlite');
-      app = await createTestApp({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-      await postLogin(app, who.username, who.password).expect(200);
+      app = await startWithLoggedInUser(apps, 'sqlite', who);
+      db = apps.databaseOf(app);
       // SQLite has no sleep: a trigger that counts to a large number keeps the write busy for seconds.
       await appDataSource(app).query(`
         CREATE TRIGGER slow_users BEFORE UPDATE ON users BEGIN
@@ -357,15 +369,13 @@ describe('interrupted runs leave the database as it was, and the next run succee
         END`);
     });
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       await deleteUser(slapd, who.username).catch(() => undefined);
     });
 
     it('leaves the file as it was; the next run takes over the dead lock and succeeds', async () => {
       await setAttributes(slapd, who.username, { mail: 'mids.changed@x.test' });
       const before = await tables(app);
-      const cli = runCli([], { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+      const cli = runCli([], syncEnv(db));
       // Wait until it holds the sync lock and has started its run (its row is there: start-up's own writes,
       // migrations and the lock, are over), then until it is inside its write transaction (the plan's): another
       // connection then cannot take SQLite's write lock.
@@ -400,17 +410,12 @@ describe('interrupted runs leave the database as it was, and the next run succee
 
 describe('one run at a time, across processes', () => {
   describe.each(DATABASE_KINDS)('on %s', (dbKind) => {
-    let db: TestDatabase;
+    const apps = testApps();
     let app: INestApplication;
-    const env = () => ({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
+    const env = () => syncEnv(apps.databaseOf(app));
 
     beforeAll(async () => {
-      db = await createTestDatabase(dbKind);
-      app = await createTestApp(env());
-    });
-    afterAll(async () => {
-      await app?.close();
-      await db?.drop();
+      app = await apps.start(dbKind, { ...openLdapEnv(slapd), ...serviceAccountEnv('openldap') });
     });
 
     it('skips (exit code 3, a "skipped" run row, no error trace) while another process holds the lock', async () => {
@@ -440,15 +445,8 @@ describe('one run at a time, across processes', () => {
 });
 
 describe('npm run sync', () => {
-  let db: TestDatabase;
-  const env = () => ({ ...openLdapEnv(slapd), ...serviceAccountEnv('openldap'), DATABASE_URL: db.url });
-
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const apps = testApps({ sharedDatabase: 'sqlite' });
+  const env = () => syncEnv(apps.db);
 
   it('--json prints exactly one JSON object on stdout, and exits 0', async () => {
     const { code, stdout, stderr } = await runCli(['--json', '--dry-run'], env()).done;
@@ -483,27 +481,16 @@ describe('npm run sync', () => {
 });
 
 describe('the schedule (LDAP_SYNC_CRON, LDAP_SYNC_ENABLED)', () => {
-  let db: TestDatabase;
+  const apps = testApps({ closeAfter: 'each', sharedDatabase: 'sqlite' });
   let app: INestApplication | undefined;
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
 
   const runs = () =>
     appDataSource(app!).query<Array<{ status: string }>>('SELECT status FROM ldap_sync_runs ORDER BY id');
 
   it('runs the sync on the schedule when enabled', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...directoryEnv('openldap'),
       ...serviceAccountEnv('openldap'),
-      DATABASE_URL: db.url,
       LDAP_SYNC_CRON: '* * * * * *',
     });
     await new Promise((r) => setTimeout(r, 2500));
@@ -511,11 +498,10 @@ describe('the schedule (LDAP_SYNC_CRON, LDAP_SYNC_ENABLED)', () => {
   });
 
   it('a failing scheduled run is logged and the app lives on', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...directoryEnv('openldap'),
       ...serviceAccountEnv('openldap'),
       LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}`,
-      DATABASE_URL: db.url,
       LDAP_SYNC_CRON: '* * * * * *',
     });
     await new Promise((r) => setTimeout(r, 2500));
@@ -525,10 +511,9 @@ describe('the schedule (LDAP_SYNC_CRON, LDAP_SYNC_ENABLED)', () => {
   });
 
   it('does not run when LDAP_SYNC_ENABLED=false', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...directoryEnv('openldap'),
       ...serviceAccountEnv('openldap'),
-      DATABASE_URL: db.url,
       LDAP_SYNC_CRON: '* * * * * *',
       LDAP_SYNC_ENABLED: 'false',
     });

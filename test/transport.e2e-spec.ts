@@ -1,15 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { readFileSync } from 'node:fs';
 import PassportLdapStrategy from 'passport-ldapauth';
-import { createTestApp, postLogin } from './support/app.js';
+import { postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import { fixtureUser } from './support/fixtures.js';
 import { testServers } from './support/servers.js';
 import { closedPort, startRecordingProxy, type RecordingProxy } from './support/tcp-proxy.js';
 import { startSlapd, type SlapdHandle } from './support/slapd.js';
+import { testApps } from './support/test-app.js';
 
 const STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
 const alice = fixtureUser('alice');
@@ -31,28 +32,16 @@ function passportLdapauthLogin(server: Record<string, unknown>, username: string
 }
 
 describe('transport security', () => {
-  let db: TestDatabase;
+  const apps = testApps({ closeAfter: 'each', sharedDatabase: 'sqlite' });
   let proxy: RecordingProxy;
   let app: INestApplication | undefined;
   const { slapd } = testServers();
   const slapdPort = Number(new URL(slapd.url).port);
 
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    await proxy?.close();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   /** The demo app talking to slapd through a recording proxy. */
   async function appBehindProxy(env: Record<string, string> = {}): Promise<INestApplication> {
-    proxy = await startRecordingProxy(slapdPort);
-    app = await createTestApp({ ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url, DATABASE_URL: db.url, ...env });
+    proxy = apps.closes(await startRecordingProxy(slapdPort));
+    app = await apps.start(apps.db, { ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url, ...env });
     return app;
   }
 
@@ -67,7 +56,7 @@ describe('transport security', () => {
   });
 
   it('passport-ldapauth (the baseline) sends the password in clear text under StartTLS', async () => {
-    proxy = await startRecordingProxy(slapdPort);
+    proxy = apps.closes(await startRecordingProxy(slapdPort));
     await passportLdapauthLogin(
       {
         url: proxy.url,
@@ -110,11 +99,10 @@ describe('transport security', () => {
   });
 
   it('logs in over ldaps:// with the CA file', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: slapd.ldapsUrl,
       LDAP_AUTH_TLS_CA_FILE: slapd.caFile,
-      DATABASE_URL: db.url,
     });
     await postLogin(app, 'alice', alice.password).expect(200);
   });
@@ -130,29 +118,15 @@ describe('transport security', () => {
 });
 
 describe('availability', () => {
-  let db: TestDatabase;
+  const apps = testApps({ closeAfter: 'each', sharedDatabase: 'sqlite' });
   let app: INestApplication | undefined;
   let proxy: RecordingProxy | undefined;
   const { slapd } = testServers();
 
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    await proxy?.close();
-    proxy = undefined;
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   it('answers 503 when no directory server can be reached, and /health says so', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}`,
-      DATABASE_URL: db.url,
     });
     const res = await postLogin(app, 'alice', alice.password).expect(503);
     expect(res.body.message).not.toContain(alice.password);
@@ -165,24 +139,22 @@ describe('availability', () => {
   });
 
   it('answers 503 when the server accepts connections but never answers (timeouts are finite)', async () => {
-    proxy = await startRecordingProxy(0, 'blackHole');
-    app = await createTestApp({
+    proxy = apps.closes(await startRecordingProxy(0, 'blackHole'));
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: proxy.url,
       LDAP_AUTH_CONNECT_TIMEOUT: '0.5',
       LDAP_AUTH_RECEIVE_TIMEOUT: '0.5',
-      DATABASE_URL: db.url,
     });
     await postLogin(app, 'alice', alice.password).expect(503);
   });
 
   it('answers 429 once a client has tried one username too often, before asking the directory', async () => {
-    proxy = await startRecordingProxy(Number(new URL(slapd.url).port));
-    app = await createTestApp({
+    proxy = apps.closes(await startRecordingProxy(Number(new URL(slapd.url).port)));
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: proxy.url,
       LOGIN_THROTTLE_LIMIT: '3',
-      DATABASE_URL: db.url,
     });
     const attempt = (username: string, password: string) => postLogin(app!, username, password);
     for (let i = 0; i < 3; i++) await attempt('bob', 'guess').expect(401);
@@ -195,10 +167,9 @@ describe('availability', () => {
   });
 
   it('tries the next URL when the first cannot be reached', async () => {
-    app = await createTestApp({
+    app = await apps.start(apps.db, {
       ...openLdapEnv(slapd),
       LDAP_AUTH_URL: `ldap://127.0.0.1:${await closedPort()}, ${slapd.url}`,
-      DATABASE_URL: db.url,
     });
     await postLogin(app, 'alice', alice.password).expect(200);
     await request(app.getHttpServer()).get('/health').expect(200);
@@ -218,13 +189,12 @@ describe('availability', () => {
     });
 
     it('drops the dead connection and logs in again, still without clear text under StartTLS', async () => {
-      proxy = await startRecordingProxy(Number(new URL(own.url).port));
-      app = await createTestApp({
+      proxy = apps.closes(await startRecordingProxy(Number(new URL(own.url).port)));
+      app = await apps.start(ownDb, {
         ...openLdapEnv(own),
         LDAP_AUTH_URL: proxy.url,
         LDAP_AUTH_USE_TLS: 'true',
         LDAP_AUTH_TLS_CA_FILE: own.caFile,
-        DATABASE_URL: ownDb.url,
       });
       const login = () => postLogin(app!, 'alice', alice.password);
       await login().expect(200);
@@ -237,11 +207,10 @@ describe('availability', () => {
     });
 
     it('answers 503 while the server is down', async () => {
-      app = await createTestApp({
+      app = await apps.start(ownDb, {
         ...openLdapEnv(own),
         LDAP_AUTH_CONNECT_TIMEOUT: '1',
         LDAP_AUTH_RECEIVE_TIMEOUT: '1',
-        DATABASE_URL: ownDb.url,
       });
       await postLogin(app, 'alice', alice.password).expect(200);
       await own.stop();

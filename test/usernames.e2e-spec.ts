@@ -13,11 +13,12 @@ import {
   LdapSyncService,
   type SyncReport,
 } from '@nest-ldap-auth/ldap-auth';
-import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
+import { appDataSource, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { DIRECTORY_KINDS, directoryEnv, directoryInfo, serviceAccountEnv } from './support/env.js';
 import { adminClient, createUser, deleteUser, renameUser, sshaPassword, userDn } from './support/directory-admin.js';
 import type { FixtureUser } from './support/fixtures.js';
+import { testApps } from './support/test-app.js';
 
 interface UserRow {
   id: number;
@@ -48,7 +49,7 @@ describe.each(DIRECTORY_KINDS)('usernames against %s', (kind) => {
     const two = person('two');
     const created: string[] = [];
 
-    let db: TestDatabase;
+    const apps = testApps();
     let app: INestApplication;
     const q = <T>(sql: string, params: unknown[] = []) => appDataSource(app).query<T>(sql, params);
     const p = (n: number) => (dbKind === 'postgres' ? `$${n}` : '?');
@@ -68,11 +69,9 @@ describe.each(DIRECTORY_KINDS)('usernames against %s', (kind) => {
     };
 
     beforeAll(async () => {
-      db = await createTestDatabase(dbKind);
-      app = await createTestApp({
+      app = await apps.start(dbKind, {
         ...directoryEnv(kind),
         ...serviceAccountEnv(kind),
-        DATABASE_URL: db.url,
         // Search mode: a login may name any value of a multi-valued username (a bind DN holds only one).
         LDAP_AUTH_LOGIN_MODE: 'search',
         LDAP_SYNC_REMOVED_USERS: 'deactivate',
@@ -81,8 +80,6 @@ describe.each(DIRECTORY_KINDS)('usernames against %s', (kind) => {
     });
 
     afterAll(async () => {
-      await app?.close();
-      await db?.drop();
       for (const name of [...created, tempRenamed, emileRenamed]) {
         await deleteUser(info(), name).catch(() => undefined);
       }

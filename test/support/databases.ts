@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
+import { createPostgresDatabase } from './scratch-postgres.js';
 
 /** Where the e2e suites' PostgreSQL lives: this machine's server (trust auth), overridable. */
 export const POSTGRES_ADMIN_URL = process.env.E2E_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -38,30 +38,14 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
     url.pathname = `/${name}`;
     return { kind, url: url.toString(), drop: () => mysqlAdminQuery(`DROP DATABASE IF EXISTS \`${name}\``) };
   }
-  await adminQuery(`CREATE DATABASE ${name}`);
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    kind,
-    url: url.toString(),
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
+  const { url, drop } = await createPostgresDatabase(POSTGRES_ADMIN_URL, name);
+  return { kind, url, drop };
 }
 
 /** SQL's boolean literal as the database writes it in a statement (SQLite has none). */
 export function sqlBool(kind: DatabaseKind, value: boolean): string {
   if (kind === 'sqlite') return value ? '1' : '0';
   return value ? 'TRUE' : 'FALSE';
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A statement on the MariaDB server as root; the drop also ends connections a test left open. */

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SERVICE_ACCOUNT } from './fixtures.js';
 import { adminClient, seedFixtures, sshaPassword } from './directory-admin.js';
-import { freePort, logTail, spawnServer, stopProcess, waitForPorts, type ServerProcess } from './servers.js';
+import { freePort, logTail, stopProcess, type ServerProcess } from './servers.js';
+import { launchSlapd } from './slapd-process.js';
 
 const run = promisify(execFile);
 
@@ -112,20 +113,16 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdHandl
     const confFile = path.join(dir, 'slapd.conf');
     await writeFile(confFile, await slapdConf(info, options.logLevel));
 
-    const launch = async (): Promise<ServerProcess> => {
-      // -d keeps slapd in the foreground. Not "-d 0": that also hides startup errors (bad config, port in
-      // use); "none" prints just those.
-      const p = spawnServer(
-        '/usr/sbin/slapd',
-        ['-f', confFile, '-h', `ldap://127.0.0.1:${ldapPort}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', 'none'],
+    const launch = (): Promise<ServerProcess> =>
+      launchSlapd(
+        confFile,
+        [
+          { scheme: 'ldap', port: ldapPort },
+          { scheme: 'ldaps', port: ldapsPort },
+        ],
         path.join(dir, 'slapd.log'),
+        10_000,
       );
-      await waitForPorts(p, 'slapd', [ldapPort, ldapsPort], 10_000).catch(async (err: unknown) => {
-        await stopProcess(p);
-        throw err;
-      });
-      return p;
-    };
     proc = await launch();
     info.pid = proc.pid;
     await seed(info, options.seed ?? true).catch(async (err: unknown) => {
