@@ -11,5 +11,5 @@ export const AD_DOMAIN_SCOPE_CONTROL = '1.2.840.113556.1.4.1339';
 export const OPENLDAP_UUID_ATTRIBUTE = 'entryUUID';
 export const AD_UUID_ATTRIBUTE = 'objectGUID';
 
-/** Options with defaults applied (see `resolveLdapAuthOptions`); inject with `@InjectLdapAuthOptions()`. */
+/** Options with defaults applied (see `resolveLdapAuthOptions`); inject with `@Inject(LDAP_AUTH_RESOLVED_OPTIONS)`. */
 export const LDAP_AUTH_RESOLVED_OPTIONS = Symbol('LDAP_AUTH_RESOLVED_OPTIONS');

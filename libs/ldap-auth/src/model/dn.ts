@@ -114,10 +114,15 @@ const PLAIN_DN = new RegExp(`^${PLAIN_RDN}(?:,${PLAIN_RDN})*$`);
 export function normalizeDn(dn: string): string {
   // Most DNs are plain ASCII with nothing to unescape or fold but case: the sync normalises 100,000s.
   if (PLAIN_DN.test(dn)) return dn.toLowerCase();
+  return canonicalDn(dn, foldDnValue);
+}
+
+/** `dn` parsed and written back one way, each value folded by `fold`, multi-valued RDNs sorted. */
+export function canonicalDn(dn: string, fold: (value: string) => string): string {
   return parseDn(dn)
     .map((rdn) =>
       rdn
-        .map(({ type, value }) => `${type}=${escapeDnValue(foldDnValue(value))}`)
+        .map(({ type, value }) => `${type}=${escapeDnValue(fold(value))}`)
         .sort()
         .join('+'),
     )

@@ -1,5 +1,4 @@
-import { escapeDnValue } from './ldap-escape.js';
-import { parseDn } from './dn.js';
+import { canonicalDn } from './dn.js';
 
 /**
  * The canonical DN of earlier builds, which folded values with NFKC and Unicode lower-casing. Used only
@@ -7,14 +6,7 @@ import { parseDn } from './dn.js';
  * user's groups, where such folding let `cn=ᴬdmins` pass for `cn=admins`.
  */
 export function legacyGroupKey(dn: string): string {
-  return parseDn(dn)
-    .map((rdn) =>
-      rdn
-        .map(({ type, value }) => `${type}=${escapeDnValue(legacyFold(value))}`)
-        .sort()
-        .join('+'),
-    )
-    .join(',');
+  return canonicalDn(dn, legacyFold);
 }
 
 function legacyFold(value: string): string {

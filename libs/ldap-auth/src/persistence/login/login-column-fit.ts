@@ -1,12 +1,4 @@
-import {
-  DN_MAX_LENGTH,
-  EMAIL_MAX_LENGTH,
-  GROUP_DN_MAX_BYTES,
-  GROUP_NAME_MAX_LENGTH,
-  PERSON_NAME_MAX_LENGTH,
-  USERNAME_MAX_LENGTH,
-  codePointLength,
-} from '../../entities/column-limits.js';
+import * as limits from '../../entities/column-limits.js';
 import { InvalidCredentialsError } from '../../errors/ldap-auth.errors.js';
 import type { GroupToJoin } from '../../group-mirroring/group-sync.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
@@ -39,7 +31,7 @@ export function fitEntryToColumns(entry: DirectoryUser): { fields: FittedEntry; 
   }
   if (dnFault) {
     throw new InvalidCredentialsError(
-      `the entry's DN is ${codePointLength(entry.dn)} characters long, more than users.ldap_dn holds (${DN_MAX_LENGTH}): ${preview(entry.dn)}`,
+      `the entry's DN is ${limits.codePointLength(entry.dn)} characters long, more than users.ldap_dn holds (${limits.DN_MAX_LENGTH}): ${preview(entry.dn)}`,
       'value_too_long',
     );
   }
@@ -52,7 +44,7 @@ export function fitEntryToColumns(entry: DirectoryUser): { fields: FittedEntry; 
     email = null;
   } else if (email !== null && mailFault) {
     warnings.push(
-      `${user}: the email is ${codePointLength(email)} characters long, more than users.email holds (${EMAIL_MAX_LENGTH}); stored as null: ${preview(email)}`,
+      `${user}: the email is ${limits.codePointLength(email)} characters long, more than users.email holds (${limits.EMAIL_MAX_LENGTH}); stored as null: ${preview(email)}`,
     );
     email = null;
   }
@@ -62,7 +54,7 @@ export function fitEntryToColumns(entry: DirectoryUser): { fields: FittedEntry; 
     if (fitted.hadNul) warnings.push(`${user}: ${column} contains a NUL character; stored without it`);
     if (fitted.cutFrom !== undefined) {
       warnings.push(
-        `${user}: ${column} is ${fitted.cutFrom} characters long, more than users.${column} holds (${PERSON_NAME_MAX_LENGTH}); stored cut`,
+        `${user}: ${column} is ${fitted.cutFrom} characters long, more than users.${column} holds (${limits.PERSON_NAME_MAX_LENGTH}); stored cut`,
       );
     }
     return fitted.value;
@@ -89,7 +81,7 @@ export function checkUsernameFits(entry: DirectoryUser, username: string): void 
   }
   if (fault === 'too-long') {
     throw new InvalidCredentialsError(
-      `the entry's username is ${codePointLength(username)} characters long, more than users.username holds (${USERNAME_MAX_LENGTH}): ${preview(username)}`,
+      `the entry's username is ${limits.codePointLength(username)} characters long, more than users.username holds (${limits.USERNAME_MAX_LENGTH}): ${preview(username)}`,
       'value_too_long',
     );
   }
@@ -108,10 +100,10 @@ export function fitGroupToJoin(group: GroupToJoin): { group?: GroupToJoin; warni
     return { warning: `Group not mirrored: its DN contains a NUL character: ${preview(group.ldapDn)}` };
   }
   if (dnFault) {
-    const length = codePointLength(group.ldapDn);
+    const length = limits.codePointLength(group.ldapDn);
     const bytes = Buffer.byteLength(group.ldapDn, 'utf8');
     return {
-      warning: `Group not mirrored: its DN is ${length} characters (${bytes} bytes of UTF-8) long, more than groups.ldap_dn holds (${DN_MAX_LENGTH} characters, ${GROUP_DN_MAX_BYTES} bytes): ${preview(group.ldapDn)}`,
+      warning: `Group not mirrored: its DN is ${length} characters (${bytes} bytes of UTF-8) long, more than groups.ldap_dn holds (${limits.DN_MAX_LENGTH} characters, ${limits.GROUP_DN_MAX_BYTES} bytes): ${preview(group.ldapDn)}`,
     };
   }
   const name = fitGroupName(group.name);
@@ -121,7 +113,7 @@ export function fitGroupToJoin(group: GroupToJoin): { group?: GroupToJoin; warni
     warning:
       name.cutFrom === undefined
         ? undefined
-        : `Group ${preview(group.ldapDn)}: its name is ${name.cutFrom} characters long, more than groups.name holds (${GROUP_NAME_MAX_LENGTH}); stored cut`,
+        : `Group ${preview(group.ldapDn)}: its name is ${name.cutFrom} characters long, more than groups.name holds (${limits.GROUP_NAME_MAX_LENGTH}); stored cut`,
   };
 }
 
