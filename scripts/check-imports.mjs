@@ -28,6 +28,7 @@ const LAYERS = [
   'migrations',
   'database',
   'sync',
+  'link',
   'login',
   'check',
   'diagnostics',

@@ -43,6 +43,11 @@ export type { SyncOutcome, SyncReport } from './model/sync-report.js';
 export type { ReadProgress } from './model/directory-snapshot.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
 
+// Linking users that predate LDAP to their entries (`users:link`).
+export { LdapUserLinkService, type UserLinkOptions } from './link/ldap-user-link.service.js';
+export type { UserLinkReport } from './model/user-link-report.js';
+export type { LinkBy, LinkConflict, LinkConflictKind, ProposedLink } from './model/user-link-plan.js';
+
 // Events, health and `ldap:check`.
 export * from './events/ldap-auth.events.js';
 export {

@@ -15,6 +15,8 @@ import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
+import { LdapLinkStore } from './persistence/link/ldap-link.store.js';
+import { LdapUserLinkService } from './link/ldap-user-link.service.js';
 import { LdapSyncScheduler } from './sync/ldap-sync.scheduler.js';
 import { LdapAuthEventPublisher } from './events/ldap-auth-event.publisher.js';
 import { LdapLoginService } from './login/ldap-login.service.js';
@@ -43,6 +45,8 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapLoginService,
     LdapSyncService,
     LdapSyncScheduler,
+    LdapLinkStore,
+    LdapUserLinkService,
     LdapStrategy,
     LdapGuard,
     LdapCheck,
@@ -53,6 +57,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LDAP_AUTH_RESOLVED_OPTIONS,
     LdapLoginService,
     LdapSyncService,
+    LdapUserLinkService,
     LdapGuard,
     LdapCheck,
     LdapHealthIndicator,

@@ -15,6 +15,7 @@ export const LDAP_AUTH_EVENTS = {
   userDeactivated: 'ldap-auth.user.deactivated',
   userReactivated: 'ldap-auth.user.reactivated',
   userRemoved: 'ldap-auth.user.removed',
+  userLinked: 'ldap-auth.user.linked',
   groupMembershipChanged: 'ldap-auth.group.membership-changed',
   syncStarted: 'ldap-auth.sync.started',
   syncFinished: 'ldap-auth.sync.finished',
@@ -76,6 +77,16 @@ export interface UserRemovedEvent {
   source: ChangeSource;
 }
 
+/** `npm run users:link` linked an app user that predates LDAP to its directory entry (its id stays). */
+export interface UserLinkedEvent {
+  userId: number;
+  username: string;
+  ldapUuid: string;
+  dn: string;
+  /** What the row and the entry shared. */
+  by: 'username' | 'email';
+}
+
 export interface GroupMembershipChangedEvent {
   groupId: number;
   /** Normalised DN of the group. */
@@ -105,6 +116,7 @@ export interface LdapAuthEventMap {
   [LDAP_AUTH_EVENTS.userDeactivated]: UserDeactivatedEvent;
   [LDAP_AUTH_EVENTS.userReactivated]: UserReactivatedEvent;
   [LDAP_AUTH_EVENTS.userRemoved]: UserRemovedEvent;
+  [LDAP_AUTH_EVENTS.userLinked]: UserLinkedEvent;
   [LDAP_AUTH_EVENTS.groupMembershipChanged]: GroupMembershipChangedEvent;
   [LDAP_AUTH_EVENTS.syncStarted]: SyncStartedEvent;
   [LDAP_AUTH_EVENTS.syncFinished]: SyncEndedEvent;
