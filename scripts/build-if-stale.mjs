@@ -6,7 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outputs = ['dist/main.js', 'dist/sync.js', 'dist/ldap-check.js', 'libs/ldap-auth/dist/index.js'];
+const outputs = [
+  'dist/main.js',
+  'dist/sync.js',
+  'dist/users-link.js',
+  'dist/ldap-check.js',
+  'libs/ldap-auth/dist/index.js',
+];
 const inputs = [
   'src',
   'libs/ldap-auth/src',
