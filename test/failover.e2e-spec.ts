@@ -195,7 +195,7 @@ describe('failover between two directory servers', () => {
     expect(Date.now() - started).toBeLessThan(RECEIVE_TIMEOUT_MS / 2);
   }, 60_000);
 
-  it("retries a service-account search that timed out on the other server, but never a user's bind", async () => {
+  it('asks a service-account search that timed out again, of the other server', async () => {
     // Search mode: the service account finds the user's DN, then the user binds.
     app = await startApp({
       LDAP_AUTH_LOGIN_MODE: 'search',
