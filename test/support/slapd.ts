@@ -80,6 +80,11 @@ export interface SlapdOptions {
    * slapd's logging does not become the ceiling they measure.
    */
   logLevel?: number | string;
+  /**
+   * Start as a replica of this running slapd: its entries are copied (slapcat, slapadd) before the launch, so
+   * they keep their entryUUIDs, as with replication. Replaces the seeding.
+   */
+  replicaOf?: SlapdInfo;
 }
 
 /**
@@ -123,11 +128,13 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdHandl
         path.join(dir, 'slapd.log'),
         10_000,
       );
+    if (options.replicaOf) await copyEntries(options.replicaOf, confFile);
     proc = await launch();
     info.pid = proc.pid;
-    await seed(info, options.seed ?? true).catch(async (err: unknown) => {
-      throw new Error(`seeding slapd failed: ${String(err)}\nlog:\n${await logTail(path.join(dir, 'slapd.log'))}`);
-    });
+    if (!options.replicaOf)
+      await seed(info, options.seed ?? true).catch(async (err: unknown) => {
+        throw new Error(`seeding slapd failed: ${String(err)}\nlog:\n${await logTail(path.join(dir, 'slapd.log'))}`);
+      });
 
     let stopped = false;
     const handle: SlapdHandle = {
@@ -151,6 +158,13 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdHandl
     // Keep the dir (with slapd.log) for a look when startup failed.
     throw err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** Loads the entries of a running slapd (read consistently from its mdb) into a database not started yet. */
+async function copyEntries(source: SlapdInfo, confFile: string): Promise<void> {
+  const ldif = path.join(path.dirname(confFile), 'replica.ldif');
+  await run('/usr/sbin/slapcat', ['-f', path.join(source.dir, 'slapd.conf'), '-b', source.baseDn, '-l', ldif]);
+  await run('/usr/sbin/slapadd', ['-q', '-f', confFile, '-b', source.baseDn, '-l', ldif]);
 }
 
 /** A CA and a server certificate for localhost / 127.0.0.1, with openssl (EC keys: generated instantly). */

@@ -6,6 +6,8 @@ import { looksLikeDn } from '../model/dn.js';
 import { describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';
+import { serverAnswers } from './ldap-health-probe.js';
+import { isTimeout, ServerPreference } from './server-preference.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import type { UsernameFormatter } from '../formatting/username-formatter.js';
@@ -27,12 +29,18 @@ export interface LdapConnection {
 /**
  * The directory's connections. Two pools: one whose connections bind as users logging in, one bound as the
  * service account; and, outside them, the sync's reading connection. URLs are tried in order when one cannot
- * be reached; sockets (TCP, TLS, StartTLS) are opened by openLdapSocket before ldapts sees them, and a
- * connection that drops is discarded rather than silently reconnected.
+ * be reached, and a server that failed is skipped until a probe sees it answer (ServerPreference); sockets (TCP,
+ * TLS, StartTLS) are opened by openLdapSocket before ldapts sees them, and a connection that drops is discarded
+ * rather than silently reconnected.
+ *
+ * After a timeout, only what comes before a user's bind is tried again on another server (the service account's
+ * searches; a connection's root DSE read, in firstReachable): a bind that was sent may have been counted by the
+ * server's lockout policy, and sending it again elsewhere would count it twice.
  */
 export class LdapConnections {
   private readonly userPool: LdapConnectionPool<LdapConnection>;
   private readonly servicePool: LdapConnectionPool<LdapConnection>;
+  private readonly preference: ServerPreference;
 
   constructor(
     private readonly options: ResolvedLdapAuthOptions,
@@ -41,8 +49,10 @@ export class LdapConnections {
   ) {
     const { poolSize, poolMaxWaiting, poolWaitTimeout } = options.server;
     const limits = { size: poolSize, maxWaiting: poolMaxWaiting, waitTimeoutMs: poolWaitTimeout };
+    this.preference = new ServerPreference(options.server.urls, (url) => serverAnswers(url, options), logger);
     const hooks = {
-      usable: (c: LdapConnection) => c.client.isConnected,
+      // Not reused: a connection to a server that failed, or to a later server once the preferred one is back.
+      usable: (c: LdapConnection) => c.client.isConnected && !this.preference.shouldRetire(c.url),
       // An LDAP answer (a refused bind, no such object...) leaves the connection fine; anything else may not.
       breaks: (error: unknown) => !(error instanceof ResultCodeError || error instanceof LdapAuthError),
       destroy: (c: LdapConnection) => this.dispose(c),
@@ -58,10 +68,11 @@ export class LdapConnections {
 
   /** Runs `fn` on a connection bound as the service account. */
   withServiceConnection<T>(fn: (connection: LdapConnection) => Promise<T>): Promise<T> {
-    return this.run(this.servicePool, fn);
+    return this.run(this.servicePool, fn, true);
   }
 
   async close(): Promise<void> {
+    this.preference.close();
     await Promise.all([this.userPool.close(), this.servicePool.close()]);
   }
 
@@ -69,9 +80,28 @@ export class LdapConnections {
   private async run<T>(
     pool: LdapConnectionPool<LdapConnection>,
     fn: (connection: LdapConnection) => Promise<T>,
+    retryTimeout = false,
   ): Promise<T> {
+    let timedOut = false;
+    const watched = async (connection: LdapConnection): Promise<T> => {
+      try {
+        return await fn(connection);
+      } catch (error) {
+        if (isTimeout(error)) {
+          timedOut = true;
+          this.preference.failed(connection.url, messageOf(error));
+        }
+        throw error;
+      }
+    };
     try {
-      return await pool.use(fn);
+      try {
+        return await pool.use(watched);
+      } catch (error) {
+        // Once, on a connection to another server (the one that timed out is now skipped).
+        if (!(retryTimeout && timedOut)) throw error;
+        return await pool.use(fn);
+      }
     } catch (error) {
       if (error instanceof LdapAuthError) throw error;
       if (error instanceof ResultCodeError) {
@@ -148,7 +178,7 @@ export class LdapConnections {
   ): Promise<T> {
     const { server } = this.options;
     const failures: string[] = [];
-    for (const url of server.urls) {
+    for (const url of this.preference.order()) {
       let socket: net.Socket | undefined;
       try {
         socket = await openLdapSocket(url, {
@@ -156,7 +186,9 @@ export class LdapConnections {
           tlsOptions: server.tlsOptions,
           deadlineMs: server.connectTimeout + server.timeout,
         });
-        return await open(url, socket);
+        const opened = await open(url, socket);
+        this.preference.answered(url);
+        return opened;
       } catch (error) {
         if (socket) discard(socket);
         if (error instanceof LdapSocketError && error.resultCode !== undefined) {
@@ -165,6 +197,7 @@ export class LdapConnections {
         }
         failures.push(`${url}: ${messageOf(error)}`);
         this.logger.warn(`Cannot use ${url}: ${messageOf(error)}`);
+        this.preference.failed(url, messageOf(error));
       }
     }
     throw new DirectoryUnavailableError(`no directory server could be reached (${failures.join('; ')})`);
@@ -183,6 +216,8 @@ export class LdapConnections {
           `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
         );
       }
+      // Remembered, but the bind is not sent again elsewhere: the next request's connection goes to another server.
+      if (isTimeout(error)) this.preference.failed(connection.url, messageOf(error));
       throw error;
     }
   }

@@ -17,23 +17,37 @@ export interface DirectoryProbeCredentials {
 }
 
 /**
- * One health probe of the directory, on a connection of its own (never a pooled one, so it never takes a
- * login's place): for each URL in order until one answers, open the socket with openLdapSocket (TCP, LDAPS or
- * StartTLS, certificates verified as configured), then bind as the service account when there is one, or read
- * the root DSE when there is none. The connection is closed either way. Every step is bounded by the
- * configured timeouts (connect + receive for the opening, receive for the operation). Never throws.
+ * One health probe of the directory, on connections of its own (never pooled ones, so it never takes a login's
+ * place): every URL at once, up as soon as one answers, so a hung first server does not add its timeout to the
+ * check's. Per URL: open the socket with openLdapSocket (TCP, LDAPS or StartTLS, certificates verified as
+ * configured), then bind as the service account when there is one, or read the root DSE when there is none.
+ * Connections are closed either way. Every step is bounded by the configured timeouts (connect + receive for
+ * the opening, receive for the operation), so a probe ends within one server's budget. Never throws.
  */
-export async function probeDirectory(
+export function probeDirectory(
   options: ResolvedLdapAuthOptions,
   credentials: DirectoryProbeCredentials | undefined,
 ): Promise<DirectoryProbeResult> {
-  const failures: string[] = [];
-  for (const url of options.server.urls) {
-    const failure = await probeOne(url, options, credentials);
-    if (failure === undefined) return { up: true, url };
-    failures.push(`${url}: ${failure}`);
-  }
-  return { up: false, reason: failures.join('; ') || 'no directory URL is configured' };
+  const { urls } = options.server;
+  if (!urls.length) return Promise.resolve({ up: false, reason: 'no directory URL is configured' });
+  return new Promise((resolve) => {
+    const failures: string[] = new Array<string>(urls.length);
+    let pending = urls.length;
+    urls.forEach((url, index) => {
+      void probeOne(url, options, credentials)
+        .catch((error: unknown) => messageOf(error))
+        .then((failure) => {
+          if (failure === undefined) return resolve({ up: true, url });
+          failures[index] = `${url}: ${failure}`;
+          if (--pending === 0) resolve({ up: false, reason: failures.join('; ') });
+        });
+    });
+  });
+}
+
+/** Whether the server at `url` answers a root DSE read within the timeouts (the failover's probe). */
+export async function serverAnswers(url: string, options: ResolvedLdapAuthOptions): Promise<boolean> {
+  return (await probeOne(url, options, undefined).catch(() => 'failed')) === undefined;
 }
 
 /** Undefined when the server at `url` answered as it should, otherwise why not. */
