@@ -9,6 +9,8 @@ import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import type { UsernameFormatter } from '../formatting/username-formatter.js';
+import { errorText } from '../logging/one-line.js';
+import { OutageLog } from '../logging/outage-log.js';
 import {
   DirectoryError,
   DirectoryUnavailableError,
@@ -33,6 +35,7 @@ export interface LdapConnection {
 export class LdapConnections {
   private readonly userPool: LdapConnectionPool<LdapConnection>;
   private readonly servicePool: LdapConnectionPool<LdapConnection>;
+  private readonly serverOutages = new Map<string, OutageLog>();
 
   constructor(
     private readonly options: ResolvedLdapAuthOptions,
@@ -156,7 +159,9 @@ export class LdapConnections {
           tlsOptions: server.tlsOptions,
           deadlineMs: server.connectTimeout + server.timeout,
         });
-        return await open(url, socket);
+        const opened = await open(url, socket);
+        this.serverOutage(url).succeeded(`${url} is reachable again`);
+        return opened;
       } catch (error) {
         if (socket) discard(socket);
         if (error instanceof LdapSocketError && error.resultCode !== undefined) {
@@ -164,10 +169,20 @@ export class LdapConnections {
           throw new DirectoryError(`${url}: ${error.message}`, { cause: error });
         }
         failures.push(`${url}: ${messageOf(error)}`);
-        this.logger.warn(`Cannot use ${url}: ${messageOf(error)}`);
+        this.serverOutage(url).failed(messageOf(error), `Cannot use ${url}: ${messageOf(error)}`);
       }
     }
     throw new DirectoryUnavailableError(`no directory server could be reached (${failures.join('; ')})`);
+  }
+
+  /** Per server: a server down is logged when it goes and comes back, counted in between (not per login). */
+  private serverOutage(url: string): OutageLog {
+    let log = this.serverOutages.get(url);
+    if (!log) {
+      log = new OutageLog(this.logger, `connections to ${url} failed`, { firstLevel: 'warn' });
+      this.serverOutages.set(url, log);
+    }
+    return log;
   }
 
   private async connectAsService(): Promise<LdapConnection> {
@@ -241,5 +256,5 @@ export async function readRootDse(client: Client): Promise<Entry | undefined> {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
