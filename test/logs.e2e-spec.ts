@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,37 @@ describe('log lines of the login path', () => {
     expect(lines.length).toBeGreaterThanOrEqual(1); // the outage is logged...
     expect(lines.length).toBeLessThanOrEqual(3); // ...once, not per login
     expect(lines.join('\n')).toMatch(/Login failed for "user-0"/);
+  });
+
+  it('logs "reachable again" once when a login succeeds after the outage', async () => {
+    const port = await closedPort();
+    app = await createTestApp({
+      ...directoryEnv('openldap'),
+      LDAP_AUTH_URL: `ldap://127.0.0.1:${port}`,
+      DATABASE_URL: db.url,
+    });
+    for (let i = 0; i < 5; i++) await postLogin(app, 'alice', 'secret').expect(503);
+    // The directory comes back on that port: a forwarder to the harness's slapd.
+    const slapdPort = Number(new URL(testServers().slapd.url).port);
+    const forwarder = net.createServer((socket) => {
+      const upstream = net.connect(slapdPort, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.1', resolve));
+    try {
+      for (let i = 0; i < 3; i++) await postLogin(app, 'alice', fixtureUser('alice').password).expect(200);
+      const back = logsOf(app).filter((line) => line.includes('reachable again'));
+      expect(back).toEqual([
+        expect.stringMatching(/is reachable again/), // the server (LdapDirectory)
+        expect.stringMatching(/^LOG \[LdapLoginService\] The directory is reachable again: logins succeed/),
+      ]);
+    } finally {
+      await app.close();
+      app = undefined;
+      await new Promise((resolve) => forwarder.close(resolve));
+    }
   });
 
   it('logs a successful login at debug level, not as an info line', async () => {
