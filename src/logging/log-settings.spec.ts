@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { AppConfigurationError, appConfigFromEnvironment } from '../config/app.config.js';
 import { logSettingsFromEnvironment } from './log-settings.js';
 
 describe('logSettingsFromEnvironment', () => {
@@ -27,5 +28,11 @@ describe('logSettingsFromEnvironment', () => {
   it('refuses a value it does not know, naming the variable', () => {
     expect(() => logSettingsFromEnvironment({ LOG_FORMAT: 'xml' }, pipe)).toThrow(/LOG_FORMAT must be text or json/);
     expect(() => logSettingsFromEnvironment({ LOG_LEVEL: 'loud' }, pipe)).toThrow(/LOG_LEVEL must be one of/);
+  });
+
+  it('is checked with the app configuration, so start-up lists it with the other problems', () => {
+    expect(() => appConfigFromEnvironment({ LOG_FORMAT: 'xml', JWT_SECRET: 'x'.repeat(16) })).toThrow(
+      AppConfigurationError,
+    );
   });
 });
