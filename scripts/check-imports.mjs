@@ -13,6 +13,7 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'libs
  * never one listed after it. The module and the index sit on top.
  */
 const LAYERS = [
+  'logging',
   'errors',
   'ldap-auth.constants.ts',
   'interfaces',

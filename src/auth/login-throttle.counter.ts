@@ -1,7 +1,14 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import { BoundedRateLimiterMemory } from './bounded-rate-limiter-memory.js';
 import type { CounterSpec, CounterState } from './login-throttle.limits.js';
+
+/** Redis for a counter: the client, whether it is in use now, and where to report a failed command. */
+export interface RedisRoute {
+  readonly client: Redis;
+  inUse(): boolean;
+  failed(reason: string): void;
+}
 
 /**
  * One failure counter (rate-limiter-flexible, one fixed window per key): in this process's bounded memory, or
@@ -10,25 +17,35 @@ import type { CounterSpec, CounterState } from './login-throttle.limits.js';
  */
 export class ThrottleCounter {
   readonly memory: BoundedRateLimiterMemory;
-  private readonly limiter: RateLimiterAbstract;
+  private readonly redisLimiter?: RateLimiterRedis;
   private readonly inFlight = new Map<string, number>();
 
   constructor(
     readonly spec: CounterSpec,
     maxKeys: number,
-    hooks: { onFull: () => void; onMemoryUse?: () => void },
-    redis?: Redis,
+    hooks: { onFull: () => void },
+    private readonly redis?: RedisRoute,
   ) {
     const options = { points: spec.limit, duration: spec.durationSeconds, keyPrefix: spec.keyPrefix };
-    this.memory = new BoundedRateLimiterMemory(options, maxKeys, { onFull: hooks.onFull, onUse: hooks.onMemoryUse });
-    this.limiter = redis
-      ? new RateLimiterRedis({
-          ...options,
-          storeClient: redis,
-          rejectIfRedisNotReady: true,
-          insuranceLimiter: this.memory,
-        })
-      : this.memory;
+    this.memory = new BoundedRateLimiterMemory(options, maxKeys, { onFull: hooks.onFull });
+    if (redis) {
+      this.redisLimiter = new RateLimiterRedis({ ...options, storeClient: redis.client, rejectIfRedisNotReady: true });
+    }
+  }
+
+  /**
+   * In Redis while it is in use; in memory otherwise, and for the command that finds Redis failing, which
+   * takes it out of use (so only that one waits for its timeout, not every login while Redis hangs).
+   */
+  private async run<T>(command: (limiter: RateLimiterRedis | BoundedRateLimiterMemory) => Promise<T>): Promise<T> {
+    if (this.redisLimiter && this.redis?.inUse()) {
+      try {
+        return await command(this.redisLimiter);
+      } catch (error) {
+        this.redis.failed(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return command(this.memory);
   }
 
   /**
@@ -39,7 +56,7 @@ export class ThrottleCounter {
     const inFlight = this.inFlight.get(key) ?? 0;
     this.inFlight.set(key, inFlight + 1);
     try {
-      const res = await this.limiter.get(key);
+      const res: RateLimiterRes | null = await this.run((limiter) => limiter.get(key));
       const live = res !== null && res.msBeforeNext > 0;
       return {
         failures: live ? res.consumedPoints : 0,
@@ -56,7 +73,7 @@ export class ThrottleCounter {
   /** Records the attempt's failure, if it failed, then lets it go. */
   async end(key: string, failed: boolean): Promise<void> {
     try {
-      if (failed) await this.limiter.penalty(key);
+      if (failed) await this.run((limiter) => limiter.penalty(key));
     } finally {
       this.release(key);
     }

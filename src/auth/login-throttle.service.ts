@@ -3,11 +3,12 @@ import type { ConfigType } from '@nestjs/config';
 import { Redis } from 'ioredis';
 import { redactUrl } from '@nest-ldap-auth/ldap-auth';
 import { appConfig } from '../config/app.config.js';
-import { ThrottleCounter } from './login-throttle.counter.js';
+import { ThrottleCounter, type RedisRoute } from './login-throttle.counter.js';
 import type { LoginThrottleKeys } from './login-throttle.key.js';
 import { COUNTER_NAMES, counterSpecs, decide, type CounterName, type CounterState } from './login-throttle.limits.js';
+import { RedisAvailability } from './redis-availability.js';
 
-/** A Redis command that takes longer than this counts as an outage (the fallback limiter answers). */
+/** A Redis command that takes longer than this counts as an outage (the memory counters take over). */
 const REDIS_COMMAND_TIMEOUT_MS = 500;
 const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 
@@ -24,18 +25,18 @@ export type ThrottleAdmission =
  *
  * - Without `LOGIN_THROTTLE_REDIS_URL`: in this process's memory, at most `LOGIN_THROTTLE_MAX_KEYS` keys per
  *   counter; at the cap a new key is not counted (logged) while the keys already held count as usual.
- * - With it: in Redis, shared by every replica. While Redis cannot be reached (or answers slower than
- *   500 ms), each process falls back to its own bounded memory counters with the same limits: logins go on,
- *   still throttled, though per process rather than across replicas (fail-open to a weaker limit, never to
- *   none; failing closed would make Redis able to stop every login).
+ * - With it: in Redis, shared by every replica. From the first command that fails (or takes over 500 ms),
+ *   each process uses its own bounded memory counters with the same limits, at once, until a background PING
+ *   finds Redis answering (redis-availability.ts): logins go on, still throttled, though per process rather
+ *   than across replicas (fail-open to a weaker limit, never to none; failing closed would make Redis able
+ *   to stop every login), and without waiting for a hung Redis.
  */
 @Injectable()
 export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LoginThrottleService.name);
   private readonly counters: Record<CounterName, ThrottleCounter>;
   private readonly redis?: Redis;
-  private redisDown = false;
-  private lastRedisWarning = 0;
+  private readonly redisAvailability?: RedisAvailability;
   private readonly lastFullWarning = new Map<CounterName, number>();
 
   constructor(@Inject(appConfig.KEY) private readonly config: ConfigType<typeof appConfig>) {
@@ -49,24 +50,22 @@ export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown
         connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
         retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
       });
-      this.redis.on('error', (error: Error) => this.markRedisDown(error.message));
-      this.redis.on('ready', () => {
-        if (this.redisDown) this.logger.log('Redis is back: login throttle counters are shared again');
-        this.redisDown = false;
-      });
+      const availability = new RedisAvailability(this.redis, this.logger, redactUrl(redisUrl));
+      this.redisAvailability = availability;
+      this.redis.on('error', (error: Error) => availability.markDown(error.message));
+      this.redis.on('ready', () => void availability.probe());
     }
+    const route: RedisRoute | undefined =
+      this.redis && this.redisAvailability
+        ? {
+            client: this.redis,
+            inUse: () => this.redisAvailability?.inUse ?? false,
+            failed: (reason) => this.redisAvailability?.markDown(reason),
+          }
+        : undefined;
     const specs = counterSpecs(config);
     const counter = (name: CounterName) =>
-      new ThrottleCounter(
-        specs[name],
-        config.loginThrottleMaxKeys,
-        {
-          onFull: () => this.warnFull(name),
-          // With Redis, the memory only answers when a Redis command has just failed or timed out.
-          onMemoryUse: redisUrl ? () => this.markRedisDown('a command failed or timed out') : undefined,
-        },
-        this.redis,
-      );
+      new ThrottleCounter(specs[name], config.loginThrottleMaxKeys, { onFull: () => this.warnFull(name) }, route);
     this.counters = { pair: counter('pair'), client: counter('client'), account: counter('account') };
   }
 
@@ -85,10 +84,11 @@ export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown
       }, REDIS_CONNECT_TIMEOUT_MS);
       redis.once('ready', onReady);
     });
-    if (!ready) this.markRedisDown('not ready at start-up');
+    if (!ready) this.redisAvailability?.markDown('not ready at start-up');
   }
 
   onApplicationShutdown(): void {
+    this.redisAvailability?.stop();
     this.redis?.disconnect();
   }
 
@@ -133,18 +133,6 @@ export class LoginThrottleService implements OnModuleInit, OnApplicationShutdown
   /** The keys one counter holds in this process's memory, without its prefix. */
   memoryKeys(name: CounterName): string[] {
     return this.counters[name].memoryKeys();
-  }
-
-  /** Warns at most once per window while Redis stays unusable. */
-  private markRedisDown(reason: string): void {
-    const now = Date.now();
-    if (this.redisDown && now - this.lastRedisWarning < this.config.loginThrottleTtlSeconds * 1000) return;
-    this.redisDown = true;
-    this.lastRedisWarning = now;
-    this.logger.warn(
-      `Redis at ${redactUrl(this.config.loginThrottleRedisUrl ?? '')} cannot be used (${reason}): login attempts are ` +
-        'counted in this process only until it is back',
-    );
   }
 
   private warnFull(name: CounterName): void {

@@ -7,6 +7,7 @@ import {
   databaseOptionsFromUrl,
   redactUrl,
 } from '@nest-ldap-auth/ldap-auth';
+import { logSettingsFromEnvironment } from '../logging/log-settings.js';
 
 /** Heading of the demo app's own configuration problems (the LDAP library's are "Invalid LDAP configuration"). */
 export const APP_CONFIGURATION_HEADING = 'Invalid app configuration';
@@ -116,6 +117,11 @@ export function appConfigFromEnvironment(
   const loginThrottleAccountLimit = wholePositive('LOGIN_THROTTLE_ACCOUNT_LIMIT', 50);
   const loginThrottleAccountTtlSeconds = wholePositive('LOGIN_THROTTLE_ACCOUNT_TTL', 900);
   const loginThrottleMaxKeys = wholePositive('LOGIN_THROTTLE_MAX_KEYS', DEFAULT_LOGIN_THROTTLE_MAX_KEYS);
+  try {
+    logSettingsFromEnvironment(env, {}); // read again by each entry point's logger; checked here with the rest
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
   const loginThrottleRedisUrl = env.LOGIN_THROTTLE_REDIS_URL?.trim() || undefined;
   if (loginThrottleRedisUrl && !isRedisUrl(loginThrottleRedisUrl))
     problems.push(

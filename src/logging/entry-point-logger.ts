@@ -1,4 +1,6 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
+import { oneLine } from '@nest-ldap-auth/ldap-auth';
+import { logSettingsFromEnvironment } from './log-settings.js';
 
 export interface EntryPointLoggerOptions {
   /**
@@ -8,13 +10,23 @@ export interface EntryPointLoggerOptions {
   reportedByCaller: (error: unknown) => boolean;
   /** Every line on stderr, for a command whose stdout is its report. Default: Nest's (errors on stderr). */
   stderrOnly?: boolean;
+  /** Overrides LOG_LEVEL. */
   logLevels?: LogLevel[];
+  /** Default: the process's (LOG_FORMAT, LOG_LEVEL, NO_COLOR). */
+  env?: NodeJS.ProcessEnv;
 }
 
-/** Nest's console logger for the demo's entry points: `npm start`, `npm run sync`, `npm run ldap:check`. */
+/**
+ * Nest's console logger for the demo's entry points: `npm start`, `npm run sync`, `npm run ldap:check`.
+ * One line per event: line breaks in a message (or a stack trace) are folded; JSON with LOG_FORMAT=json.
+ */
 export class EntryPointLogger extends ConsoleLogger {
   constructor(private readonly settings: EntryPointLoggerOptions) {
-    super(settings.logLevels ? { logLevels: settings.logLevels } : {});
+    const log = logSettingsFromEnvironment(
+      settings.env ?? process.env,
+      settings.stderrOnly ? process.stderr : process.stdout,
+    );
+    super({ json: log.json, colors: log.colors, logLevels: settings.logLevels ?? log.logLevels });
   }
 
   override error(message: unknown, ...rest: unknown[]): void {
@@ -29,6 +41,11 @@ export class EntryPointLogger extends ConsoleLogger {
     writeStreamType?: 'stdout' | 'stderr',
     ...rest: [errorStack?: unknown, params?: Record<string, unknown>]
   ): void {
-    super.printMessages(messages, context, logLevel, this.settings.stderrOnly ? 'stderr' : writeStreamType, ...rest);
+    const folded = messages.map((message) => (typeof message === 'string' ? oneLine(message) : message));
+    super.printMessages(folded, context, logLevel, this.settings.stderrOnly ? 'stderr' : writeStreamType, ...rest);
+  }
+
+  protected override printStackTrace(stack: string): void {
+    super.printStackTrace(stack ? oneLine(stack) : stack);
   }
 }

@@ -16,6 +16,7 @@ export { databaseOptionsFromUrl, DEFAULT_DATABASE_URL, redactUrl } from './datab
 export * from './entities/index.js';
 export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';
 export * from './errors/ldap-auth.errors.js';
+export { oneLine } from './logging/one-line.js';
 
 // Logging in.
 export { LdapGuard, INVALID_CREDENTIALS_MESSAGE } from './strategy/ldap.guard.js';

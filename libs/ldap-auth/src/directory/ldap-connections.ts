@@ -11,6 +11,8 @@ import { isTimeout, ServerPreference } from './server-preference.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import type { UsernameFormatter } from '../formatting/username-formatter.js';
+import { errorText } from '../logging/one-line.js';
+import { OutageLog } from '../logging/outage-log.js';
 import {
   DirectoryError,
   DirectoryUnavailableError,
@@ -41,6 +43,7 @@ export class LdapConnections {
   private readonly userPool: LdapConnectionPool<LdapConnection>;
   private readonly servicePool: LdapConnectionPool<LdapConnection>;
   private readonly preference: ServerPreference;
+  private readonly serverOutages = new Map<string, OutageLog>();
 
   constructor(
     private readonly options: ResolvedLdapAuthOptions,
@@ -188,6 +191,7 @@ export class LdapConnections {
         });
         const opened = await open(url, socket);
         this.preference.answered(url);
+        this.serverOutage(url).succeeded(`${url} is reachable again`);
         return opened;
       } catch (error) {
         if (socket) discard(socket);
@@ -196,11 +200,21 @@ export class LdapConnections {
           throw new DirectoryError(`${url}: ${error.message}`, { cause: error });
         }
         failures.push(`${url}: ${messageOf(error)}`);
-        this.logger.warn(`Cannot use ${url}: ${messageOf(error)}`);
+        this.serverOutage(url).failed(messageOf(error), `Cannot use ${url}: ${messageOf(error)}`);
         this.preference.failed(url, messageOf(error));
       }
     }
     throw new DirectoryUnavailableError(`no directory server could be reached (${failures.join('; ')})`);
+  }
+
+  /** Per server: a server down is logged when it goes and comes back, counted in between (not per login). */
+  private serverOutage(url: string): OutageLog {
+    let log = this.serverOutages.get(url);
+    if (!log) {
+      log = new OutageLog(this.logger, `connections to ${url} failed`, { firstLevel: 'warn' });
+      this.serverOutages.set(url, log);
+    }
+    return log;
   }
 
   private async connectAsService(): Promise<LdapConnection> {
@@ -276,5 +290,5 @@ export async function readRootDse(client: Client): Promise<Entry | undefined> {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

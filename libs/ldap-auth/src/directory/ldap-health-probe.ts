@@ -3,6 +3,7 @@ import { ResultCodeError } from 'ldapts';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, openLdapSocket } from './ldap-socket.js';
+import { errorText } from '../logging/one-line.js';
 
 /** Result codes that mean "the server cannot answer now" (busy, unavailable): the directory is down. */
 const SERVER_BUSY_CODES = new Set([51, 52]);
@@ -92,5 +93,5 @@ async function probeOne(
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { LdapAuthEventMap } from './ldap-auth.events.js';
+import { errorText } from '../logging/one-line.js';
 
 interface Emitter {
   emit(event: string, payload: unknown): boolean;
@@ -38,7 +39,7 @@ export class LdapAuthEventPublisher implements OnModuleInit {
     try {
       this.emitter.emit(event, payload);
     } catch (error) {
-      this.logger.error(`A listener of ${event} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`A listener of ${event} failed: ${errorText(error)}`);
     }
   }
 }

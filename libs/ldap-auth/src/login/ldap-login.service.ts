@@ -10,7 +10,14 @@ import { LdapLoginStore } from '../persistence/login/ldap-login.store.js';
 import { LegacyGroupKeys } from '../persistence/legacy-group-keys.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
-import { InvalidCredentialsError, LdapAuthError, MalformedLoginRequestError } from '../errors/ldap-auth.errors.js';
+import {
+  DirectoryUnavailableError,
+  InvalidCredentialsError,
+  LdapAuthError,
+  MalformedLoginRequestError,
+} from '../errors/ldap-auth.errors.js';
+import { oneLine } from '../logging/one-line.js';
+import { OutageLog } from '../logging/outage-log.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
 import { checkLoginInput, MAX_USERNAME_LENGTH } from './login-input.js';
 import { bindAndFindUser, loginGroupDns, loginNames } from './user-lookup.js';
@@ -29,6 +36,8 @@ export class LdapLoginService implements OnApplicationBootstrap {
   /** Managed groups found in the directory, with their names; looked up on first use. */
   private readonly knownGroups = new Map<string, DirectoryGroup>();
   private lastGroupLookup = 0;
+  /** A directory outage fails every login: logged when it begins and ends, counted in between. */
+  private readonly outage = new OutageLog(this.logger, 'logins failed: directory unavailable');
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -79,13 +88,17 @@ export class LdapLoginService implements OnApplicationBootstrap {
           reason: error.reason,
           at: new Date(),
         });
+      } else if (error instanceof DirectoryUnavailableError) {
+        this.outage.failed(error.message, `${this.failedLine(username)}: ${error.message}`);
       } else if (error instanceof LdapAuthError) {
-        this.logger.error(
-          `Login failed for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}: ${error.message}`,
-        );
+        this.logger.error(oneLine(`${this.failedLine(username)}: ${error.message}`));
       }
       throw error;
     }
+  }
+
+  private failedLine(username: string): string {
+    return `Login failed for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}`;
   }
 
   private async authenticate(typed: string, password: string): Promise<AppUser> {
@@ -114,7 +127,9 @@ export class LdapLoginService implements OnApplicationBootstrap {
     }
     const plan = this.groupSync.plan(user, memberOf, this.knownGroups);
     const appUser = await this.store.recordLogin(user, plan, this.options.defaultOrganisationId);
-    this.logger.log(`Login: ${JSON.stringify(user.username)} (${user.dn})`);
+    this.outage.succeeded('The directory is reachable again: logins succeed');
+    // One line per login is for debugging (LOG_LEVEL=debug in the demo); the loginSucceeded event is the audit.
+    this.logger.debug(`Login: ${JSON.stringify(user.username)} (${user.dn})`);
     this.events.emit(LDAP_AUTH_EVENTS.loginSucceeded, {
       userId: appUser.id,
       username: appUser.username,

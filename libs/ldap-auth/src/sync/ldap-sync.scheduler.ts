@@ -4,6 +4,7 @@ import { CronJob } from 'cron';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapSyncService } from './ldap-sync.service.js';
+import { errorText } from '../logging/one-line.js';
 
 /** Name of the job in @nestjs/schedule's SchedulerRegistry, when the app has one. */
 export const LDAP_SYNC_CRON_JOB = 'ldap-sync';
@@ -47,7 +48,7 @@ export class LdapSyncScheduler implements OnApplicationBootstrap, OnApplicationS
     try {
       await this.sync.run();
     } catch (error) {
-      this.logger.error(`Scheduled LDAP sync failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`Scheduled LDAP sync failed: ${errorText(error)}`);
     }
   }
 

@@ -13,6 +13,7 @@ import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { fitSnapshotToColumns } from './fit-snapshot.js';
 import { reconcile } from './reconcile.js';
+import { errorText } from '../logging/one-line.js';
 
 export interface SyncRunOptions {
   /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
@@ -273,5 +274,5 @@ export function maxRemovals(limit: number | `${number}%`, base: number): number 
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

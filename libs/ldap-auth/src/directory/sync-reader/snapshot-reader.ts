@@ -15,6 +15,7 @@ import {
   stableIdAttribute,
   userEntriesFilter,
 } from '../active-directory.js';
+import { errorText } from '../../logging/one-line.js';
 
 /** AD caps pages at 1,000 entries; asking for more only gets 1,000 with a cookie. */
 export const SYNC_PAGE_SIZE = 1000;
@@ -254,5 +255,5 @@ function valueOf(entry: Entry, key: string | undefined): string | null {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
