@@ -70,13 +70,20 @@ export class ThrottleCounter {
     }
   }
 
-  /** Records the attempt's failure, if it failed, then lets it go. */
+  /**
+   * Records the attempt's failure, if it failed, and lets it go. The hold is released as soon as the penalty is
+   * sent, not when it is answered: a read sent after it on the same client comes after it, so the failure is
+   * seen there, and counting it as in flight as well would refuse the next attempt one failure early.
+   */
   async end(key: string, failed: boolean): Promise<void> {
+    if (!failed) return this.release(key);
+    let recorded: Promise<unknown>;
     try {
-      if (failed) await this.run((limiter) => limiter.penalty(key));
+      recorded = this.run((limiter) => limiter.penalty(key));
     } finally {
       this.release(key);
     }
+    await recorded;
   }
 
   release(key: string): void {
