@@ -292,8 +292,8 @@ describe('every refused bind is a 401 with its reason logged (a server that answ
   });
 
   it.each([
-    ['locked', /Login refused for "locked": the server refused the bind: ConstraintViolationError \(code 19\)/],
-    ['policy', /Login refused for "policy": the server refused the bind: InappropriateAuthError \(code 48\)/],
+    ['locked', /Login refused for "locked": the server refused the bind: constraintViolation \(19\)/],
+    ['policy', /Login refused for "policy": the server refused the bind: inappropriateAuthentication \(48\)/],
   ])('%s: 401 with the generic body', async (username, logged) => {
     const res = await postLogin(app, username, 'Some-pass1').expect(401);
     expect(res.body).toEqual(GENERIC_401);

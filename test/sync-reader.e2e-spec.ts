@@ -119,13 +119,13 @@ describe('complete reads against AD-like limits, and aborts on every incomplete 
 
   it('aborts when slapd-style paged size limits cut the read on a later page (sizeLimitExceeded)', async () => {
     await start({ pagedSizeLimit: 2500 });
-    await expectAbortedWithoutWriting(() => app.get(LdapSyncService).run(), /Size Limit Exceeded|code 4|0x4/i);
+    await expectAbortedWithoutWriting(() => app.get(LdapSyncService).run(), /sizeLimitExceeded \(4\)/);
   });
 
   it.each([
-    [3, /Time Limit Exceeded|0x3/i],
-    [11, /Admin Limit Exceeded|0xb/i],
-    [51, /Busy|0x33/i],
+    [3, /timeLimitExceeded \(3\)/],
+    [11, /adminLimitExceeded \(11\)/],
+    [51, /busy \(51\)/],
   ])('aborts when a later page fails with result code %i', async (code, reason) => {
     await start({});
     directory.failPagedSearch({ page: 3, resultCode: code });

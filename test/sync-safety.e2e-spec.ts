@@ -240,7 +240,7 @@ describe('interrupted runs leave the database as it was, and the next run succee
         const before = await tables(limited);
         const report = await syncOf(limited).run();
         expect(report.status).toBe('aborted');
-        expect(report.reason).toMatch(/Size Limit Exceeded|code 4|0x4/i);
+        expect(report.reason).toMatch(/sizeLimitExceeded \(4\)/);
         expect(await tables(limited)).toEqual(before);
       } finally {
         await limited.close();

@@ -1,17 +1,21 @@
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { LdapAuthModule, ldapAuthConfig, type LdapAuthModuleOptions } from '@nest-ldap-auth/ldap-auth';
+import { LdapAuthModule, ldapAuthConfigWith, type LdapAuthModuleOptions } from '@nest-ldap-auth/ldap-auth';
 import { DEV_DIRECTORY, DEV_SERVICE_ACCOUNT } from './dev-directory.provider.js';
 import { DevDirectoryModule } from './dev-directory.module.js';
+
+/** The demo's own LDAP_* variables: read by the demo, so not warned about as unknown to the library. */
+export const DEMO_LDAP_VARIABLES = ['LDAP_DEV_DIRECTORY_LDIF'];
 
 /**
  * LdapAuthModule as the demo configures it (npm start, npm run sync, npm run ldap:check): options from the
  * environment, and with no LDAP_AUTH_URL the embedded development directory and its own service account.
  */
 export function demoLdapAuthModule(): DynamicModule {
+  const config = ldapAuthConfigWith({ appVariables: DEMO_LDAP_VARIABLES });
   return LdapAuthModule.forRootAsync({
-    imports: [ConfigModule.forFeature(ldapAuthConfig), DevDirectoryModule],
-    inject: [ldapAuthConfig.KEY, DEV_DIRECTORY],
+    imports: [ConfigModule.forFeature(config), DevDirectoryModule],
+    inject: [config.KEY, DEV_DIRECTORY],
     useFactory: (options: LdapAuthModuleOptions, dev: { directory: { url: string } } | null): LdapAuthModuleOptions =>
       dev
         ? {

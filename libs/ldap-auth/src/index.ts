@@ -11,7 +11,7 @@ export type * from './interfaces/ldap-auth-options.interface.js';
 export type { AppUser } from './interfaces/app-user.interface.js';
 export { resolveLdapAuthOptions, type ResolvedLdapAuthOptions } from './config/resolve-options.js';
 export { ldapAuthOptionsFromEnvironment, LdapEnvironmentVariables } from './config/ldap-environment.js';
-export { ldapAuthConfig } from './config/ldap-auth.config.js';
+export { ldapAuthConfig, ldapAuthConfigWith } from './config/ldap-auth.config.js';
 export { databaseOptionsFromUrl, DEFAULT_DATABASE_URL, redactUrl } from './database/database-options.js';
 export * from './entities/index.js';
 export { LDAP_AUTH_MIGRATIONS } from './migrations/index.js';

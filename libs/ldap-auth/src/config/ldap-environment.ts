@@ -182,6 +182,9 @@ export class LdapEnvironmentVariables {
   LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS?: string;
 }
 
+/** Every variable the library reads. */
+export const LDAP_AUTH_VARIABLES: readonly string[] = Object.keys(new LdapEnvironmentVariables());
+
 const isTrue = (value: string | undefined, fallback: boolean) =>
   value === undefined ? fallback : /^(true|1|yes)$/i.test(value);
 // Not rounded here: resolveLdapAuthOptions refuses what would round to 0 ms (ldapts reads 0 as "never").
@@ -198,7 +201,7 @@ export function ldapAuthOptionsFromEnvironment(
 ): LdapAuthModuleOptions {
   // Empty variables count as unset, as in docker-compose files that list every variable.
   const raw: Record<string, string> = {};
-  for (const key of Object.keys(new LdapEnvironmentVariables())) {
+  for (const key of LDAP_AUTH_VARIABLES) {
     const value = defined(env[key]);
     if (value !== undefined) raw[key] = value;
   }

@@ -22,7 +22,9 @@ describe('describeBindFailure', () => {
 
   it("keeps the server's words and code for other refusals (locked or policy-refused accounts)", () => {
     const error = new ConstraintViolationError('account locked by password policy');
-    expect(describeBindFailure(error)).toBe('the server refused the bind: account locked by password policy (code 19)');
+    expect(describeBindFailure(error)).toBe(
+      'the server refused the bind: constraintViolation (19): account locked by password policy',
+    );
   });
 
   it('says "wrong username or password" for OpenLDAP, and names an unwilling server', () => {

@@ -1,5 +1,6 @@
 import type { ResultCodeError } from 'ldapts';
 import type { LoginFailureCode } from '../errors/ldap-auth.errors.js';
+import { describeLdapResult } from '../model/ldap-result-codes.js';
 
 /** Active Directory's sub-codes in a failed bind's message (`... data 52e, ...`). */
 const AD_BIND_SUBCODES: Record<string, string> = {
@@ -40,11 +41,6 @@ export function describeBindFailure(error: ResultCodeError): string {
   if (error.code === 49) return 'wrong username or password';
   if (error.code === 53) return 'the server refused the bind (unwilling to perform)';
   // Other codes (19 constraint violation and 48 inappropriate authentication are used for locked or
-  // policy-refused accounts; 8 means the server wants TLS) keep the server's own words.
-  // ldapts appends " Code: 0x13" to the server's message; the code is given in decimal instead.
-  const words = error.message
-    .split('\n')[0]
-    .replace(/\s*Code: 0x[0-9a-f]+$/i, '')
-    .trim();
-  return `the server refused the bind: ${words || error.name} (code ${error.code})`;
+  // policy-refused accounts; 8 means the server wants TLS): the code in words, and the server's own words.
+  return `the server refused the bind: ${describeLdapResult(error)}`;
 }

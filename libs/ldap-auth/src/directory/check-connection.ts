@@ -7,6 +7,7 @@ import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './s
 import { type ConnectionSettings, openCheckSocket, type TlsDetails } from './check-tls.js';
 import { allValues, firstValue } from '../model/directory-user.js';
 import { firstRdnValue } from '../model/dn.js';
+import { describeLdapResult } from '../model/ldap-result-codes.js';
 
 /**
  * The LDAP connection of `npm run ldap:check` (its steps are in check/) and the few reads the check makes.
@@ -239,11 +240,7 @@ export class CheckConnection {
 function asLdapError(error: unknown): CheckLdapError {
   if (error instanceof CheckLdapError) return error;
   if (error instanceof ResultCodeError) {
-    const words = error.message
-      .split('\n')[0]
-      .replace(/\s*Code: 0x[0-9a-f]+$/i, '')
-      .trim();
-    return new CheckLdapError(`${words || error.name} (code ${error.code})`, error.code);
+    return new CheckLdapError(describeLdapResult(error), error.code);
   }
   return new CheckLdapError(error instanceof Error ? error.message : String(error));
 }

@@ -1,5 +1,6 @@
 /** The LDAP reads behind the bound-identity check (bound-identity.ts), on an ldapts client. */
 import { type Client, ResultCodeError } from 'ldapts';
+import { describeLdapResult } from '../model/ldap-result-codes.js';
 import { firstValue } from '../model/directory-user.js';
 import { tryNormalizeDn } from '../model/dn.js';
 import type { BoundConnection } from './bound-identity.js';
@@ -70,7 +71,7 @@ export async function readForestDomains(client: Client): Promise<ForestDomainsRe
     if (domains.length === 0) return { unreadable: `no domain crossRef (nETBIOSName, nCName) in ${partitions}` };
     return { domains };
   } catch (error) {
-    if (error instanceof ResultCodeError) return { unreadable: `${partitions}: ${error.message} (code ${error.code})` };
+    if (error instanceof ResultCodeError) return { unreadable: `${partitions}: ${describeLdapResult(error)}` };
     throw error;
   }
 }

@@ -3,6 +3,7 @@ import type * as net from 'node:net';
 import { type Client, type Entry, ResultCodeError } from 'ldapts';
 import { LdapConnectionPool } from './ldap-connection-pool.js';
 import { looksLikeDn } from '../model/dn.js';
+import { describeLdapResult } from '../model/ldap-result-codes.js';
 import { describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
 import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';
@@ -108,7 +109,7 @@ export class LdapConnections {
     } catch (error) {
       if (error instanceof LdapAuthError) throw error;
       if (error instanceof ResultCodeError) {
-        throw new DirectoryError(`the directory refused a request: ${error.message} (code ${error.code})`, {
+        throw new DirectoryError(`the directory refused a request: ${describeLdapResult(error)}`, {
           cause: error,
         });
       }

@@ -1,15 +1,21 @@
 import type * as net from 'node:net';
-import { ResultCodeError } from 'ldapts';
+import { type Client, ResultCodeError } from 'ldapts';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { describeBindFailure } from './bind-failure.js';
+import { describeLdapResult } from '../model/ldap-result-codes.js';
 import { clientOnSocket, openLdapSocket } from './ldap-socket.js';
 import { errorText } from '../logging/one-line.js';
+import { readSearchBaseFacts, searchBaseWarning } from './search-base-check.js';
 
 /** Result codes that mean "the server cannot answer now" (busy, unavailable): the directory is down. */
 const SERVER_BUSY_CODES = new Set([51, 52]);
 
-/** What one probe found. `reason` names hosts and LDAP messages: it is for the log, never for a response. */
-export type DirectoryProbeResult = { up: true; url: string } | { up: false; reason: string };
+/**
+ * What one probe found. `reason` and `searchBaseWarning` name hosts and LDAP messages: they are for the log,
+ * never for a response.
+ */
+export type DirectoryProbeResult =
+  { up: true; url: string; searchBaseWarning?: string } | { up: false; reason: string };
 
 /** The service account to bind as (a DN and its password), when one is configured. */
 export interface DirectoryProbeCredentials {
@@ -24,10 +30,12 @@ export interface DirectoryProbeCredentials {
  * configured), then bind as the service account when there is one, or read the root DSE when there is none.
  * Connections are closed either way. Every step is bounded by the configured timeouts (connect + receive for
  * the opening, receive for the operation), so a probe ends within one server's budget. Never throws.
+ * With `checkSearchBase`, a server that answered is also asked whether the search base is within its data.
  */
 export function probeDirectory(
   options: ResolvedLdapAuthOptions,
   credentials: DirectoryProbeCredentials | undefined,
+  { checkSearchBase = false }: { checkSearchBase?: boolean } = {},
 ): Promise<DirectoryProbeResult> {
   const { urls } = options.server;
   if (!urls.length) return Promise.resolve({ up: false, reason: 'no directory URL is configured' });
@@ -35,11 +43,11 @@ export function probeDirectory(
     const failures: string[] = new Array<string>(urls.length);
     let pending = urls.length;
     urls.forEach((url, index) => {
-      void probeOne(url, options, credentials)
-        .catch((error: unknown) => messageOf(error))
-        .then((failure) => {
-          if (failure === undefined) return resolve({ up: true, url });
-          failures[index] = `${url}: ${failure}`;
+      void probeOne(url, options, credentials, checkSearchBase)
+        .catch((error: unknown): ProbeOutcome => ({ up: false, failure: messageOf(error) }))
+        .then((outcome) => {
+          if (outcome.up) return resolve({ up: true, url, searchBaseWarning: outcome.searchBaseWarning });
+          failures[index] = `${url}: ${outcome.failure}`;
           if (--pending === 0) resolve({ up: false, reason: failures.join('; ') });
         });
     });
@@ -48,15 +56,19 @@ export function probeDirectory(
 
 /** Whether the server at `url` answers a root DSE read within the timeouts (the failover's probe). */
 export async function serverAnswers(url: string, options: ResolvedLdapAuthOptions): Promise<boolean> {
-  return (await probeOne(url, options, undefined).catch(() => 'failed')) === undefined;
+  const outcome = await probeOne(url, options, undefined, false).catch(() => undefined);
+  return outcome?.up === true;
 }
 
-/** Undefined when the server at `url` answered as it should, otherwise why not. */
+type ProbeOutcome = { up: true; searchBaseWarning?: string } | { up: false; failure: string };
+
+/** Whether the server at `url` answered as it should, and if not, why not. */
 async function probeOne(
   url: string,
   options: ResolvedLdapAuthOptions,
   credentials: DirectoryProbeCredentials | undefined,
-): Promise<string | undefined> {
+  checkSearchBase: boolean,
+): Promise<ProbeOutcome> {
   const { server } = options;
   let socket: net.Socket;
   try {
@@ -67,9 +79,27 @@ async function probeOne(
       deadlineMs: server.connectTimeout + server.timeout,
     });
   } catch (error) {
-    return messageOf(error);
+    return { up: false, failure: messageOf(error) };
   }
   const client = clientOnSocket(url, socket, server);
+  try {
+    const failure = await answers(client, credentials);
+    if (failure !== undefined) return { up: false, failure };
+    if (!checkSearchBase) return { up: true };
+    const facts = await readSearchBaseFacts(client, url, server.searchBase, !!credentials);
+    return { up: true, searchBaseWarning: searchBaseWarning(facts) };
+  } finally {
+    // Unbind politely, but never wait on a peer that does not answer.
+    if (client.isConnected) void client.unbind().catch(() => undefined);
+    socket.destroy();
+  }
+}
+
+/** Undefined when the server answered as it should (a bind, or the root DSE), otherwise why not. */
+async function answers(
+  client: Client,
+  credentials: DirectoryProbeCredentials | undefined,
+): Promise<string | undefined> {
   try {
     if (credentials) {
       await client.bind(credentials.dn, credentials.password);
@@ -82,13 +112,9 @@ async function probeOne(
       if (credentials) return `the service account could not bind: ${describeBindFailure(error)}`;
       // The server answered; it just would not show its root DSE to an anonymous client.
       if (!SERVER_BUSY_CODES.has(error.code)) return undefined;
-      return `the server cannot answer now: ${error.message} (code ${error.code})`;
+      return `the server cannot answer now: ${describeLdapResult(error)}`;
     }
     return messageOf(error);
-  } finally {
-    // Unbind politely, but never wait on a peer that does not answer.
-    if (client.isConnected) void client.unbind().catch(() => undefined);
-    socket.destroy();
   }
 }
 

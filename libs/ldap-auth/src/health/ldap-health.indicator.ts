@@ -22,6 +22,8 @@ export type LdapHealthIndicatorResult<Key extends string = 'directory'> = Record
  * used to flood the directory: at most one probe in flight (callers meanwhile share it), on a connection of
  * its own that is closed afterwards, and its result reused for {@link LDAP_HEALTH_RESULT_TTL_MS}. A probe ends
  * within the configured timeouts. The reason a probe failed is logged when the state changes, never returned.
+ * The first probe that reaches the directory also checks the search base against the server's naming contexts
+ * (and, as the service account, that it exists), and logs a warning naming LDAP_AUTH_SEARCH_BASE when it is off.
  *
  * ```ts
  * @Get('health') @HealthCheck()
@@ -37,6 +39,8 @@ export class LdapHealthIndicator {
   private latest?: { result: DirectoryProbeResult; at: number };
   /** What was last logged ('up', or the failure's reason), so a steady state is logged once. */
   private logged?: string;
+  /** Whether a probe has reached the directory, and so checked the search base (once per process). */
+  private searchBaseChecked = false;
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -62,7 +66,12 @@ export class LdapHealthIndicator {
   private async probe(): Promise<DirectoryProbeResult> {
     let result: DirectoryProbeResult;
     try {
-      result = await probeDirectory(this.options, this.directory.serviceBindCredentials());
+      const checkSearchBase = !this.searchBaseChecked;
+      result = await probeDirectory(this.options, this.directory.serviceBindCredentials(), { checkSearchBase });
+      if (result.up && checkSearchBase) {
+        this.searchBaseChecked = true;
+        if (result.searchBaseWarning) this.logger.warn(result.searchBaseWarning);
+      }
     } catch (error) {
       // serviceBindCredentials() may refuse a service name the formatter cannot use.
       result = { up: false, reason: error instanceof Error ? error.message : String(error) };

@@ -1,8 +1,9 @@
-import type { Control } from 'ldapts';
+import { type Control, ResultCodeError } from 'ldapts';
 import type { BulkReadConnection } from './bulk-read-connection.js';
 import type { DirectorySnapshot, ReadProgress, SnapshotGroup, SnapshotUser } from '../../model/directory-snapshot.js';
 import type { Entry } from '../../model/directory-user.js';
 import { tryNormalizeDn } from '../../model/dn.js';
+import { describeLdapResult } from '../../model/ldap-result-codes.js';
 import type { LdapUserFieldMap } from '../../interfaces/ldap-auth-options.interface.js';
 import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import { AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
@@ -254,6 +255,8 @@ function valueOf(entry: Entry, key: string | undefined): string | null {
   return typeof first === 'string' ? first : first.toString('utf8');
 }
 
+/** The code of an LDAP answer in words (`noSuchObject (32)`), other errors as they say. */
 function messageOf(error: unknown): string {
+  if (error instanceof ResultCodeError) return describeLdapResult(error);
   return errorText(error);
 }
