@@ -3,6 +3,7 @@ import { Client, type Entry, NoSuchObjectError, ResultCodeError, SizeLimitExceed
 import { clientOnSocket } from './ldap-socket.js';
 import { BrokenRangeError, rangedValueChunks, searchControls, userEntriesFilter } from './active-directory.js';
 import { describeBindFailure } from './bind-failure.js';
+import { canonicalGid, GID_ATTRIBUTE } from './posix-groups.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
 import { type ConnectionSettings, openCheckSocket, type TlsDetails } from './check-tls.js';
 import { allValues, firstValue } from '../model/directory-user.js';
@@ -57,6 +58,8 @@ export interface GroupDetails {
   isGroup: boolean;
   /** Values of the member attribute (direct members), AD's ranged retrieval followed. */
   memberValues: number;
+  /** A posixGroup's gidNumber (not on AD): its primary-group users are members too (see posix-groups.ts). */
+  gidNumber?: string;
 }
 
 const GROUP_CLASSES = ['group', 'groupofnames', 'groupofuniquenames', 'posixgroup'];
@@ -185,7 +188,7 @@ export class CheckConnection {
       const { searchEntries } = await this.client.search(dn, {
         scope: 'base',
         filter: '(objectClass=*)',
-        attributes: ['cn', 'objectClass', memberAttribute],
+        attributes: ['cn', 'objectClass', memberAttribute, GID_ATTRIBUTE],
       });
       entry = searchEntries[0];
     } catch (error) {
@@ -194,12 +197,14 @@ export class CheckConnection {
     }
     if (!entry) return undefined;
     const objectClasses = allValues(entry, 'objectClass') ?? [];
+    const posix = !this.server?.activeDirectory && objectClasses.some((c) => c.toLowerCase() === 'posixgroup');
     return {
       dn: entry.dn,
       name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn),
       objectClasses,
       isGroup: objectClasses.some((c) => GROUP_CLASSES.includes(c.toLowerCase())),
       memberValues: await this.countMemberValues(entry, memberAttribute),
+      gidNumber: posix ? canonicalGid(firstValue(entry, GID_ATTRIBUTE)) : undefined,
     };
   }
 

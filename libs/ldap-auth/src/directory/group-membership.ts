@@ -1,4 +1,4 @@
-import { type Client, EqualityFilter, type Filter, NoSuchObjectError, OrFilter, ResultCodeError } from 'ldapts';
+import { type Client, EqualityFilter, type Filter, NoSuchObjectError, OrFilter } from 'ldapts';
 import { firstRdnValue, tryNormalizeDn } from '../model/dn.js';
 import { type DirectoryGroup, type DirectoryUser, firstValue } from '../model/directory-user.js';
 import { ListedGroupMatcher } from '../model/listed-groups.js';
@@ -7,6 +7,7 @@ import { DirectoryError } from '../errors/ldap-auth.errors.js';
 import type { LdapConnection } from './ldap-connections.js';
 import { deriveGroupSearchBase } from './server-info.js';
 import { memberOfInChainFilter, searchControls } from './active-directory.js';
+import { canonicalGid, countsPrimaryGroups, GID_ATTRIBUTE, primaryGroupFilter } from './posix-groups.js';
 
 /** Deepest nesting followed when groups are expanded by the client. */
 const MAX_NESTING_DEPTH = 32;
@@ -16,11 +17,14 @@ type MembershipSource = Exclude<ResolvedLdapAuthOptions['groupMembership'], 'aut
 /** The options group reads use. */
 export type GroupMembershipOptions = Pick<ResolvedLdapAuthOptions, 'server' | 'groupMembership' | 'nestedGroups'>;
 
+/** The listed groups a user is in, and those of them the user is in directly (not through nesting). */
+export interface MembershipDetail {
+  groups: Set<string>;
+  direct: Set<string>;
+}
+
 /** A user's groups at login: which listed groups the user is in, and which listed groups exist. */
 export class GroupMembership {
-  /** Per URL: whether the server's schema defines memberOf (OpenLDAP with the memberof overlay). */
-  private readonly memberOfSupport = new Map<string, Promise<boolean>>();
-
   constructor(private readonly options: GroupMembershipOptions) {}
 
   /**
@@ -33,10 +37,22 @@ export class GroupMembership {
     groupDns: readonly string[],
     known?: ReadonlyMap<string, DirectoryGroup>,
   ): Promise<Set<string>> {
+    return (await this.membershipDetail(connection, user, groupDns, known)).groups;
+  }
+
+  /** membership(), and which of those groups the user is in directly (a primary group counts as direct). */
+  async membershipDetail(
+    connection: LdapConnection,
+    user: DirectoryUser,
+    groupDns: readonly string[],
+    known?: ReadonlyMap<string, DirectoryGroup>,
+  ): Promise<MembershipDetail> {
     const wanted = new Set(groupDns);
-    if (wanted.size === 0) return new Set();
+    if (wanted.size === 0) return { groups: new Set(), direct: new Set() };
     const { client } = connection;
-    const source = await this.membershipSource(connection);
+    const source = this.membershipSource(connection);
+    // A group counts only under a name the server gave it (see ListedGroupMatcher): never by folding.
+    const listed = new ListedGroupMatcher(wanted, known);
 
     if (this.options.nestedGroups && connection.server.activeDirectory) {
       // AD answers nesting itself: ask, per wanted group, whether the user's entry is in its chain.
@@ -46,14 +62,15 @@ export class GroupMembership {
         const { searchEntries } = await client.search(user.dn, { scope: 'base', filter, attributes: ['1.1'] });
         if (searchEntries.length) found.add(dn);
       }
-      return found;
+      return { groups: found, direct: listed.match(normalizedMemberOf(user)) };
     }
 
-    // A group counts only under a name the server gave it (see ListedGroupMatcher): never by folding.
-    const listed = new ListedGroupMatcher(wanted, known);
     const direct = await this.directGroups(connection, user, source);
     const found = listed.match(direct);
-    if (!this.options.nestedGroups || source === 'memberUid') return found;
+    // A primary group counts for itself only, not through nesting: the full sync counts it on the listed group.
+    for (const dn of await this.primaryGroups(connection, user)) for (const key of listed.keysOf(dn)) found.add(key);
+    const directFound = new Set(found);
+    if (!this.options.nestedGroups || source === 'memberUid') return { groups: found, direct: directFound };
 
     // Expand upwards level by level; `seen` stops cycles.
     const attribute = source === 'uniqueMember' ? 'uniqueMember' : 'member';
@@ -68,7 +85,7 @@ export class GroupMembership {
         for (const key of listed.keysOf(dn)) found.add(key);
       }
     }
-    return found;
+    return { groups: found, direct: directFound };
   }
 
   /** The groups among `dns` (normalised) that exist, by normalised DN, with their names. */
@@ -87,20 +104,21 @@ export class GroupMembership {
   }
 
   /**
-   * Where membership is read, decided per server and never per entry: AD, and OpenLDAP with the memberof
-   * overlay, keep memberOf (an entry without it is in no group); other servers are searched on `member`.
+   * Where membership is read, per server, never per entry. AD keeps memberOf as the back link of `member`.
+   * Elsewhere `member` itself: a schema that defines memberOf (msuser, some NIS schemas) does not mean anything
+   * fills it, and the full sync reads `member` (login and sync must agree; with the memberof overlay both agree).
    */
-  private async membershipSource(connection: LdapConnection): Promise<MembershipSource> {
+  private membershipSource(connection: LdapConnection): MembershipSource {
     const configured = this.options.groupMembership;
     if (configured !== 'auto') return configured;
-    if (connection.server.activeDirectory) return 'memberOf';
-    let known = this.memberOfSupport.get(connection.url);
-    if (!known) {
-      known = schemaDefines(connection, 'memberOf');
-      this.memberOfSupport.set(connection.url, known);
-      known.catch(() => this.memberOfSupport.delete(connection.url));
-    }
-    return (await known) ? 'memberOf' : 'member';
+    return connection.server.activeDirectory ? 'memberOf' : 'member';
+  }
+
+  /** Normalised DNs of the posixGroups whose gidNumber is the user's (see posix-groups.ts). */
+  private async primaryGroups(connection: LdapConnection, user: DirectoryUser): Promise<string[]> {
+    if (!countsPrimaryGroups(this.options.groupMembership, connection.server.activeDirectory)) return [];
+    const gid = canonicalGid(firstValue(user.attributes, GID_ATTRIBUTE));
+    return gid === undefined ? [] : this.searchDns(connection, primaryGroupFilter(gid));
   }
 
   /** Normalised DNs of the groups the user is directly in. */
@@ -110,7 +128,7 @@ export class GroupMembership {
     source: MembershipSource,
   ): Promise<string[]> {
     if (source === 'memberOf') {
-      return (user.memberOf ?? []).map(tryNormalizeDn).filter((dn): dn is string => !!dn);
+      return normalizedMemberOf(user);
     }
     const filter =
       source === 'memberUid'
@@ -149,22 +167,6 @@ export class GroupMembership {
   }
 }
 
-/** Whether the server's schema defines `attribute` (read once per server: the schema is large). */
-async function schemaDefines(connection: LdapConnection, attribute: string): Promise<boolean> {
-  const base = connection.server.subschemaSubentry ?? 'cn=Subschema';
-  try {
-    const { searchEntries } = await connection.client.search(base, {
-      scope: 'base',
-      filter: '(objectClass=subschema)',
-      attributes: ['attributeTypes'],
-    });
-    const types = searchEntries[0]?.attributeTypes ?? [];
-    const values = (Array.isArray(types) ? types : [types]).map(String);
-    // `NAME 'memberOf'` or `NAME ( 'alias' 'memberOf' )` in an attribute type description (RFC 4512).
-    const pattern = new RegExp(`NAME\\s+(\\(\\s*)?('[^']*'\\s+)*'${attribute}'`, 'i');
-    return values.some((value) => pattern.test(value));
-  } catch (error) {
-    if (error instanceof ResultCodeError) return false;
-    throw error;
-  }
+function normalizedMemberOf(user: DirectoryUser): string[] {
+  return (user.memberOf ?? []).map(tryNormalizeDn).filter((dn): dn is string => !!dn);
 }

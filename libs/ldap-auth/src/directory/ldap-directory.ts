@@ -12,10 +12,11 @@ import { DirectoryUnavailableError, InvalidCredentialsError } from '../errors/ld
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { type LdapConnection, LdapConnections, readRootDse } from './ldap-connections.js';
 import { findUser } from './user-lookup.js';
-import { GroupMembership } from './group-membership.js';
+import { GroupMembership, type MembershipDetail } from './group-membership.js';
 import { verifyBoundIdentity } from './bound-identity.js';
 import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import { readDirectorySnapshot } from './sync-reader/snapshot-reader.js';
+import { countsPrimaryGroups } from './posix-groups.js';
 
 /** Result codes of a refused bind that mean "the server cannot answer now", not "this login is wrong". */
 const SERVER_BUSY_CODES = new Set([51, 52]);
@@ -38,6 +39,12 @@ export interface DirectorySession {
     groupDns: readonly string[],
     known?: ReadonlyMap<string, DirectoryGroup>,
   ): Promise<Set<string>>;
+  /** membership(), and which of those groups the user is in directly (for ldap:check). */
+  membershipDetail(
+    user: DirectoryUser,
+    groupDns: readonly string[],
+    known?: ReadonlyMap<string, DirectoryGroup>,
+  ): Promise<MembershipDetail>;
   /** The groups among `groupDns` (normalised) that exist, by normalised DN, with their names. */
   readGroups(groupDns: readonly string[]): Promise<Map<string, DirectoryGroup>>;
 }
@@ -119,6 +126,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
         nestedGroups,
         memberAttribute:
           groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
+        primaryGroups: countsPrimaryGroups(groupMembership, connection.server.activeDirectory),
         onProgress,
       });
     } finally {
@@ -166,6 +174,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
         return user;
       },
       membership: (user, groupDns, known) => this.groups.membership(connection, user, groupDns, known),
+      membershipDetail: (user, groupDns, known) => this.groups.membershipDetail(connection, user, groupDns, known),
       readGroups: (dns) => this.groups.readGroups(connection.client, dns),
     };
   }

@@ -6,9 +6,13 @@ import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { DirectoryError, InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
 import type { LdapConnection } from './ldap-connections.js';
 import { AD_SID_ATTRIBUTE, personCategoryFilters, searchControls, stableIdAttribute } from './active-directory.js';
+import { countsPrimaryGroups, GID_ATTRIBUTE } from './posix-groups.js';
 
 /** The options a user lookup reads. */
-export type UserLookupOptions = Pick<ResolvedLdapAuthOptions, 'server' | 'objectClass' | 'userFields'>;
+export type UserLookupOptions = Pick<
+  ResolvedLdapAuthOptions,
+  'server' | 'objectClass' | 'userFields' | 'groupMembership'
+>;
 
 /** The user's entry by bare login name: exactly one entry, or an InvalidCredentialsError. */
 export async function findUser(
@@ -71,15 +75,18 @@ function userFilter(connection: LdapConnection, options: UserLookupOptions, look
 
 function userAttributes(connection: LdapConnection, options: UserLookupOptions): string[] {
   const { userFields, server } = options;
+  const ad = connection.server.activeDirectory;
   const names = [
     userFields.username,
     userFields.email,
     userFields.firstName,
     userFields.lastName,
     ...server.searchAttributes,
-    stableIdAttribute(connection.server.activeDirectory),
+    stableIdAttribute(ad),
     'memberOf',
-    ...(connection.server.activeDirectory ? [AD_SID_ATTRIBUTE, 'sAMAccountName'] : []),
+    ...(ad ? [AD_SID_ATTRIBUTE, 'sAMAccountName'] : []),
+    // The primary group, for listed posixGroups (see posix-groups.ts).
+    ...(countsPrimaryGroups(options.groupMembership, ad) ? [GID_ATTRIBUTE] : []),
   ];
   return [...new Set(names.filter((n): n is string => !!n))];
 }

@@ -1,4 +1,5 @@
 import type { CheckConnection } from '../../directory/check-connection.js';
+import { countsPrimaryGroups } from '../../directory/posix-groups.js';
 import { normalizeDn } from '../../model/dn.js';
 import type { CheckRun } from '../check-report.js';
 import { type CheckContext, NO_USABLE_URL } from './check-context.js';
@@ -63,9 +64,14 @@ export async function checkListedGroups(
           data,
         };
       }
+      // gidNumber is only read off a posixGroup on a server that is not AD.
+      const primary =
+        found.gidNumber !== undefined && countsPrimaryGroups(ctx.options.groupMembership, false)
+          ? `, and the users whose gidNumber is ${found.gidNumber} (their primary group)`
+          : '';
       return {
         status: 'ok',
-        summary: `exists: "${found.name}", ${found.memberValues} direct member value${found.memberValues === 1 ? '' : 's'} (${memberAttribute}) (${variables.join(', ')})`,
+        summary: `exists: "${found.name}", ${found.memberValues} direct member value${found.memberValues === 1 ? '' : 's'} (${memberAttribute})${primary} (${variables.join(', ')})`,
         data,
       };
     });

@@ -1,7 +1,6 @@
 import { stableIdAttribute } from '../../directory/active-directory.js';
 import type { DirectoryGroup, DirectoryUser } from '../../model/directory-user.js';
-import { normalizeDn, tryNormalizeDn } from '../../model/dn.js';
-import { ListedGroupMatcher } from '../../model/listed-groups.js';
+import { normalizeDn } from '../../model/dn.js';
 import { loginGroupDns } from '../../login/user-lookup.js';
 import type { CheckRun, StepOutcome, UserCheckSummary } from '../check-report.js';
 import type { CheckContext } from './check-context.js';
@@ -12,6 +11,8 @@ export interface UserFound {
   user: DirectoryUser;
   known: Map<string, DirectoryGroup>;
   memberOf: Set<string>;
+  /** Those of memberOf the user is in directly, as the login read it (not through nesting). */
+  direct: Set<string>;
 }
 
 /**
@@ -28,21 +29,11 @@ export async function checkUserDecision(
 ): Promise<void> {
   await run.step('user.groups', 'user groups', { needs: ['user.entry'] }, () => {
     if (groupsFailure) return groupsFailure;
-    const { user, known, memberOf } = found!;
+    const { known, memberOf, direct } = found!;
     const listed = listedGroups(ctx);
-    const direct = new ListedGroupMatcher(
-      listed.map((g) => g.normalized),
-      known,
-    ).match((user.memberOf ?? []).map(tryNormalizeDn).filter((dn): dn is string => !!dn));
     summary.groups = listed.map((g) => {
       const member = memberOf.has(g.normalized);
-      const how: 'direct' | 'nested' | undefined = !member
-        ? undefined
-        : user.memberOf === undefined && !direct.size
-          ? undefined
-          : direct.has(g.normalized)
-            ? 'direct'
-            : 'nested';
+      const how = member ? (direct.has(g.normalized) ? ('direct' as const) : ('nested' as const)) : undefined;
       return { dn: g.dn, exists: known.has(g.normalized), member, how };
     });
     if (!listed.length) {

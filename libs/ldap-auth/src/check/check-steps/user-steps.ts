@@ -80,7 +80,8 @@ export async function checkUser(
           progress.stage = 'groups';
           progress.user = user;
           const known = await session.readGroups(groupDns);
-          return { user, known, memberOf: await session.membership(user, groupDns, known) };
+          const { groups, direct } = await session.membershipDetail(user, groupDns, known);
+          return { user, known, memberOf: groups, direct };
         },
         {
           onStage: (stage, user) => {

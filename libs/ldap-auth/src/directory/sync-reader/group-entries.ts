@@ -4,6 +4,7 @@ import { allValues, firstValue, type Entry } from '../../model/directory-user.js
 import { firstRdnValue } from '../../model/dn.js';
 import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import { BrokenRangeError, rangedValueChunks } from '../active-directory.js';
+import { canonicalGid, GID_ATTRIBUTE } from '../posix-groups.js';
 
 /** The attribute of a group entry that lists its members. */
 export type MemberAttribute = 'member' | 'uniqueMember' | 'memberUid';
@@ -13,6 +14,8 @@ export interface GroupEntry {
   dn: string;
   name: string;
   members: string[];
+  /** A posixGroup's gidNumber, read when primary groups count (see posix-groups.ts). */
+  gidNumber?: string;
 }
 
 /** Group entries asked for at once on the read's connection. */
@@ -34,6 +37,8 @@ export class GroupEntryReader {
     private readonly memberAttribute: MemberAttribute,
     /** The read's counters: every entry read counts. */
     private readonly stats: { entriesRead: number },
+    /** Read a posixGroup's gidNumber too: its primary-group users are members (see posix-groups.ts). */
+    private readonly primaryGroups = false,
   ) {}
 
   /** The entries of `dns` (undefined: no such entry), a few searches at a time. */
@@ -71,7 +76,7 @@ export class GroupEntryReader {
       const result = await this.client.search(dn, {
         scope: 'base',
         filter,
-        attributes: ['cn', 'objectClass', attribute],
+        attributes: ['cn', 'objectClass', attribute, ...(this.primaryGroups && !onlyIfGroup ? [GID_ATTRIBUTE] : [])],
       });
       refuseReferrals(result.searchReferences, dn);
       entry = result.searchEntries[0];
@@ -83,7 +88,25 @@ export class GroupEntryReader {
     this.stats.entriesRead++;
     const members = await this.memberValues(dn, entry);
     if (members.length === 0) this.refuseUnreadableMembers(dn, entry);
-    return { dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn), members };
+    // A primary group counts for a listed group only, not for a nested one (read with onlyIfGroup).
+    const gidNumber = onlyIfGroup ? undefined : this.gidOf(dn, entry);
+    return { dn, name: firstValue(entry, 'cn') ?? firstRdnValue(entry.dn), members, gidNumber };
+  }
+
+  /**
+   * A posixGroup's gidNumber when primary groups count. The schema requires it: one that did not come back is
+   * hidden from the sync account, and taking the group for one without primary members would empty it.
+   */
+  private gidOf(dn: string, entry: Entry): string | undefined {
+    if (!this.primaryGroups) return undefined;
+    if (!allValues(entry, 'objectClass')?.some((c) => c.toLowerCase() === 'posixgroup')) return undefined;
+    const gid = canonicalGid(firstValue(entry, GID_ATTRIBUTE));
+    if (gid === undefined) {
+      throw new IncompleteDirectoryReadError(
+        `the posixGroup ${dn} came back without an integer ${GID_ATTRIBUTE}, which its class requires: the sync account may not read it`,
+      );
+    }
+    return gid;
   }
 
   /** Every value of the member attribute on a group's entry, AD's ranged retrieval followed. */

@@ -9,6 +9,7 @@ import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import { AD_UUID_ATTRIBUTE, OPENLDAP_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
 import type { ServerInfo } from '../server-info.js';
 import { type GroupEntry, GroupEntryReader, type MemberAttribute, refuseReferrals } from './group-entries.js';
+import { canonicalGid, GID_ATTRIBUTE } from '../posix-groups.js';
 import {
   isAccountDisabled,
   objectGuidText,
@@ -26,6 +27,7 @@ const MAX_NESTING_DEPTH = 32;
 const AD_GUID_KEY = AD_UUID_ATTRIBUTE.toLowerCase();
 const OPENLDAP_UUID_KEY = OPENLDAP_UUID_ATTRIBUTE.toLowerCase();
 const UAC_KEY = 'useraccountcontrol';
+const GID_KEY = GID_ATTRIBUTE.toLowerCase();
 export interface SnapshotReadOptions {
   searchBase: string;
   objectClass: string;
@@ -37,6 +39,8 @@ export interface SnapshotReadOptions {
   nestedGroups: boolean;
   /** The attribute of a group entry that lists its members. */
   memberAttribute: MemberAttribute;
+  /** A listed posixGroup's members include the users whose gidNumber is its own (see posix-groups.ts). */
+  primaryGroups?: boolean;
   onProgress?: (progress: ReadProgress) => void;
 }
 
@@ -67,6 +71,8 @@ class SnapshotReader {
   private readonly userByRawDn = new Map<string, SnapshotUser>();
   private userByDn?: Map<string, SnapshotUser>;
   private readonly userByName = new Map<string, SnapshotUser>();
+  /** gidNumber → the users whose primary group it is, with primaryGroups. */
+  private readonly usersByGid = new Map<string, SnapshotUser[]>();
   private readonly stats = { entriesRead: 0, pages: 0 };
   private ordinals = 0;
   /** With a login group: 1 at the ordinal of each user in it (the others are not users, nor members). */
@@ -85,7 +91,7 @@ class SnapshotReader {
     private readonly options: SnapshotReadOptions,
   ) {
     this.controls = searchControls(server);
-    this.groupEntries = new GroupEntryReader(client, options.memberAttribute, this.stats);
+    this.groupEntries = new GroupEntryReader(client, options.memberAttribute, this.stats, options.primaryGroups);
     const { userFields } = options;
     this.keys = {
       username: userFields.username?.toLowerCase(),
@@ -136,6 +142,7 @@ class SnapshotReader {
       userFields.lastName,
       stableIdAttribute(this.server.activeDirectory),
       ...(ad ? ['userAccountControl'] : []),
+      ...(this.options.primaryGroups ? [GID_ATTRIBUTE] : []),
     ].filter((a): a is string => !!a);
     const pages = this.client.searchPages(
       this.options.searchBase,
@@ -184,6 +191,12 @@ class SnapshotReader {
     this.userByRawDn.set(entry.dn, user);
     // memberUid is compared as the server compares it (caseExactIA5Match, RFC 2307), as the login's search does.
     if (username && this.options.memberAttribute === 'memberUid') this.userByName.set(username, user);
+    const gid = this.options.primaryGroups ? canonicalGid(valueOf(entry, GID_KEY)) : undefined;
+    if (gid !== undefined) {
+      const sharing = this.usersByGid.get(gid);
+      if (sharing) sharing.push(user);
+      else this.usersByGid.set(gid, [user]);
+    }
   }
 
   private uuidOf(entry: Entry): string | undefined {
@@ -196,6 +209,14 @@ class SnapshotReader {
     const members: SnapshotUser[] = [];
     const stamp = (this.memberStamp ??= new Int32Array(this.ordinals));
     const groupNumber = ++this.groupsResolved;
+    const add = (user: SnapshotUser) => {
+      if (stamp[user.ordinal] !== groupNumber && (!this.inLoginGroup || this.inLoginGroup[user.ordinal])) {
+        stamp[user.ordinal] = groupNumber;
+        members.push(user);
+      }
+    };
+    // Primary-group users count for the listed group itself, not through nesting (as at login).
+    if (top.gidNumber !== undefined) for (const user of this.usersByGid.get(top.gidNumber) ?? []) add(user);
     const seen = new Set<string>([top.dn]);
     let frontier = [top];
     for (let depth = 0; frontier.length && depth <= MAX_NESTING_DEPTH; depth++) {
@@ -204,10 +225,7 @@ class SnapshotReader {
         for (const value of group.members) {
           const user = this.memberUser(value);
           if (user) {
-            if (stamp[user.ordinal] !== groupNumber && (!this.inLoginGroup || this.inLoginGroup[user.ordinal])) {
-              stamp[user.ordinal] = groupNumber;
-              members.push(user);
-            }
+            add(user);
             continue;
           }
           if (!this.options.nestedGroups || this.options.memberAttribute === 'memberUid') continue;
