@@ -1,11 +1,20 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
-import { LdapLoginService } from '@nest-ldap-auth/ldap-auth';
+import { DatabaseUnavailableError, LdapLoginService } from '@nest-ldap-auth/ldap-auth';
 
 /** Accepts `Authorization: Bearer <token>` for a user who still exists and is active. */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
+  private readonly logger = new Logger(JwtAuthGuard.name);
+
   constructor(
     private readonly jwt: JwtService,
     private readonly logins: LdapLoginService,
@@ -21,9 +30,20 @@ export class JwtAuthGuard implements CanActivate {
     } catch {
       throw new UnauthorizedException();
     }
-    const user = payload.sub ? await this.logins.findActiveUser(Number(payload.sub)) : null;
+    const user = payload.sub ? await this.findActiveUser(Number(payload.sub)) : null;
     if (!user) throw new UnauthorizedException();
     req.user = user;
     return true;
+  }
+
+  /** A lost database connection is a 503 and one log line, not a 500 with a stack trace. */
+  private async findActiveUser(id: number) {
+    try {
+      return await this.logins.findActiveUser(id);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      this.logger.error(`Token check for user ${id} failed: ${error.message}: answered 503`);
+      throw new ServiceUnavailableException('The database is unavailable, try again later');
+    }
   }
 }

@@ -78,6 +78,12 @@ class CapturingLogger extends ConsoleLogger {
     for (const message of messages) this.lines.push(`${logLevel.toUpperCase()} [${context}] ${String(message)}`);
     if (process.env.E2E_LOGS) super.printMessages(messages, context, logLevel);
   }
+
+  // A stack trace is printed after its message: kept line by line, as a log reader would see it.
+  protected override printStackTrace(stack: string): void {
+    if (stack) this.lines.push(...stack.split('\n'));
+    if (process.env.E2E_LOGS) super.printStackTrace(stack);
+  }
 }
 
 /** Runs SQL on the app's database (for assertions on what was stored). */

@@ -59,3 +59,6 @@ export class LdapConfigurationError extends LdapAuthError {
     super(`Invalid LDAP configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
+
+/** The database connection was lost (killed, reset, server gone) and the work could not be done: a 503. */
+export class DatabaseUnavailableError extends LdapAuthError {}

@@ -11,6 +11,7 @@ import { LegacyGroupKeys } from '../persistence/legacy-group-keys.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import {
+  DatabaseUnavailableError,
   DirectoryUnavailableError,
   InvalidCredentialsError,
   LdapAuthError,
@@ -70,6 +71,7 @@ export class LdapLoginService implements OnApplicationBootstrap {
    * @throws MalformedLoginRequestError when username or password is not a string
    * @throws InvalidCredentialsError for every login that must fail (the reason is logged here)
    * @throws DirectoryUnavailableError when no directory server answers
+   * @throws DatabaseUnavailableError when the database connection was lost (twice)
    */
   async login(username: unknown, password: unknown): Promise<AppUser> {
     if (typeof username !== 'string' || typeof password !== 'string') {
@@ -88,6 +90,8 @@ export class LdapLoginService implements OnApplicationBootstrap {
           reason: error.reason,
           at: new Date(),
         });
+      } else if (error instanceof DatabaseUnavailableError) {
+        this.logger.error(oneLine(`${this.failedLine(username)}: ${error.message}: answered 503`));
       } else if (error instanceof DirectoryUnavailableError) {
         this.outage.failed(error.message, `${this.failedLine(username)}: ${error.message}`);
       } else if (error instanceof LdapAuthError) {

@@ -8,6 +8,7 @@ import { storedUsername, usernameKey } from '../../model/username-key.js';
 import type { GroupSyncPlan } from '../../group-mirroring/group-sync.js';
 import { InvalidCredentialsError } from '../../errors/ldap-auth.errors.js';
 import { TransactionRunner } from '../transaction-runner.js';
+import { retryOnceOnLostConnection } from '../lost-connection.js';
 import { displacedUsername, fillUsernameKeys, type Query } from '../username-keys.js';
 import { LdapAuthEventPublisher } from '../../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../../events/ldap-auth.events.js';
@@ -44,7 +45,13 @@ export class LdapLoginStore {
    * as stored (most logins) costs two statements (UnchangedLogin); anything else runs in one
    * transaction, in as few statements as that allows.
    */
-  async recordLogin(
+  recordLogin(entry: DirectoryUser, plan: GroupSyncPlan | null, defaultOrganisationId?: number): Promise<AppUser> {
+    // Safe to run again: the unchanged path's one write is the login time, and a transaction that lost its
+    // connection did not commit (were its commit's answer lost, the second run finds the row as written).
+    return retryOnceOnLostConnection('a login', () => this.recordLoginOnce(entry, plan, defaultOrganisationId));
+  }
+
+  private async recordLoginOnce(
     entry: DirectoryUser,
     plan: GroupSyncPlan | null,
     defaultOrganisationId?: number,
@@ -166,8 +173,15 @@ export class LdapLoginStore {
     return user;
   }
 
-  /** The user as the API shows it, or null when there is no such active user. */
-  async findActiveUser(id: number): Promise<AppUser | null> {
+  /**
+   * The user as the API shows it, or null when there is no such active user. A read: run again once when the
+   * database connection was lost, then DatabaseUnavailableError.
+   */
+  findActiveUser(id: number): Promise<AppUser | null> {
+    return retryOnceOnLostConnection('a user lookup', () => this.findActiveUserOnce(id));
+  }
+
+  private async findActiveUserOnce(id: number): Promise<AppUser | null> {
     const manager = this.dataSource.manager;
     const user = await manager.getRepository(UserEntity).findOne({ where: { id, isActive: true } });
     if (!user) return null;
