@@ -90,6 +90,8 @@ async function expectLostConnectionWritesNothing(
   await cut();
   const report = await running;
   expect(report.status).toBe('failed');
+  expect(report.reason).toMatch(/^database connection lost during the sync \(.+\)$/);
+  expect(report.reason).not.toContain('\n');
   expect(await tables(app)).toEqual(before);
 }
 

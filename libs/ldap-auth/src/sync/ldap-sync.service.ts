@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
+import { isLostDatabaseConnection } from '../persistence/lost-connection.js';
 import { LdapSyncStore } from '../persistence/sync/ldap-sync.store.js';
 import { LdapSyncLock } from '../persistence/sync/ldap-sync-lock.js';
 import { LdapSyncRunLog } from '../persistence/sync/sync-run-log.js';
@@ -130,8 +131,10 @@ export class LdapSyncService {
         caught instanceof DirectoryUnavailableError ||
         caught instanceof DirectoryError;
       report.status = aborted ? 'aborted' : 'failed';
-      report.reason = messageOf(caught);
-      error = caught instanceof Error && !aborted ? (caught.stack ?? caught.message) : undefined;
+      // A lost connection is an outage, not a bug: the reason says so, and no stack trace is kept for it.
+      const lost = !aborted && isLostDatabaseConnection(caught);
+      report.reason = lost ? `database connection lost during the sync (${messageOf(caught)})` : messageOf(caught);
+      error = caught instanceof Error && !aborted && !lost ? (caught.stack ?? caught.message) : undefined;
     }
     report.durationMs = Date.now() - started;
     await this.runLog
