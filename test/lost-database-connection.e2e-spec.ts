@@ -15,7 +15,7 @@ import { testServers } from './support/servers.js';
 import { testApps } from './support/test-app.js';
 
 const { slapd } = testServers();
-const ROUNDS = 25;
+const ROUNDS = 60;
 
 /** Ends every connection the app holds to its database; returns how many it ended. */
 async function killAppConnections(db: TestDatabase): Promise<number> {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SqlDialect } from './sql-dialect.js';
+import { keepPostgresClientErrorsHandled } from './pg-client-errors.js';
 
 /**
  * Runs the library's transactions. SQLite has one writer and TypeORM's better-sqlite3 driver one connection:
@@ -16,6 +17,7 @@ export class TransactionRunner {
 
   constructor(@InjectDataSource() readonly dataSource: DataSource) {
     this.dialect = SqlDialect.of(dataSource);
+    keepPostgresClientErrorsHandled(dataSource);
   }
 
   get databaseType(): DataSource['options']['type'] {
