@@ -8,7 +8,12 @@ import { LdapSyncRunLog } from '../persistence/sync/sync-run-log.js';
 import type { ReadProgress } from '../model/directory-snapshot.js';
 import { type AppState, planCounts, planIsEmpty, type SyncPlan } from '../model/sync-plan.js';
 import type { SyncReport } from '../model/sync-report.js';
-import { DirectoryError, DirectoryUnavailableError, IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
+import {
+  DirectoryError,
+  DirectoryUnavailableError,
+  IncompleteDirectoryReadError,
+  ServiceAccountBindError,
+} from '../errors/ldap-auth.errors.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { fitSnapshotToColumns } from './fit-snapshot.js';
@@ -124,14 +129,19 @@ export class LdapSyncService {
         if (this.events.enabled) this.publishChanges(plan, state, groupIds);
       }
     } catch (caught) {
+      // A refused service account is a configuration fault that every run will meet again: failed, not aborted.
       const aborted =
-        caught instanceof SyncAbort ||
-        caught instanceof IncompleteDirectoryReadError ||
-        caught instanceof DirectoryUnavailableError ||
-        caught instanceof DirectoryError;
+        !(caught instanceof ServiceAccountBindError) &&
+        (caught instanceof SyncAbort ||
+          caught instanceof IncompleteDirectoryReadError ||
+          caught instanceof DirectoryUnavailableError ||
+          caught instanceof DirectoryError);
       report.status = aborted ? 'aborted' : 'failed';
       report.reason = messageOf(caught);
-      error = caught instanceof Error && !aborted ? (caught.stack ?? caught.message) : undefined;
+      error =
+        caught instanceof Error && !aborted && !(caught instanceof ServiceAccountBindError)
+          ? (caught.stack ?? caught.message)
+          : undefined;
     }
     report.durationMs = Date.now() - started;
     await this.runLog
