@@ -26,12 +26,22 @@ async function bootstrap(): Promise<void> {
   // A directory that is down at start-up does not stop the app: logins answer 503 until it is back.
   void app
     .get(LdapHealthIndicator)
-    .isUp()
-    .then((up) => {
-      if (!up)
+    .state()
+    .then(({ up, serviceAccount }) => {
+      if (!up && serviceAccount?.startsWith('refused: ')) {
+        logger.warn(
+          `The service account cannot bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${serviceAccount.slice('refused: '.length)}; logins (search mode) and the full sync will fail`,
+        );
+      } else if (!up) {
         logger.warn(
           'The directory cannot be reached at start-up: logins answer 503 until it is back (see GET /health)',
         );
+      } else if (serviceAccount?.startsWith('refused: ')) {
+        // Reachable, only the sync's account is refused: say so, so it is not mistaken for an outage.
+        logger.warn(
+          `The directory answers, but the service account cannot bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${serviceAccount.slice('refused: '.length)}; logins work, the full sync will fail`,
+        );
+      }
     });
 }
 

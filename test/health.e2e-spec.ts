@@ -11,12 +11,13 @@ import { startRecordingProxy, type RecordingProxy } from './support/tcp-proxy.js
 
 const UP = { status: 'up' };
 const DOWN = { status: 'down' };
-const HEALTHY = {
+/** A 200 body: every component up, the service account's state in the directory's details. */
+const healthy = (serviceAccount: string) => ({
   status: 'ok',
   info: { database: UP, directory: UP },
   error: {},
-  details: { database: UP, directory: UP },
-};
+  details: { database: UP, directory: { ...UP, serviceAccount } },
+});
 const DIRECTORY_DOWN = {
   status: 'error',
   info: { database: UP },
@@ -55,24 +56,42 @@ describe('GET /health', () => {
     it('is 200 with every component up, reading the root DSE (no service account)', async () => {
       app = await createTestApp({ ...directoryEnv(kind), DATABASE_URL: db.url });
       const res = await getHealth(app).expect(200);
-      expect(res.body).toEqual(HEALTHY);
+      expect(res.body).toEqual(healthy('not configured'));
       expect(res.headers['cache-control']).toContain('no-store');
     });
 
-    it('is 200 when the service account binds, and 503 when its password is wrong (logged, not returned)', async () => {
+    // Issue 20: a wrong service password used to make this 503 ("directory down") although logins work.
+    it('is 200 when the service account binds, and still 200 when its password is wrong, with the refusal in its details', async () => {
       app = await createTestApp({ ...directoryEnv(kind), ...serviceAccountEnv(kind), DATABASE_URL: db.url });
-      expect((await getHealth(app).expect(200)).body).toEqual(HEALTHY);
+      expect((await getHealth(app).expect(200)).body).toEqual(healthy('ok'));
       await app.close();
 
       const wrong = { ...serviceAccountEnv(kind), LDAP_SYNC_USER_PASSWORD: 'Not-the-password1' };
       app = await createTestApp({ ...directoryEnv(kind), ...wrong, DATABASE_URL: db.url });
-      const res = await getHealth(app).expect(503);
-      expect(res.body).toEqual(DIRECTORY_DOWN);
-      expectNoErrorText(res.body, 'bind', 'credentials');
-      expect(logsOf(app).join('\n')).toMatch(/WARN \[LdapHealthIndicator\] .*the service account could not bind/);
+      const res = await getHealth(app).expect(200);
+      expect(res.body).toEqual(healthy('refused: invalidCredentials (49)'));
+      expectNoErrorText(res.body, 'Not-the-password1', 'data 52e', 'wrong');
+      expect(logsOf(app).join('\n')).toMatch(
+        /WARN \[LdapHealthIndicator\] The directory answers the health probe, but the service account could not bind \(LDAP_SYNC_USER_USERNAME \/ LDAP_SYNC_USER_PASSWORD\): /,
+      );
       // Logins do not depend on the service account in bind mode.
       const alice = fixtureUser('alice');
       await postLogin(app, 'alice', alice.password).expect(200);
+    });
+  });
+
+  it('is 503 in search login mode when the service account is refused (logins need it there)', async () => {
+    const wrong = { ...serviceAccountEnv('openldap'), LDAP_SYNC_USER_PASSWORD: 'Not-the-password1' };
+    app = await createTestApp({
+      ...directoryEnv('openldap'),
+      ...wrong,
+      LDAP_AUTH_LOGIN_MODE: 'search',
+      DATABASE_URL: db.url,
+    });
+    const res = await getHealth(app).expect(503);
+    expect(res.body).toMatchObject({
+      status: 'error',
+      details: { directory: { status: 'down', serviceAccount: 'refused: invalidCredentials (49)' } },
     });
   });
 
@@ -85,7 +104,7 @@ describe('GET /health', () => {
       status: 'error',
       info: { directory: UP },
       error: { database: DOWN },
-      details: { database: DOWN, directory: UP },
+      details: { database: DOWN, directory: { ...UP, serviceAccount: 'not configured' } },
     });
     expectNoErrorText(res.body, 'sqlite', 'SQLITE', 'onnection', db.url);
     expect(logsOf(app).join('\n')).toMatch(/WARN \[Health\] Health check failed: database down \(.+\)/);
@@ -126,7 +145,7 @@ describe('GET /health', () => {
 
     it('answers 503 within the timeouts, with no error text, and 200 again once it is back', async () => {
       app = await appOnOwnSlapd();
-      expect((await getHealth(app).expect(200)).body).toEqual(HEALTHY);
+      expect((await getHealth(app).expect(200)).body).toEqual(healthy('ok'));
 
       hang();
       await untilStale();
@@ -142,7 +161,7 @@ describe('GET /health', () => {
 
       resume();
       await untilStale();
-      expect((await getHealth(app).expect(200)).body).toEqual(HEALTHY);
+      expect((await getHealth(app).expect(200)).body).toEqual(healthy('ok'));
       expect(logsOf(app).join('\n')).toMatch(/\[LdapHealthIndicator\] The directory answers the health probe again/);
     });
 

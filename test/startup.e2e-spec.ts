@@ -8,6 +8,8 @@ import { LdapConfigurationError } from '@nest-ldap-auth/ldap-auth';
 import { AppConfigurationError } from '../src/config/app.config.js';
 import { createTestApp } from './support/app.js';
 import { closedPort } from './support/tcp-proxy.js';
+import { directoryEnv, serviceAccountEnv } from './support/env.js';
+import { fixtureUser } from './support/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -263,6 +265,48 @@ describe('the demo as `npm start` runs it', () => {
       const body = await health.text();
       expect(JSON.parse(body)).toMatchObject({ status: 'error', error: { directory: { status: 'down' } } });
       expect(body).not.toContain(String(ldapPort));
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  // Issue 20: a wrong sync password was reported as "cannot be reached", and /health as 503.
+  it('names the service account, not an outage, when only its password is wrong; logins and /health work', async () => {
+    const port = await closedPort();
+    const { child, output } = await run(
+      {
+        PORT: String(port),
+        ...directoryEnv('openldap'),
+        ...serviceAccountEnv('openldap'),
+        LDAP_SYNC_USER_PASSWORD: 'Not-the-password1',
+        JWT_SECRET: 'a-long-enough-secret-for-tests',
+        DATABASE_URL: `sqlite:${join(dir, 's.sqlite')}`,
+        NO_COLOR: '1',
+      },
+      /at start-up|service account cannot bind/,
+    );
+    try {
+      expect(output).toMatch(
+        /WARN \[Bootstrap\] The directory answers, but the service account cannot bind \(LDAP_SYNC_USER_USERNAME \/ LDAP_SYNC_USER_PASSWORD\): invalidCredentials \(49\); logins work, the full sync will fail/,
+      );
+      expect(output).not.toMatch(/cannot be reached/);
+      expect(output).not.toContain('Not-the-password1');
+      const base = `http://127.0.0.1:${port}`;
+      const alice = fixtureUser('alice');
+      const login = await fetch(`${base}/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: alice.password }),
+      });
+      expect(login.status).toBe(200);
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({
+        status: 'ok',
+        details: { directory: { status: 'up', serviceAccount: 'refused: invalidCredentials (49)' } },
+      });
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

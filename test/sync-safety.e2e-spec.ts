@@ -475,6 +475,25 @@ describe('npm run sync', () => {
     expect(JSON.parse(stdout)).toMatchObject({ status: 'aborted' });
   });
 
+  // Issue 20: a refused service account is a fault to fix, not a safety rule at work.
+  it('exits 1 (failed, not aborted) with the bind reason when the service account cannot bind', async () => {
+    const wrong = { ...env(), LDAP_SYNC_USER_PASSWORD: 'Not-the-password1' };
+    const json = await runCli(['--json'], wrong).done;
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /service account could not bind .*LDAP_SYNC_USER_PASSWORD.*wrong username or password/,
+      ),
+    });
+    const human = await runCli([], wrong).done;
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^LDAP sync failed in /);
+    expect(human.stdout).toMatch(/service account could not bind/);
+    expect(human.stdout + human.stderr).not.toContain('Not-the-password1');
+  });
+
   it('exits 64 on an unknown argument, naming it', async () => {
     const { code, stderr } = await runCli(['--dryrun'], env()).done;
     expect(code).toBe(64);

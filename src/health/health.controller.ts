@@ -14,7 +14,7 @@ const DATABASE_TIMEOUT_MS = 3_000;
 const REPEAT_LOG_MS = 60_000;
 
 type Status = HealthCheckResult['status'];
-type Section = Record<string, { status: string }>;
+type Section = Record<string, { status: string; serviceAccount?: string }>;
 
 /** What anyone may see: terminus' shape, each component's status only (no error text, hosts or timings). */
 export interface PublicHealth {
@@ -25,9 +25,11 @@ export interface PublicHealth {
 }
 
 /**
- * `GET /health`, unauthenticated: 200 when the database and the directory answer, 503 otherwise.
- * The body is `{"status":"ok|error","info":{…},"error":{…},"details":{…}}` with `{"status":"up|down"}` per
- * component; why a component is down (database errors, directory hosts and messages) goes to the log only.
+ * `GET /health`, unauthenticated: 200 when what serves logins answers (the database, and the directory's root
+ * DSE read), 503 otherwise. The body is `{"status":"ok|error","info":{…},"error":{…},"details":{…}}` with
+ * `{"status":"up|down"}` per component; `details.directory.serviceAccount` adds the sync's service account
+ * state ('ok', 'not configured', 'no answer' or 'refused: <result code>'), which does not make the app
+ * unhealthy. Why a component is down (database errors, directory hosts and messages) goes to the log only.
  * The directory probe has its own budget (LdapHealthIndicator): one probe in flight, its result reused for a
  * few seconds, so this endpoint can be polled hard without reaching the directory more than that.
  */
@@ -80,12 +82,18 @@ function publicView(result: HealthCheckResult): PublicHealth {
     status: result.status,
     info: statusesOf(result.info),
     error: statusesOf(result.error),
-    details: statusesOf(result.details),
+    details: statusesOf(result.details, true),
   };
 }
 
-function statusesOf(section: Partial<HealthIndicatorResult> | undefined): Section {
+/** Each component's status; with `full`, also the directory's service account state (a code, no message). */
+function statusesOf(section: Partial<HealthIndicatorResult> | undefined, full = false): Section {
   return Object.fromEntries(
-    Object.entries(section ?? {}).flatMap(([key, value]) => (value ? [[key, { status: value.status }]] : [])),
+    Object.entries(section ?? {}).flatMap(([key, value]) => {
+      if (!value) return [];
+      const account: unknown = value.serviceAccount;
+      const shown = full && typeof account === 'string' ? { status: value.status, serviceAccount: account } : null;
+      return [[key, shown ?? { status: value.status }]];
+    }),
   );
 }

@@ -55,7 +55,9 @@ export {
   LdapHealthIndicator,
   LDAP_HEALTH_RESULT_TTL_MS,
   type LdapHealthIndicatorResult,
+  type LdapDirectoryHealth,
 } from './health/ldap-health.indicator.js';
+export type { ServiceAccountState } from './directory/ldap-health-probe.js';
 export {
   LdapCheck,
   DEFAULT_MAX_COUNTED_ENTRIES,

@@ -19,6 +19,7 @@ import {
   DirectoryUnavailableError,
   LdapAuthError,
   LdapConfigurationError,
+  ServiceAccountBindError,
 } from '../errors/ldap-auth.errors.js';
 
 /** One pooled connection: the ldapts client, the socket we opened for it, and what its server is. */
@@ -155,7 +156,7 @@ export class LdapConnections {
     } catch (error) {
       reader.close();
       if (error instanceof ResultCodeError) {
-        throw new DirectoryError(
+        throw new ServiceAccountBindError(
           `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
         );
       }
@@ -227,7 +228,7 @@ export class LdapConnections {
     } catch (error) {
       await this.dispose(connection);
       if (error instanceof ResultCodeError) {
-        throw new DirectoryError(
+        throw new ServiceAccountBindError(
           `the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${describeBindFailure(error)}`,
         );
       }

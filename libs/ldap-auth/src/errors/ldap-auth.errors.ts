@@ -50,6 +50,12 @@ export class DirectoryUnavailableError extends LdapAuthError {}
 /** The directory answered in a way we cannot use (for example a search base that does not exist). */
 export class DirectoryError extends LdapAuthError {}
 
+/**
+ * The directory answered but refused the service account's bind (LDAP_SYNC_USER_USERNAME / _PASSWORD): a
+ * configuration fault, so the sync reports it as failed, not as a safety abort.
+ */
+export class ServiceAccountBindError extends DirectoryError {}
+
 /** The full sync could not read the directory completely; it aborts before anything is written. */
 export class IncompleteDirectoryReadError extends LdapAuthError {}
 

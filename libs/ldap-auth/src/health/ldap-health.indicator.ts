@@ -2,21 +2,36 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
-import { probeDirectory, type DirectoryProbeResult } from '../directory/ldap-health-probe.js';
+import { probeDirectory, type DirectoryProbeResult, type ServiceAccountState } from '../directory/ldap-health-probe.js';
 
 /** How long a probe's result answers every health check before the directory is asked again. */
 export const LDAP_HEALTH_RESULT_TTL_MS = 3_000;
 
 /**
- * What {@link LdapHealthIndicator.isHealthy} returns: `{ [key]: { status: 'up' | 'down' } }`, the shape of
- * `@nestjs/terminus`'s `HealthIndicatorResult` (so it goes straight into `HealthCheckService.check`), without
- * the library depending on terminus. It never holds a reason: hosts and LDAP messages go to the log only.
+ * What {@link LdapHealthIndicator.isHealthy} returns: `{ [key]: { status: 'up' | 'down', serviceAccount? } }`,
+ * the shape of `@nestjs/terminus`'s `HealthIndicatorResult` (so it goes straight into
+ * `HealthCheckService.check`), without the library depending on terminus. It never holds a host or a server's
+ * message (those go to the log only); `serviceAccount` is a state or a result code, present when up.
  */
-export type LdapHealthIndicatorResult<Key extends string = 'directory'> = Record<Key, { status: 'up' | 'down' }>;
+export type LdapHealthIndicatorResult<Key extends string = 'directory'> = Record<
+  Key,
+  { status: 'up' | 'down'; serviceAccount?: ServiceAccountState }
+>;
+
+/** The directory's state for the app itself (start-up messages): whether it answers, and the service account's. */
+export interface LdapDirectoryHealth {
+  up: boolean;
+  /**
+   * Present when the directory answered: 'ok', 'not configured', 'no answer' or `refused: <result code>`. With
+   * loginMode 'search' a service account that is not 'ok' makes `up` false (logins need it there).
+   */
+  serviceAccount?: ServiceAccountState;
+}
 
 /**
- * Whether the directory answers, for health endpoints: connect, then bind as the service account when one is
- * configured (so a wrong or locked service password shows), or read the root DSE when there is none.
+ * Whether the directory answers, for health endpoints: connect and read the root DSE (what logins need). When a
+ * service account is configured it also binds as it and reports its state apart (`serviceAccount`), so a wrong
+ * sync password shows without marking a directory that serves logins as down.
  *
  * Its own small budget, apart from the login pools, so health checks never compete with logins and cannot be
  * used to flood the directory: at most one probe in flight (callers meanwhile share it), on a connection of
@@ -47,20 +62,31 @@ export class LdapHealthIndicator {
     private readonly directory: LdapDirectory,
   ) {}
 
-  /** `{ [key]: { status: 'up' } }` when the directory answers, `{ [key]: { status: 'down' } }` otherwise. */
+  /** `{ [key]: { status: 'up', serviceAccount } }` when logins can be served, `status: 'down'` otherwise. */
   async isHealthy<const Key extends string = 'directory'>(
     key: Key = 'directory' as Key,
   ): Promise<LdapHealthIndicatorResult<Key>> {
-    const status = (await this.isUp()) ? 'up' : 'down';
-    return { [key]: { status } } as LdapHealthIndicatorResult<Key>;
+    const { up, serviceAccount } = await this.state();
+    const status = up ? 'up' : 'down';
+    return { [key]: serviceAccount ? { status, serviceAccount } : { status } } as LdapHealthIndicatorResult<Key>;
   }
 
   /** Whether the directory answered the latest probe (a new one starts when the last is older than the TTL). */
   async isUp(): Promise<boolean> {
+    return (await this.state()).up;
+  }
+
+  /** The latest probe's findings, without hosts or messages (a new probe when the last is older than the TTL). */
+  async state(): Promise<LdapDirectoryHealth> {
     const latest = this.latest;
-    if (latest && Date.now() - latest.at < LDAP_HEALTH_RESULT_TTL_MS) return latest.result.up;
-    this.inFlight ??= this.probe().finally(() => (this.inFlight = undefined));
-    return (await this.inFlight).up;
+    const result =
+      latest && Date.now() - latest.at < LDAP_HEALTH_RESULT_TTL_MS
+        ? latest.result
+        : await (this.inFlight ??= this.probe().finally(() => (this.inFlight = undefined)));
+    if (!result.up) return { up: false };
+    // In search mode every login binds as the service account first: refused, logins fail too.
+    const loginsNeedIt = this.options.loginMode === 'search' && result.serviceAccount !== 'ok';
+    return { up: !loginsNeedIt, serviceAccount: result.serviceAccount };
   }
 
   private async probe(): Promise<DirectoryProbeResult> {
@@ -82,11 +108,20 @@ export class LdapHealthIndicator {
   }
 
   private log(result: DirectoryProbeResult): void {
-    const state = result.up ? 'up' : result.reason;
+    const state = result.up ? `up, service account ${result.serviceAccount}` : result.reason;
     if (state === this.logged) return;
-    const first = this.logged === undefined;
+    const previous = this.logged;
     this.logged = state;
-    if (!result.up) this.logger.warn(`The directory does not answer the health probe: ${result.reason}`);
-    else if (!first) this.logger.log(`The directory answers the health probe again (${result.url})`);
+    if (!result.up) return this.logger.warn(`The directory does not answer the health probe: ${result.reason}`);
+    const wasUp = previous?.startsWith('up') ?? false;
+    if (previous !== undefined && !wasUp)
+      this.logger.log(`The directory answers the health probe again (${result.url})`);
+    if (result.serviceAccountReason) {
+      this.logger.warn(
+        `The directory answers the health probe, but the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${result.serviceAccountReason}`,
+      );
+    } else if (wasUp) {
+      this.logger.log(`The service account's state is now: ${result.serviceAccount}`);
+    }
   }
 }

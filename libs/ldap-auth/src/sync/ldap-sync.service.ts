@@ -9,7 +9,12 @@ import { LdapSyncRunLog } from '../persistence/sync/sync-run-log.js';
 import type { ReadProgress } from '../model/directory-snapshot.js';
 import { type AppState, planCounts, planIsEmpty, type SyncPlan } from '../model/sync-plan.js';
 import type { SyncReport } from '../model/sync-report.js';
-import { DirectoryError, DirectoryUnavailableError, IncompleteDirectoryReadError } from '../errors/ldap-auth.errors.js';
+import {
+  DirectoryError,
+  DirectoryUnavailableError,
+  IncompleteDirectoryReadError,
+  ServiceAccountBindError,
+} from '../errors/ldap-auth.errors.js';
 import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { fitSnapshotToColumns } from './fit-snapshot.js';
@@ -125,16 +130,20 @@ export class LdapSyncService {
         if (this.events.enabled) this.publishChanges(plan, state, groupIds);
       }
     } catch (caught) {
+      // A refused service account is a configuration fault that every run will meet again: failed, not aborted.
       const aborted =
-        caught instanceof SyncAbort ||
-        caught instanceof IncompleteDirectoryReadError ||
-        caught instanceof DirectoryUnavailableError ||
-        caught instanceof DirectoryError;
+        !(caught instanceof ServiceAccountBindError) &&
+        (caught instanceof SyncAbort ||
+          caught instanceof IncompleteDirectoryReadError ||
+          caught instanceof DirectoryUnavailableError ||
+          caught instanceof DirectoryError);
       report.status = aborted ? 'aborted' : 'failed';
-      // A lost connection is an outage, not a bug: the reason says so, and no stack trace is kept for it.
+      // A lost connection is an outage, not a bug: the reason says so, and no stack trace is kept for it (nor for
+      // a refused service account, whose reason says everything).
       const lost = !aborted && isLostDatabaseConnection(caught);
       report.reason = lost ? `database connection lost during the sync (${messageOf(caught)})` : messageOf(caught);
-      error = caught instanceof Error && !aborted && !lost ? (caught.stack ?? caught.message) : undefined;
+      const quiet = aborted || lost || caught instanceof ServiceAccountBindError;
+      error = caught instanceof Error && !quiet ? (caught.stack ?? caught.message) : undefined;
     }
     report.durationMs = Date.now() - started;
     await this.runLog
