@@ -7,11 +7,8 @@
  * object (the report) and everything else goes to stderr.
  */
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { LdapSyncService, type ReadProgress, type SyncOutcome, type SyncReport } from '@nest-ldap-auth/ldap-auth';
-import { AppModule } from './app.module.js';
-import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
-import { EntryPointLogger } from './logging/entry-point-logger.js';
+import { createCommandContext } from './cli/command-context.js';
 
 const SYNC_EXIT_CODES: Record<SyncOutcome | 'usage', number> = {
   succeeded: 0,
@@ -35,16 +32,7 @@ async function main(argv: string[]): Promise<number> {
     return unknown.length ? SYNC_EXIT_CODES.usage : 0;
   }
   const json = flags.has('--json');
-  // This process runs once and exits: the app's schedule must not start in it.
-  process.env.LDAP_SYNC_ENABLED = 'false';
-  // Every variable, the app's and the LDAP library's, checked in one pass: one message listing all problems.
-  await assertValidConfiguration(process.env);
-
-  const app = await NestFactory.createApplicationContext(AppModule, {
-    // stdout is the report's; the catch below prints a configuration error.
-    logger: new EntryPointLogger({ reportedByCaller: isConfigurationError, stderrOnly: true }),
-    abortOnError: false,
-  });
+  const app = await createCommandContext();
   try {
     const progress = process.stderr.isTTY ? progressLine() : undefined;
     const report = await app.get(LdapSyncService).run({

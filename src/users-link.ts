@@ -8,11 +8,8 @@
  * arguments. With --json, stdout holds exactly one JSON object (the report) and everything else goes to stderr.
  */
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { type LinkBy, LdapUserLinkService, type UserLinkReport } from '@nest-ldap-auth/ldap-auth';
-import { AppModule } from './app.module.js';
-import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
-import { EntryPointLogger } from './logging/entry-point-logger.js';
+import { createCommandContext } from './cli/command-context.js';
 
 const LINK_EXIT_CODES: Record<UserLinkReport['status'] | 'usage', number> = {
   succeeded: 0,
@@ -59,15 +56,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${args.errors.map((e) => `${e}\n`).join('')}${USAGE}\n`);
     return args.errors.length ? LINK_EXIT_CODES.usage : 0;
   }
-  // This process runs once and exits: the app's schedule must not start in it.
-  process.env.LDAP_SYNC_ENABLED = 'false';
-  await assertValidConfiguration(process.env);
-
-  const app = await NestFactory.createApplicationContext(AppModule, {
-    // stdout is the report's; the catch below prints a configuration error.
-    logger: new EntryPointLogger({ reportedByCaller: isConfigurationError, stderrOnly: true }),
-    abortOnError: false,
-  });
+  const app = await createCommandContext();
   try {
     const report = await app.get(LdapUserLinkService).run({ by: args.by, dryRun: args.dryRun });
     process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : humanReport(report));
