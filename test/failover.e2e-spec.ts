@@ -195,6 +195,16 @@ describe('failover between two directory servers', () => {
     expect(Date.now() - started).toBeLessThan(RECEIVE_TIMEOUT_MS / 2);
   }, 60_000);
 
+  it('answers /health within its own deadline when every server hangs, whatever the login timeouts', async () => {
+    // Login timeouts far above the health check's deadline (3 s): without one, /health would wait them out.
+    app = await startApp({ LDAP_AUTH_CONNECT_TIMEOUT: '10', LDAP_AUTH_RECEIVE_TIMEOUT: '10' });
+    process.kill(primary.pid, 'SIGSTOP');
+    process.kill(secondary.pid, 'SIGSTOP');
+    const started = Date.now();
+    await request(app.getHttpServer()).get('/health').expect(503);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 60_000);
+
   it('asks a service-account search that timed out again, of the other server', async () => {
     // Search mode: the service account finds the user's DN, then the user binds.
     app = await startApp({

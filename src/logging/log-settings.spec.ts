@@ -18,6 +18,12 @@ describe('logSettingsFromEnvironment', () => {
   it('honours NO_COLOR, and never colours JSON', () => {
     expect(logSettingsFromEnvironment({ NO_COLOR: '1' }, tty).colors).toBe(false);
     expect(logSettingsFromEnvironment({ LOG_FORMAT: 'json' }, tty)).toMatchObject({ json: true, colors: false });
+    // Structured logs in production unless asked otherwise.
+    expect(logSettingsFromEnvironment({ NODE_ENV: 'production' }, pipe)).toMatchObject({ json: true });
+    expect(logSettingsFromEnvironment({ NODE_ENV: 'production', LOG_FORMAT: 'text' }, pipe)).toMatchObject({
+      json: false,
+    });
+    expect(logSettingsFromEnvironment({}, pipe)).toMatchObject({ json: false });
   });
 
   it('takes LOG_LEVEL as the least severe level written', () => {

@@ -10,12 +10,14 @@ export interface LogSettings {
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
- * LOG_FORMAT: `text` (default) or `json` (one JSON object a line, for a log collector). LOG_LEVEL: the least
+ * LOG_FORMAT: `text` or `json` (one JSON object a line, for a log collector); `json` by default with
+ * NODE_ENV=production, `text` otherwise. LOG_LEVEL: the least
  * severe level written (`log` by default; `debug` adds one line per successful login). Colours only on a
  * terminal, and never with NO_COLOR set (https://no-color.org), so files and pipes get plain text.
  */
 export function logSettingsFromEnvironment(env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): LogSettings {
-  const format = (env.LOG_FORMAT ?? 'text').trim().toLowerCase() || 'text';
+  const fallback = env.NODE_ENV === 'production' ? 'json' : 'text';
+  const format = (env.LOG_FORMAT ?? fallback).trim().toLowerCase() || fallback;
   if (format !== 'text' && format !== 'json') throw new Error(`LOG_FORMAT must be text or json (got "${format}")`);
   const level = ((env.LOG_LEVEL ?? 'log').trim().toLowerCase() || 'log') as LogLevel;
   const least = LEVELS.indexOf(level);

@@ -54,6 +54,7 @@ export * from './events/ldap-auth.events.js';
 export {
   LdapHealthIndicator,
   LDAP_HEALTH_RESULT_TTL_MS,
+  LDAP_HEALTH_DEADLINE_MS,
   type LdapHealthIndicatorResult,
   type LdapDirectoryHealth,
 } from './health/ldap-health.indicator.js';

@@ -6,6 +6,12 @@ import { probeDirectory, type DirectoryProbeResult, type ServiceAccountState } f
 
 /** How long a probe's result answers every health check before the directory is asked again. */
 export const LDAP_HEALTH_RESULT_TTL_MS = 3_000;
+/**
+ * A health check's own deadline, whatever the login timeouts are: a probe still running then answers "down"
+ * (and goes on in the background, bounded by the timeouts, closing its connections), so an orchestrator never
+ * waits the login's connect + receive timeouts when every server hangs.
+ */
+export const LDAP_HEALTH_DEADLINE_MS = 3_000;
 
 /**
  * What {@link LdapHealthIndicator.isHealthy} returns: `{ [key]: { status: 'up' | 'down', serviceAccount? } }`,
@@ -93,7 +99,9 @@ export class LdapHealthIndicator {
     let result: DirectoryProbeResult;
     try {
       const checkSearchBase = !this.searchBaseChecked;
-      result = await probeDirectory(this.options, this.directory.serviceBindCredentials(), { checkSearchBase });
+      result = await withDeadline(
+        probeDirectory(this.options, this.directory.serviceBindCredentials(), { checkSearchBase }),
+      );
       if (result.up && checkSearchBase) {
         this.searchBaseChecked = true;
         if (result.searchBaseWarning) this.logger.warn(result.searchBaseWarning);
@@ -123,5 +131,22 @@ export class LdapHealthIndicator {
     } else if (wasUp) {
       this.logger.log(`The service account's state is now: ${result.serviceAccount}`);
     }
+  }
+}
+
+/** The probe's result, or "down" when it has not answered within LDAP_HEALTH_DEADLINE_MS. */
+async function withDeadline(probe: Promise<DirectoryProbeResult>): Promise<DirectoryProbeResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<DirectoryProbeResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ up: false, reason: `no directory server answered within ${LDAP_HEALTH_DEADLINE_MS / 1000} s` }),
+      LDAP_HEALTH_DEADLINE_MS,
+    );
+    timer.unref();
+  });
+  try {
+    return await Promise.race([probe, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
