@@ -11,31 +11,8 @@ import {
   PAGED_RESULTS_OID,
   pagedResultsCookie,
 } from './ldap-message-decoder.js';
-
-/** A SearchResultEntry as a server sends it, written with ldapts's own BER writer. */
-function searchEntry(messageId: number, dn: string, attributes: Array<[string, Array<string | Buffer>]>): Buffer {
-  const w = new BerWriter();
-  w.startSequence();
-  w.writeInt(messageId);
-  w.startSequence(LdapResponseOp.searchEntry);
-  w.writeString(dn);
-  w.startSequence();
-  for (const [type, values] of attributes) {
-    w.startSequence();
-    w.writeString(type);
-    w.startSequence(0x31);
-    for (const value of values) {
-      if (Buffer.isBuffer(value)) w.writeBuffer(value, 0x04);
-      else w.writeString(value);
-    }
-    w.endSequence();
-    w.endSequence();
-  }
-  w.endSequence();
-  w.endSequence();
-  w.endSequence();
-  return w.buffer;
-}
+// The same SearchResultEntry builder as the hostile-server tests (ldapts's own BER writer).
+import { searchEntry } from '../../../../../test/support/hostile-ldap-server.js';
 
 function searchDone(messageId: number, resultCode: number, message: string, cookie?: Buffer): Buffer {
   const w = new BerWriter();
