@@ -113,7 +113,8 @@ describe('failover between two directory servers', () => {
       const hungUntil = Date.now();
 
       // Logins in flight on the hung server wait one timeout (their binds were sent: they fail, see below).
-      const waited = loop.since(hungAt).filter((a) => a.end - a.start >= RECEIVE_TIMEOUT_MS);
+      // In flight at the hang means started before it: count attempts by when they ended, not when they started.
+      const waited = loop.attempts.filter((a) => a.end > hungAt && a.end - a.start >= RECEIVE_TIMEOUT_MS);
       expect(waited.length).toBeGreaterThan(0);
       // Logins in flight on the hung server wait one timeout; then every login goes to the second server at
       // once: none waits on the hung server again (slow ones listed with their time). Without the memory of a
