@@ -1,5 +1,5 @@
 /**
- * `npm run sync -- [--dry-run] [--json] [--force]`: one full LDAP reconciliation now, in a standalone Nest
+ * `npm run sync -- [--delta] [--dry-run] [--json] [--force]`: one LDAP reconciliation now (full, or a delta), in a standalone Nest
  * application context (no HTTP server), configured by the same environment variables as the app.
  *
  * Exit codes: 0 succeeded, 1 failed (or could not start), 2 aborted by a safety rule before writing anything,
@@ -18,14 +18,15 @@ const SYNC_EXIT_CODES: Record<SyncOutcome | 'usage', number> = {
   usage: 64,
 };
 
-const USAGE = `usage: npm run sync -- [--dry-run] [--json] [--force]
+const USAGE = `usage: npm run sync -- [--delta] [--dry-run] [--json] [--force]
+  --delta    read what changed since the last delta (a full read when that cannot be known: the report says why)
   --dry-run  compute the report, write nothing (but the run's ldap_sync_runs row)
   --json     print the report as one JSON object on stdout
   --force    go past LDAP_SYNC_MAX_REMOVALS`;
 
 async function main(argv: string[]): Promise<number> {
   const flags = new Set(argv);
-  const known = new Set(['--dry-run', '--json', '--force', '--help', '-h']);
+  const known = new Set(['--delta', '--dry-run', '--json', '--force', '--help', '-h']);
   const unknown = argv.filter((a) => !known.has(a));
   if (unknown.length || flags.has('--help') || flags.has('-h')) {
     process.stderr.write(`${unknown.length ? `unknown argument: ${unknown.join(' ')}\n` : ''}${USAGE}\n`);
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = process.stderr.isTTY ? progressLine() : undefined;
     const report = await app.get(LdapSyncService).run({
       dryRun: flags.has('--dry-run'),
+      delta: flags.has('--delta'),
       force: flags.has('--force'),
       onProgress: progress?.update,
     });
@@ -65,7 +67,8 @@ function progressLine(): { update: (p: ReadProgress) => void; done: () => void }
 
 function humanReport(r: SyncReport): string {
   const lines = [
-    `LDAP sync ${r.status}${r.dryRun ? ' (dry run: nothing written)' : ''} in ${(r.durationMs / 1000).toFixed(2)} s`,
+    `LDAP ${r.mode} sync ${r.status}${r.dryRun ? ' (dry run: nothing written)' : ''} in ${(r.durationMs / 1000).toFixed(2)} s`,
+    ...(r.modeReason ? [`  read in full: ${r.modeReason}`] : []),
     ...(r.reason ? [`  reason: ${r.reason}`] : []),
     `  users seen          ${r.usersSeen}`,
     `  users updated       ${r.usersUpdated}`,

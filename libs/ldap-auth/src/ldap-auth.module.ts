@@ -14,6 +14,7 @@ import { LdapSyncLock } from './persistence/sync/ldap-sync-lock.js';
 import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
+import { LdapSyncReads } from './sync/sync-reads.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
 import { LdapLinkStore } from './persistence/link/ldap-link.store.js';
 import { LdapUserLinkService } from './link/ldap-user-link.service.js';
@@ -40,6 +41,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LegacyGroupKeys,
     LdapLoginStore,
     LdapSyncStore,
+    LdapSyncReads,
     LdapSyncLock,
     LdapSyncRunLog,
     LdapLoginService,

@@ -180,6 +180,10 @@ export class LdapEnvironmentVariables {
   @IsOptional()
   @Matches(MAX_REMOVALS, says('a whole number (25) or a percentage up to 100 (10%)'))
   LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS?: string;
+
+  @IsOptional()
+  @Matches(/^\s*\d+\s*$/, says('a whole number of seconds (60), or 0 to turn the delta sync off'))
+  LDAP_SYNC_DELTA_INTERVAL?: string;
 }
 
 /** Every variable the library reads. */
@@ -333,6 +337,8 @@ export function ldapAuthOptionsFromEnvironment(
       removedUsers: vars.LDAP_SYNC_REMOVED_USERS as 'delete' | 'deactivate' | undefined,
       maxRemovals: limit(vars.LDAP_SYNC_MAX_REMOVALS),
       maxMembershipRemovals: limit(vars.LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS),
+      deltaInterval:
+        vars.LDAP_SYNC_DELTA_INTERVAL === undefined ? undefined : parseInt(vars.LDAP_SYNC_DELTA_INTERVAL, 10),
     },
   };
 }

@@ -25,6 +25,8 @@ export const DEFAULT_POOL_SIZE = 8;
 export const DEFAULT_POOL_MAX_WAITING = 100;
 export const DEFAULT_POOL_WAIT_TIMEOUT_MS = 5_000;
 export const DEFAULT_SYNC_CRON = '0 3 * * *';
+/** Seconds between delta syncs when the scheduled sync is on. */
+export const DEFAULT_DELTA_INTERVAL = 60;
 export const DEFAULT_MAX_REMOVALS = '10%';
 export const DEFAULT_MAX_MEMBERSHIP_REMOVALS = '10%';
 
@@ -60,6 +62,8 @@ export interface ResolvedLdapAuthOptions {
     removedUsers: RemovedUsersPolicy;
     maxRemovals: number | `${number}%`;
     maxMembershipRemovals: number | `${number}%`;
+    /** Seconds; 0: off. */
+    deltaInterval: number;
   };
 }
 
@@ -127,6 +131,17 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
     DEFAULT_POOL_MAX_WAITING,
     0,
   );
+  const syncEnabled = options.sync?.enabled ?? hasServiceAccount;
+  const deltaInterval = count(
+    'sync.deltaInterval',
+    'LDAP_SYNC_DELTA_INTERVAL',
+    options.sync?.deltaInterval,
+    syncEnabled ? DEFAULT_DELTA_INTERVAL : 0,
+    0,
+  );
+  if (deltaInterval > 0 && !hasServiceAccount) {
+    problems.push('sync.deltaInterval (LDAP_SYNC_DELTA_INTERVAL) needs the service account (LDAP_SYNC_USER_USERNAME)');
+  }
   const cron = options.sync?.cron ?? DEFAULT_SYNC_CRON;
   const cronCheck = validateCronExpression(cron);
   if (!cronCheck.valid) {
@@ -169,10 +184,11 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
     groupMembership: options.groupMembership ?? 'auto',
     sync: {
       cron,
-      enabled: options.sync?.enabled ?? hasServiceAccount,
+      enabled: syncEnabled,
       removedUsers: options.sync?.removedUsers ?? 'delete',
       maxRemovals: options.sync?.maxRemovals ?? DEFAULT_MAX_REMOVALS,
       maxMembershipRemovals: options.sync?.maxMembershipRemovals ?? DEFAULT_MAX_MEMBERSHIP_REMOVALS,
+      deltaInterval,
     },
   };
 }

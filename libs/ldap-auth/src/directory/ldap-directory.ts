@@ -4,18 +4,27 @@ import { ResultCodeError } from 'ldapts';
 import { escapeDnValue } from '../model/ldap-escape.js';
 import { normalizeDn } from '../model/dn.js';
 import type { DirectoryGroup, DirectoryUser } from '../model/directory-user.js';
-import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
+import type { DirectorySnapshot, ReadProgress, SnapshotUser } from '../model/directory-snapshot.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { UsernameFormatter } from '../formatting/username-formatter.js';
-import { DirectoryUnavailableError, InvalidCredentialsError } from '../errors/ldap-auth.errors.js';
+import {
+  DeltaUnavailableError,
+  DirectoryUnavailableError,
+  IncompleteDirectoryReadError,
+  InvalidCredentialsError,
+} from '../errors/ldap-auth.errors.js';
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
 import { type LdapConnection, LdapConnections, readRootDse } from './ldap-connections.js';
 import { findUser } from './user-lookup.js';
 import { GroupMembership, type MembershipDetail } from './group-membership.js';
 import { verifyBoundIdentity } from './bound-identity.js';
 import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
-import { readDirectorySnapshot } from './sync-reader/snapshot-reader.js';
+import { readDirectorySnapshot, SnapshotReader, type SnapshotReadOptions } from './sync-reader/snapshot-reader.js';
+import { type DeltaRead, readDirectoryChanges } from './sync-reader/delta-reader.js';
+import type { ServerInfo } from './server-info.js';
+import type { SyncCursor } from '../model/sync-cursor.js';
+import { errorText } from '../logging/one-line.js';
 import { countsPrimaryGroups } from './posix-groups.js';
 
 /** Result codes of a refused bind that mean "the server cannot answer now", not "this login is wrong". */
@@ -114,24 +123,91 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
    * IncompleteDirectoryReadError (or DirectoryUnavailableError) rather than return a partial snapshot.
    */
   async readSnapshot(onProgress?: (progress: ReadProgress) => void): Promise<DirectorySnapshot> {
-    const { server, objectClass, userFields, syncedGroups, loginGroup, nestedGroups, groupMembership } = this.options;
     const connection = await this.connections.connectForBulkRead();
     try {
-      return await readDirectorySnapshot(connection.reader, connection.server, {
-        searchBase: server.searchBase,
-        objectClass,
-        userFields,
-        groupDns: syncedGroups.map(normalizeDn),
-        loginGroup: loginGroup ? normalizeDn(loginGroup) : undefined,
-        nestedGroups,
-        memberAttribute:
-          groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
-        primaryGroups: countsPrimaryGroups(groupMembership, connection.server.activeDirectory),
-        onProgress,
-      });
+      return await readDirectorySnapshot(
+        connection.reader,
+        connection.server,
+        this.readOptions(connection.server, onProgress),
+      );
     } finally {
       connection.reader.close();
     }
+  }
+
+  /**
+   * For the delta sync: what changed since `cursor` (see sync-reader/delta-reader.ts). Throws
+   * DeltaUnavailableError when the server cannot tell.
+   */
+  async readChanges(cursor: SyncCursor | undefined): Promise<DeltaRead> {
+    const connection = await this.connections.connectForBulkRead();
+    try {
+      return await readDirectoryChanges(
+        connection.reader,
+        connection.server,
+        this.readOptions(connection.server),
+        cursor,
+      );
+    } catch (error) {
+      if (error instanceof DeltaUnavailableError || error instanceof IncompleteDirectoryReadError) throw error;
+      // Advertised, but refused to this account (unavailableCriticalExtension, insufficientAccessRights).
+      if (error instanceof ResultCodeError && (error.code === 12 || error.code === 50)) {
+        throw new DeltaUnavailableError(`the directory refused content synchronisation: ${errorText(error)}`);
+      }
+      throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });
+    } finally {
+      connection.reader.close();
+    }
+  }
+
+  /**
+   * For the delta sync: the listed groups `groupDns` (and the login group, with `loginGroup`) read again and
+   * resolved against `users` (the present users the delta knows) instead of a read of every user.
+   */
+  async readGroupsFor(
+    users: readonly SnapshotUser[],
+    groupDns: readonly string[],
+    loginGroup: boolean,
+  ): Promise<DirectorySnapshot> {
+    const connection = await this.connections.connectForBulkRead();
+    try {
+      const options = this.readOptions(connection.server);
+      const reader = new SnapshotReader(connection.reader, connection.server, {
+        ...options,
+        groupDns,
+        loginGroup: loginGroup ? options.loginGroup : undefined,
+      });
+      return await reader.readGroupsFor(users);
+    } catch (error) {
+      if (error instanceof IncompleteDirectoryReadError) throw error;
+      throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });
+    } finally {
+      connection.reader.close();
+    }
+  }
+
+  private readOptions(server: ServerInfo, onProgress?: (progress: ReadProgress) => void): SnapshotReadOptions {
+    const {
+      server: config,
+      objectClass,
+      userFields,
+      syncedGroups,
+      loginGroup,
+      nestedGroups,
+      groupMembership,
+    } = this.options;
+    return {
+      searchBase: config.searchBase,
+      objectClass,
+      userFields,
+      groupDns: syncedGroups.map(normalizeDn),
+      loginGroup: loginGroup ? normalizeDn(loginGroup) : undefined,
+      nestedGroups,
+      memberAttribute:
+        groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
+      primaryGroups: countsPrimaryGroups(groupMembership, server.activeDirectory),
+      onProgress,
+    };
   }
 
   /** Resolves when some directory server answers (reads the root DSE); throws DirectoryUnavailableError otherwise. */

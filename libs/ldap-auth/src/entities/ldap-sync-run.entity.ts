@@ -16,6 +16,10 @@ export class LdapSyncRunEntity {
   @Column({ type: 'varchar', length: SYNC_RUN_STATUS_MAX_LENGTH })
   status!: string;
 
+  /** `full` (a whole read) or `delta` (what changed since the stored cursor). */
+  @Column({ type: 'varchar', length: 16, default: 'full' })
+  mode!: string;
+
   @Column({ name: 'dry_run', type: 'boolean', default: false })
   dryRun!: boolean;
 

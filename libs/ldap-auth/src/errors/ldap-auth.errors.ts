@@ -59,6 +59,9 @@ export class ServiceAccountBindError extends DirectoryError {}
 /** The full sync could not read the directory completely; it aborts before anything is written. */
 export class IncompleteDirectoryReadError extends LdapAuthError {}
 
+/** The directory cannot tell what changed (no content synchronisation): a delta run reads it whole instead. */
+export class DeltaUnavailableError extends LdapAuthError {}
+
 /** A configuration value is wrong. The message names the variable or option and says what is allowed. */
 export class LdapConfigurationError extends LdapAuthError {
   constructor(readonly problems: string[]) {

@@ -118,4 +118,9 @@ export interface LdapSyncOptions {
    * LDAP users' memberships of the listed groups (`'10%'`). @default '10%'
    */
   maxMembershipRemovals?: number | `${number}%`;
+  /**
+   * Seconds between delta syncs (what changed since the last run, read and applied between full syncs); `0`
+   * turns them off. @default 60 when the scheduled full sync is on, else 0
+   */
+  deltaInterval?: number;
 }

@@ -26,6 +26,8 @@ export interface SnapshotUser {
   lastName: string | null;
   /** AD: userAccountControl has ACCOUNTDISABLE (0x2). Always false elsewhere. */
   disabled: boolean;
+  /** Its gidNumber, canonical, when POSIX primary groups count (see directory/posix-groups.ts). */
+  gidNumber?: string;
 }
 
 /** A listed group that exists, with its complete membership (nested groups resolved when that is on). */

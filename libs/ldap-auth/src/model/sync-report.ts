@@ -13,10 +13,19 @@ export type SyncRunStatus = 'running' | 'succeeded' | 'aborted' | 'failed' | 'sk
  */
 export type SyncOutcome = Exclude<SyncRunStatus, 'running' | 'interrupted'>;
 
+/**
+ * What a run read: `full`, the whole directory; `delta`, what changed since the stored cursor (a delta run
+ * reads everything when it has no usable cursor, and then says `full` and why in `modeReason`).
+ */
+export type SyncMode = 'full' | 'delta';
+
 /** What `npm run sync -- --json` prints and `ldap_sync_runs.report` holds. */
 export interface SyncReport {
   status: SyncOutcome;
   dryRun: boolean;
+  mode: SyncMode;
+  /** Why a run asked for as a delta read the directory whole. */
+  modeReason?: string;
   /** Why it aborted, failed or was skipped. */
   reason?: string;
   /** The `ldap_sync_runs` row. */

@@ -19,6 +19,7 @@ import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { fitSnapshotToColumns } from './fit-snapshot.js';
 import { reconcile } from './reconcile.js';
+import { LdapSyncReads } from './sync-reads.js';
 import { errorText } from '../logging/one-line.js';
 
 export interface SyncRunOptions {
@@ -28,6 +29,8 @@ export interface SyncRunOptions {
   force?: boolean;
   /** Called after each page and group read. */
   onProgress?: (progress: ReadProgress) => void;
+  /** Read what changed since the stored cursor instead of the whole directory (see sync-reads.ts). */
+  delta?: boolean;
 }
 
 const EMPTY_COUNTS = {
@@ -65,14 +68,22 @@ export class LdapSyncService {
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly directory: LdapDirectory,
     private readonly store: LdapSyncStore,
+    private readonly reads: LdapSyncReads,
     private readonly syncLock: LdapSyncLock,
     private readonly runLog: LdapSyncRunLog,
     private readonly events: LdapAuthEventPublisher,
   ) {}
 
+  /** Whether a run of this process is going on. */
+  get running(): boolean {
+    return !!this.current;
+  }
+
   /** One run now. Never throws for a directory or safety problem: the report says how it ended. */
   async run(options: SyncRunOptions = {}): Promise<SyncReport> {
-    if (this.current) return this.skipped(!!options.dryRun, 'a run is already going on in this process', false);
+    if (this.current) {
+      return this.skipped(options, 'a run is already going on in this process', false);
+    }
     this.current = this.runLocked(options);
     try {
       return await this.current;
@@ -84,7 +95,9 @@ export class LdapSyncService {
   private async runLocked(options: SyncRunOptions): Promise<SyncReport> {
     const dryRun = !!options.dryRun;
     const lock = await this.syncLock.tryLock();
-    if (!lock) return this.skipped(dryRun, 'another run holds the sync lock (another process or replica)', true);
+    // A scheduled delta every minute on each replica would fill ldap_sync_runs with skipped rows: not recorded.
+    if (!lock)
+      return this.skipped(options, 'another run holds the sync lock (another process or replica)', !options.delta);
     try {
       const interrupted = await this.runLog.markInterruptedRuns();
       if (interrupted) this.logger.warn(`${interrupted} earlier run(s) had been interrupted (the process ended)`);
@@ -99,22 +112,38 @@ export class LdapSyncService {
   private async runOnce(options: SyncRunOptions): Promise<SyncReport> {
     const started = Date.now();
     const dryRun = !!options.dryRun;
-    const runId = await this.runLog.startRun(dryRun);
+    const requested = options.delta ? 'delta' : 'full';
+    const runId = await this.runLog.startRun(dryRun, 'running', requested);
     this.events.emit(LDAP_AUTH_EVENTS.syncStarted, { runId, dryRun });
-    const report: SyncReport = { status: 'succeeded', dryRun, runId, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
+    const report: SyncReport = {
+      status: 'succeeded',
+      dryRun,
+      mode: requested,
+      runId,
+      ...EMPTY_COUNTS,
+      notes: [],
+      durationMs: 0,
+    };
     let error: string | undefined;
     try {
-      // The database is read while the directory is: neither waits for the other.
-      const stateRead = this.store.readState(this.options.defaultOrganisationId);
-      stateRead.catch(() => undefined);
-      const read = await this.directory.readSnapshot(options.onProgress);
-      report.usersSeen = read.users.size;
-      report.entriesRead = read.stats.entriesRead;
-      report.pages = read.stats.pages;
+      const read = options.delta
+        ? await this.reads.delta(options.onProgress)
+        : await this.reads.whole(options.onProgress);
+      report.mode = read.mode;
+      if (read.modeReason) report.modeReason = read.modeReason;
+      report.usersSeen = read.usersSeen;
+      report.entriesRead = read.entriesRead;
+      report.pages = read.pages;
+      const { cursor } = read;
+      if (!read.snapshot || !read.state) {
+        // A delta that saw nothing change: only its cursor moves.
+        if (!dryRun && cursor) await this.store.saveCursor(cursor);
+        return await this.finish(report, started);
+      }
       // Values shaped for the columns once, here, by the rules logins use: the plan then holds what is stored.
-      const { snapshot, notes } = fitSnapshotToColumns(read);
+      const { snapshot, notes } = fitSnapshotToColumns(read.snapshot);
       report.notes.push(...notes);
-      const state = await stateRead;
+      const { state } = read;
       if (snapshot.users.size === 0 && state.users.length > 0) {
         throw new SyncAbort(
           `the directory returned no user entries while the app has ${state.users.length} LDAP users: check LDAP_AUTH_SEARCH_BASE, LDAP_AUTH_OBJECT_CLASS and the service account's rights`,
@@ -125,8 +154,8 @@ export class LdapSyncService {
       report.notes.push(...plan.notes);
       this.checkSafety(plan, state, report, !!options.force);
       // Rows written without a username_key get it even when nothing else changes (apply fills them first).
-      if (!dryRun && (!planIsEmpty(plan) || (state.unkeyedUsers ?? 0) > 0)) {
-        const groupIds = await this.store.apply(plan, this.options.defaultOrganisationId);
+      if (!dryRun && (!planIsEmpty(plan) || (state.unkeyedUsers ?? 0) > 0 || cursor)) {
+        const groupIds = await this.store.apply(plan, this.options.defaultOrganisationId, cursor);
         if (this.events.enabled) this.publishChanges(plan, state, groupIds);
       }
     } catch (caught) {
@@ -145,9 +174,14 @@ export class LdapSyncService {
       const quiet = aborted || lost || caught instanceof ServiceAccountBindError;
       error = caught instanceof Error && !quiet ? (caught.stack ?? caught.message) : undefined;
     }
+    return this.finish(report, started, error);
+  }
+
+  private async finish(report: SyncReport, started: number, error?: string): Promise<SyncReport> {
     report.durationMs = Date.now() - started;
+    const runId = report.runId!;
     await this.runLog
-      .finishRun(runId, report.status, report, report.reason && (error ?? report.reason))
+      .finishRun(runId, report.status, report, report.reason && (error ?? report.reason), report.mode)
       .catch((e: unknown) => this.logger.error(`Could not record sync run ${runId}: ${messageOf(e)}`));
     this.logReport(report);
     this.events.emit(report.status === 'succeeded' ? LDAP_AUTH_EVENTS.syncFinished : LDAP_AUTH_EVENTS.syncAborted, {
@@ -248,11 +282,13 @@ export class LdapSyncService {
     }
   }
 
-  private async skipped(dryRun: boolean, reason: string, record: boolean): Promise<SyncReport> {
-    const report: SyncReport = { status: 'skipped', dryRun, reason, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
+  private async skipped(options: SyncRunOptions, reason: string, record: boolean): Promise<SyncReport> {
+    const dryRun = !!options.dryRun;
+    const mode = options.delta ? 'delta' : 'full';
+    const report: SyncReport = { status: 'skipped', dryRun, mode, reason, ...EMPTY_COUNTS, notes: [], durationMs: 0 };
     if (record) {
       try {
-        report.runId = await this.runLog.startRun(dryRun, 'skipped');
+        report.runId = await this.runLog.startRun(dryRun, 'skipped', mode);
         await this.runLog.finishRun(report.runId, 'skipped', report, reason);
       } catch (error) {
         this.logger.error(`Could not record the skipped run: ${messageOf(error)}`);
@@ -268,8 +304,16 @@ export class LdapSyncService {
       `${r.usersSeen} users seen, ${r.usersUpdated} updated, ${r.usersRemoved} removed, ${r.usersDeactivated} deactivated, ` +
       `${r.usersReactivated} reactivated, ${r.groupsCreated} groups created, ` +
       `${r.membershipsAdded} memberships added, ${r.membershipsRemoved} removed`;
-    const line = `LDAP sync ${r.status}${r.dryRun ? ' (dry run)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s: ${counts}${r.reason ? `. ${r.reason}` : ''}`;
-    if (r.status === 'succeeded') this.logger.log(line);
+    const mode = r.mode === 'delta' ? 'delta ' : r.modeReason ? `full (${r.modeReason}) ` : '';
+    const line = `LDAP ${mode}sync ${r.status}${r.dryRun ? ' (dry run)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s: ${counts}${r.reason ? `. ${r.reason}` : ''}`;
+    // A scheduled delta runs every minute: one that found nothing is not news.
+    const changes = [r.usersUpdated, r.usersRemoved, r.usersDeactivated, r.usersReactivated, r.groupsCreated];
+    const quiet =
+      r.mode === 'delta' &&
+      r.status === 'succeeded' &&
+      [...changes, r.membershipsAdded, r.membershipsRemoved, r.notes.length].every((n) => n === 0);
+    if (quiet) this.logger.debug(line);
+    else if (r.status === 'succeeded') this.logger.log(line);
     else if (r.status === 'skipped') this.logger.warn(line);
     else this.logger.error(line);
     for (const note of r.notes.slice(0, 20)) this.logger.warn(`LDAP sync: ${note}`);

@@ -65,7 +65,7 @@ export async function readDirectorySnapshot(
   }
 }
 
-class SnapshotReader {
+export class SnapshotReader {
   private readonly users = new Map<string, SnapshotUser>();
   /** DN as the server wrote it, and normalised DN, and username as read (memberUid) → user, for membership. */
   private readonly userByRawDn = new Map<string, SnapshotUser>();
@@ -110,6 +110,29 @@ class SnapshotReader {
       this.readUsers(),
       this.groupEntries.readGroupEntries([...new Set(loginGroup ? [loginGroup, ...groupDns] : groupDns)]),
     ]);
+    return this.resolveTopGroups(topEntries);
+  }
+
+  /**
+   * For a delta: the listed groups in `options.groupDns` (and the login group) read and resolved against
+   * `users`, the users the delta knows to be present (changed entries, and unchanged rows as stored), instead
+   * of a read of every user. With a login group, the users outside it are left out of the result.
+   */
+  async readGroupsFor(users: readonly SnapshotUser[]): Promise<DirectorySnapshot> {
+    for (const user of users) this.index(user);
+    this.ordinals = users.reduce((max, user) => Math.max(max, user.ordinal + 1), 0);
+    const { loginGroup, groupDns } = this.options;
+    const wanted = [...new Set(loginGroup ? [loginGroup, ...groupDns] : groupDns)];
+    return this.resolveTopGroups(await this.groupEntries.readGroupEntries(wanted));
+  }
+
+  /** A user entry as the sync keeps it (a delta's changed entries go through here too). */
+  userOf(entry: Entry): SnapshotUser {
+    return this.toUser(entry);
+  }
+
+  private async resolveTopGroups(topEntries: Map<string, GroupEntry | undefined>): Promise<DirectorySnapshot> {
+    const { loginGroup, groupDns } = this.options;
     const groups = new Map<string, SnapshotGroup>();
     const missingGroups = new Set<string>();
     if (loginGroup) {
@@ -133,17 +156,7 @@ class SnapshotReader {
   }
 
   private async readUsers(): Promise<void> {
-    const { userFields } = this.options;
-    const ad = this.server.activeDirectory;
-    const attributes = [
-      userFields.username,
-      userFields.email,
-      userFields.firstName,
-      userFields.lastName,
-      stableIdAttribute(this.server.activeDirectory),
-      ...(ad ? ['userAccountControl'] : []),
-      ...(this.options.primaryGroups ? [GID_ATTRIBUTE] : []),
-    ].filter((a): a is string => !!a);
+    const attributes = userAttributes(this.options, this.server);
     const pages = this.client.searchPages(
       this.options.searchBase,
       {
@@ -165,6 +178,10 @@ class SnapshotReader {
   }
 
   private addUser(entry: Entry): void {
+    this.index(this.toUser(entry));
+  }
+
+  private toUser(entry: Entry): SnapshotUser {
     const { keys } = this;
     const uuid = this.uuidOf(entry);
     // Every entry the filter matched has a stable id; one without cannot be matched to a row, and skipping it
@@ -185,13 +202,20 @@ class SnapshotReader {
     if (Array.isArray(names) && names.length > 1) {
       user.usernames = names.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
     }
+    const gid = this.options.primaryGroups ? canonicalGid(valueOf(entry, GID_KEY)) : undefined;
+    if (gid !== undefined) user.gidNumber = gid;
+    return user;
+  }
+
+  /** Keeps a user and indexes it for matching group members to it. */
+  private index(user: SnapshotUser): void {
+    const { uuid, username, gidNumber: gid } = user;
     this.users.set(uuid, user);
     // Member values are mostly the DN exactly as the server writes it: a plain lookup; the index of normalised
     // DNs is built only if some value misses (see memberUser).
-    this.userByRawDn.set(entry.dn, user);
+    if (user.dn !== null) this.userByRawDn.set(user.dn, user);
     // memberUid is compared as the server compares it (caseExactIA5Match, RFC 2307), as the login's search does.
     if (username && this.options.memberAttribute === 'memberUid') this.userByName.set(username, user);
-    const gid = this.options.primaryGroups ? canonicalGid(valueOf(entry, GID_KEY)) : undefined;
     if (gid !== undefined) {
       const sharing = this.usersByGid.get(gid);
       if (sharing) sharing.push(user);
@@ -262,6 +286,20 @@ class SnapshotReader {
     }
     return this.userByDn;
   }
+}
+
+/** The attributes read from each user entry. */
+export function userAttributes(options: SnapshotReadOptions, server: ServerInfo): string[] {
+  const { userFields } = options;
+  return [
+    userFields.username,
+    userFields.email,
+    userFields.firstName,
+    userFields.lastName,
+    stableIdAttribute(server.activeDirectory),
+    ...(server.activeDirectory ? ['userAccountControl'] : []),
+    ...(options.primaryGroups ? [GID_ATTRIBUTE] : []),
+  ].filter((a): a is string => !!a);
 }
 
 /** The first value of an attribute, named in lower case as the connection gives attribute names. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LdapSyncRunEntity } from '../../entities/ldap-sync-run.entity.js';
-import type { SyncRunStatus } from '../../model/sync-report.js';
+import type { SyncMode, SyncRunStatus } from '../../model/sync-report.js';
 import { TransactionRunner } from '../transaction-runner.js';
 
 /** MySQL's TEXT: 65,535 bytes. */
@@ -11,22 +11,27 @@ const MYSQL_TEXT_BYTES = 65_535;
 export class LdapSyncRunLog {
   constructor(private readonly transactions: TransactionRunner) {}
 
-  async startRun(dryRun: boolean, status: SyncRunStatus = 'running'): Promise<number> {
+  async startRun(dryRun: boolean, status: SyncRunStatus = 'running', mode: SyncMode = 'full'): Promise<number> {
     return this.transactions.serialized(async () => {
       const runs = this.transactions.dataSource.getRepository(LdapSyncRunEntity);
-      const result = await runs.insert({ startedAt: new Date(), status, dryRun });
+      const result = await runs.insert({ startedAt: new Date(), status, dryRun, mode });
       return Number((result.identifiers[0] as { id: number }).id);
     });
   }
 
-  async finishRun(id: number, status: SyncRunStatus, report: unknown, error?: string): Promise<void> {
+  /** `mode`: what the run turned out to read (a delta run may read everything: see SyncReport.mode). */
+  async finishRun(id: number, status: SyncRunStatus, report: unknown, error?: string, mode?: SyncMode): Promise<void> {
     await this.transactions.serialized(() =>
-      this.transactions.dataSource
-        .getRepository(LdapSyncRunEntity)
-        .update(
-          { id },
-          { finishedAt: new Date(), status, report: this.reportText(report), error: this.fitText(error ?? null) },
-        ),
+      this.transactions.dataSource.getRepository(LdapSyncRunEntity).update(
+        { id },
+        {
+          finishedAt: new Date(),
+          status,
+          report: this.reportText(report),
+          error: this.fitText(error ?? null),
+          ...(mode ? { mode } : {}),
+        },
+      ),
     );
   }
 
