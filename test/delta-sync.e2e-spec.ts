@@ -1,0 +1,248 @@
+/**
+ * The delta sync against real slapd servers: with syncprov (present phase, and a session log for the delete
+ * phase), and without it (the run reads everything and says why). What a delta changes must be what a full
+ * sync would; the demo's scheduled deltas take a deleted user's access away within an interval.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
+import { appDataSource, createTestApp, postLogin } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/databases.js';
+import { openLdapEnv } from './support/env.js';
+import { type SlapdHandle, startSlapd } from './support/slapd.js';
+import {
+  addGroupToGroup,
+  addUserToGroup,
+  createGroup,
+  createUser,
+  deleteUser,
+  groupDn,
+  removeUserFromGroup,
+  renameUser,
+  setAttributes,
+} from './support/directory-admin.js';
+import type { FixtureUser } from './support/fixtures.js';
+
+const person = (name: string): FixtureUser => ({
+  username: `delta-${name}`,
+  password: `Delta-${name}-pass1`,
+  givenName: name,
+  sn: 'Delta',
+  mail: `${name}@delta.example.com`,
+});
+
+function syncEnv(slapd: SlapdHandle, databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...openLdapEnv(slapd),
+    DATABASE_URL: databaseUrl,
+    LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
+    LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
+    LDAP_SYNC_ENABLED: 'false',
+    LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+    LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+    LDAP_NESTED_GROUPS: 'true',
+    LDAP_SYNCED_GROUPS: [groupDn(slapd, 'delta-team'), groupDn(slapd, 'delta-parent')].join(':'),
+    ...extra,
+  };
+}
+
+interface Row {
+  username: string;
+  email: string | null;
+  ldap_dn: string | null;
+  is_active: number | boolean;
+}
+
+async function rows(app: INestApplication): Promise<Map<string, Row>> {
+  const list = await appDataSource(app).query<Row[]>(
+    'SELECT username, email, ldap_dn, is_active FROM users WHERE ldap_uuid IS NOT NULL ORDER BY username',
+  );
+  return new Map(list.map((row) => [row.username, row]));
+}
+
+async function memberships(app: INestApplication): Promise<string[]> {
+  const list = await appDataSource(app).query<Array<{ username: string; name: string }>>(
+    'SELECT u.username, g.name FROM user_groups ug JOIN users u ON u.id = ug.user_id JOIN groups g ON g.id = ug.group_id ORDER BY g.name, u.username',
+  );
+  return list.map((m) => `${m.name}:${m.username}`);
+}
+
+const run = (app: INestApplication, delta = true): Promise<SyncReport> => app.get(LdapSyncService).run({ delta });
+
+/** A full sync's plan on the delta's tables: it must find nothing to change. */
+async function expectFullSyncFindsNothing(app: INestApplication): Promise<void> {
+  const report = await app.get(LdapSyncService).run({ dryRun: true });
+  expect(report.status).toBe('succeeded');
+  const changes = {
+    usersUpdated: report.usersUpdated,
+    usersRemoved: report.usersRemoved,
+    usersDeactivated: report.usersDeactivated,
+    usersReactivated: report.usersReactivated,
+    groupsCreated: report.groupsCreated,
+    groupsRenamed: report.groupsRenamed,
+    membershipsAdded: report.membershipsAdded,
+    membershipsRemoved: report.membershipsRemoved,
+  };
+  expect(changes).toEqual(Object.fromEntries(Object.keys(changes).map((k) => [k, 0])));
+}
+
+describe.each(['present', 'sessionlog'] as const)('delta sync on slapd with syncprov (%s)', (contentSync) => {
+  let slapd: SlapdHandle;
+  let db: TestDatabase;
+  let app: INestApplication;
+  const [keep, gone, edited, renamed, child] = ['keep', 'gone', 'edited', 'renamed', 'child'].map(person);
+
+  beforeAll(async () => {
+    slapd = await startSlapd({ contentSync });
+    for (const user of [keep, gone, edited, renamed, child]) await createUser(slapd, user);
+    await createGroup(slapd, 'delta-team', [keep.username, gone.username, edited.username]);
+    await createGroup(slapd, 'delta-child', [renamed.username]);
+    await createGroup(slapd, 'delta-parent', [], ['delta-child']);
+    db = await createTestDatabase('sqlite');
+    app = await createTestApp(syncEnv(slapd, db.url));
+    for (const user of [keep, gone, edited, renamed, child]) {
+      expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+    }
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    await slapd?.stop();
+  });
+
+  it('reads everything the first time (no stored state), then only what changed', async () => {
+    const first = await run(app);
+    expect(first).toMatchObject({ status: 'succeeded', mode: 'full', modeReason: 'no stored delta state yet' });
+
+    const unchanged = await run(app);
+    expect(unchanged).toMatchObject({ status: 'succeeded', mode: 'delta', usersSeen: 0, membershipsAdded: 0 });
+    expect(unchanged.modeReason).toBeUndefined();
+  });
+
+  it('applies deletions, attribute changes, renames and membership changes (nested too) as a full sync would', async () => {
+    await deleteUser(slapd, gone.username);
+    await setAttributes(slapd, edited.username, { mail: 'edited.new@delta.example.com' });
+    await renameUser(slapd, renamed.username, 'delta-renamed2');
+    await removeUserFromGroup(slapd, edited.username, 'delta-team');
+    await addUserToGroup(slapd, child.username, 'delta-child');
+
+    const report = await run(app);
+    expect(report).toMatchObject({ status: 'succeeded', mode: 'delta', usersRemoved: 1 });
+    const after = await rows(app);
+    expect(after.has(gone.username)).toBe(false);
+    expect(after.get(edited.username)?.email).toBe('edited.new@delta.example.com');
+    expect(after.has('delta-renamed2')).toBe(true);
+    expect(await memberships(app)).toEqual([
+      'delta-parent:delta-child',
+      'delta-parent:delta-renamed2',
+      'delta-team:delta-keep',
+    ]);
+    await expectFullSyncFindsNothing(app);
+  });
+
+  it('writes nothing on a dry run, and keeps its cursor where it was', async () => {
+    await setAttributes(slapd, keep.username, { mail: 'keep.dry@delta.example.com' });
+    const dry = await app.get(LdapSyncService).run({ delta: true, dryRun: true });
+    expect(dry).toMatchObject({ status: 'succeeded', mode: 'delta', usersUpdated: 1 });
+    expect((await rows(app)).get(keep.username)?.email).toBe(keep.mail);
+    const real = await run(app);
+    expect(real).toMatchObject({ mode: 'delta', usersUpdated: 1 });
+    expect((await rows(app)).get(keep.username)?.email).toBe('keep.dry@delta.example.com');
+  });
+
+  it('records its mode in ldap_sync_runs', async () => {
+    const runs = await appDataSource(app).query<Array<{ mode: string }>>(
+      'SELECT mode FROM ldap_sync_runs ORDER BY id',
+    );
+    expect(runs.map((r) => r.mode)).toEqual(['full', 'delta', 'delta', 'full', 'delta', 'delta']);
+  });
+});
+
+describe('delta sync on slapd without syncprov', () => {
+  let slapd: SlapdHandle;
+  let db: TestDatabase;
+  let app: INestApplication;
+  const user = person('plain');
+
+  beforeAll(async () => {
+    slapd = await startSlapd({ contentSync: 'none' });
+    await createUser(slapd, user);
+    await createGroup(slapd, 'delta-team', [user.username]);
+    await createGroup(slapd, 'delta-parent', [user.username]);
+    db = await createTestDatabase('sqlite');
+    app = await createTestApp(syncEnv(slapd, db.url));
+    expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    await slapd?.stop();
+  });
+
+  it('reads the whole directory, and says why', async () => {
+    await deleteUser(slapd, user.username);
+    const report = await run(app);
+    expect(report.status).toBe('succeeded');
+    expect(report.mode).toBe('full');
+    expect(report.modeReason).toMatch(/content synchronisation/);
+    expect(report.usersRemoved).toBe(1);
+  });
+});
+
+describe('deprovisioning through the demo with scheduled deltas', () => {
+  let slapd: SlapdHandle;
+  let db: TestDatabase;
+  let app: INestApplication;
+  const leaver = person('leaver');
+
+  beforeAll(async () => {
+    slapd = await startSlapd({ contentSync: 'present' });
+    await createUser(slapd, leaver);
+    await createGroup(slapd, 'delta-team', [leaver.username]);
+    await createGroup(slapd, 'delta-parent', [leaver.username]);
+    db = await createTestDatabase('sqlite');
+    app = await createTestApp(syncEnv(slapd, db.url, { LDAP_SYNC_DELTA_INTERVAL: '5' }));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    await slapd?.stop();
+  });
+
+  it('refuses a deleted user at GET /auth/me within one interval and a run', async () => {
+    const login = await postLogin(app, leaver.username, leaver.password);
+    expect(login.status).toBe(200);
+    const token = (login.body as { accessToken: string }).accessToken;
+    const me = () => request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${token}`);
+    expect((await me()).status).toBe(200);
+    // Let the first (full) delta store its cursor, so that the deletion is read as a delta.
+    await waitFor(async () => (await app.get(LdapSyncService).running) === false && (await cursorStored(app)), 20_000);
+
+    await deleteUser(slapd, leaver.username);
+    const deleted = Date.now();
+    await waitFor(async () => (await me()).status === 401, 30_000);
+    const delay = Date.now() - deleted;
+    process.stdout.write(`deprovisioning delay with a 5 s delta interval on slapd: ${delay} ms\n`);
+    const runs = await appDataSource(app).query<Array<{ mode: string; status: string }>>(
+      "SELECT mode, status FROM ldap_sync_runs WHERE status = 'succeeded' ORDER BY id",
+    );
+    expect(runs.at(-1)?.mode).toBe('delta');
+  }, 60_000);
+});
+
+async function cursorStored(app: INestApplication): Promise<boolean> {
+  const [row] = await appDataSource(app).query<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM ldap_sync_cursors');
+  return Number(row.n) > 0;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
