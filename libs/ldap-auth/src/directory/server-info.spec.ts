@@ -13,6 +13,7 @@ describe('serverInfoFromRootDse', () => {
     expect(info).toEqual({
       activeDirectory: true,
       whoAmI: false,
+      contentSync: false,
       namingContexts: ['dc=example,dc=test', 'cn=configuration,dc=example,dc=test'],
       subschemaSubentry: undefined,
     });
@@ -28,10 +29,19 @@ describe('serverInfoFromRootDse', () => {
     expect(info).toMatchObject({ activeDirectory: false, whoAmI: true, namingContexts: ['dc=example,dc=com'] });
   });
 
+  it('sees content synchronisation (RFC 4533) where supportedControl lists the Sync Request control', () => {
+    const rootDse = (supportedControl: string[]) => ({ dn: '', supportedControl, namingContexts: 'dc=example,dc=com' });
+    expect(serverInfoFromRootDse(rootDse(['1.2.840.113556.1.4.319', '1.3.6.1.4.1.4203.1.9.1.1'])).contentSync).toBe(
+      true,
+    );
+    expect(serverInfoFromRootDse(rootDse(['1.2.840.113556.1.4.319'])).contentSync).toBe(false);
+  });
+
   it('knows nothing of a server whose root DSE could not be read', () => {
     expect(serverInfoFromRootDse(undefined)).toEqual({
       activeDirectory: false,
       whoAmI: false,
+      contentSync: false,
       namingContexts: [],
       subschemaSubentry: undefined,
     });

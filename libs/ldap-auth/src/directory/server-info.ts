@@ -4,6 +4,8 @@ import { parentDn, tryNormalizeDn } from '../model/dn.js';
 
 /** AD advertises this capability (LDAP_CAP_ACTIVE_DIRECTORY_OID) in its root DSE; Samba AD does too. */
 export const AD_CAPABILITY_OID = '1.2.840.113556.1.4.800';
+/** RFC 4533 Sync Request control: the server does content synchronisation (OpenLDAP's syncprov overlay). */
+export const CONTENT_SYNC_OID = '1.3.6.1.4.1.4203.1.9.1.1';
 /** RFC 4532 "Who am I?" extended operation. */
 export const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3';
 
@@ -11,6 +13,7 @@ export const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3';
 export const ROOT_DSE_ATTRIBUTES = [
   'supportedCapabilities',
   'supportedExtension',
+  'supportedControl',
   'namingContexts',
   'defaultNamingContext',
   'subschemaSubentry',
@@ -22,6 +25,8 @@ export interface ServerInfo {
   activeDirectory: boolean;
   /** The server answers RFC 4532 "Who am I?". */
   whoAmI: boolean;
+  /** The server advertises RFC 4533 content synchronisation (the Sync Request control) in supportedControl. */
+  contentSync: boolean;
   /** Normalised DNs of the naming contexts it holds (the default one first on AD). */
   namingContexts: string[];
   /** Where its schema can be read. */
@@ -37,6 +42,7 @@ export function serverInfoFromRootDse(entry: Entry | undefined): ServerInfo {
   return {
     activeDirectory: values('supportedCapabilities').includes(AD_CAPABILITY_OID),
     whoAmI: values('supportedExtension').includes(WHO_AM_I_OID),
+    contentSync: values('supportedControl').includes(CONTENT_SYNC_OID),
     namingContexts: [...new Set(contexts)],
     subschemaSubentry: values('subschemaSubentry')[0],
   };

@@ -13,11 +13,22 @@ import {
 import type { Entry } from '../../model/directory-user.js';
 import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
 import {
+  ContentSyncCollector,
+  ContentSyncProtocolError,
+  type ContentSyncRefresh,
+  ContentSyncRefreshRequiredError,
+  ContentSyncUnavailableError,
+  hasSyncState,
+  SYNC_REFRESH_REQUIRED,
+  SyncRequestControl,
+} from './content-sync.js';
+import {
   decodeLdapMessage,
   LdapMessageFramer,
   LdapMessageTooLargeError,
   type LdapResponse,
   LdapResponseOp,
+  type LdapResult,
   pagedResultsCookie,
 } from './ldap-message-decoder.js';
 
@@ -164,6 +175,60 @@ export class BulkReadConnection {
     }
   }
 
+  /**
+   * RFC 4533 refreshOnly content synchronisation from `cookie` (none: everything) under `baseDN`. Complete or
+   * it throws: ContentSyncRefreshRequiredError (start again without a cookie), ContentSyncUnavailableError (the
+   * server has no content synchronisation), IncompleteDirectoryReadError for anything else.
+   */
+  async syncRefresh(
+    baseDN: string,
+    options: BulkSearchOptions,
+    cookie: string | undefined,
+  ): Promise<ContentSyncRefresh> {
+    const messageId = this.nextMessageId();
+    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
+    const controls = [...(options.controls ?? []), new SyncRequestControl(cookie)];
+    const request = new SearchRequest({
+      messageId,
+      baseDN,
+      scope: options.scope,
+      filter,
+      attributes: options.attributes,
+      controls,
+    });
+    const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
+    const collector = new ContentSyncCollector();
+    let refresh: ContentSyncRefresh | undefined;
+    try {
+      await this.exchange(request.write(), messageId, binary, (response, done) => {
+        try {
+          if (response.op === LdapResponseOp.searchEntry && 'entry' in response) {
+            collector.entry(response.entry, response.controls);
+          } else if (response.op === LdapResponseOp.intermediate && 'responseName' in response) {
+            collector.intermediate(response.responseName, response.responseValue);
+          } else if (response.op === LdapResponseOp.searchReference) {
+            throw new ContentSyncProtocolError('a referral: the entries it points at would be missing');
+          } else if (response.op === LdapResponseOp.searchDone && 'result' in response) {
+            refuseRefreshResult(messageId, response.result);
+            refresh = collector.done(response.controls);
+            done();
+          }
+        } catch (error) {
+          if (error instanceof ContentSyncProtocolError) throw this.refuse(error.message);
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (error instanceof IncompleteDirectoryReadError || error instanceof ContentSyncRefreshRequiredError)
+        throw error;
+      if (error instanceof ContentSyncUnavailableError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new IncompleteDirectoryReadError(`the content-sync refresh failed: ${message}`, { cause: error });
+    }
+    if (!refresh) throw new IncompleteDirectoryReadError('the content-sync refresh ended without its result');
+    return refresh;
+  }
+
   /** Unbinds and closes; never waits on a server that does not answer. */
   close(): void {
     if (!this.closed && this.socket.writable)
@@ -198,6 +263,8 @@ export class BulkReadConnection {
         // A server that streams entries past what was asked for would grow the heap until the process dies.
         if (page.searchEntries.length === maxEntries)
           throw this.refuse(`more entries than the ${maxEntries} asked for`);
+        if (response.controls && hasSyncState(response.controls))
+          throw this.refuse(`a Sync State control on ${response.entry.dn}, which no Sync Request asked for`);
         page.searchEntries.push(response.entry);
       } else if (response.op === LdapResponseOp.searchReference && 'uris' in response) {
         if (page.searchReferences.length >= maxEntries) throw this.refuse(`more than ${maxEntries} references`);
@@ -288,8 +355,26 @@ export class BulkReadConnection {
   }
 }
 
+/** A refresh's result other than success: refresh required, no content synchronisation, or the ldapts error. */
+function refuseRefreshResult(messageId: number, result: LdapResult): void {
+  if (result.resultCode === 0) return;
+  const detail = result.diagnosticMessage ? ` (${result.diagnosticMessage})` : '';
+  if (result.resultCode === SYNC_REFRESH_REQUIRED) {
+    throw new ContentSyncRefreshRequiredError(`the server cannot refresh from this cookie: refresh required${detail}`);
+  }
+  if (result.resultCode === UNAVAILABLE_CRITICAL_EXTENSION) {
+    throw new ContentSyncUnavailableError(
+      `the server refused the Sync Request control (RFC 4533 content synchronisation)${detail}`,
+    );
+  }
+  throw resultError(messageId, result);
+}
+
+/** RFC 4511 unavailableCriticalExtension: a critical control the server does not support. */
+const UNAVAILABLE_CRITICAL_EXTENSION = 12;
+
 /** The ldapts error class for a result code, so callers see the same errors as from the other connections. */
-function resultError(messageId: number, result: { resultCode: number; matchedDN: string; diagnosticMessage: string }) {
+function resultError(messageId: number, result: LdapResult) {
   return StatusCodeParser.parse(
     new SearchResponse({
       messageId,

@@ -79,9 +79,9 @@ describe('decodeLdapMessage', () => {
       op: LdapResponseOp.searchDone,
       result: { resultCode: 4, diagnosticMessage: 'size limit' },
     });
-    expect('controls' in decoded && pagedResultsCookie(decoded.controls)?.toString()).toBe('cookie');
+    expect('result' in decoded && pagedResultsCookie(decoded.controls)?.toString()).toBe('cookie');
     const last = decodeLdapMessage(searchDone(4, 0, ''), NONE);
-    expect('controls' in last && pagedResultsCookie(last.controls)).toBeUndefined();
+    expect('result' in last && pagedResultsCookie(last.controls)).toBeUndefined();
   });
 
   it('refuses a message whose element runs past its end, or that starts with the wrong tag', () => {

@@ -1,4 +1,7 @@
 import type { Entry } from '../../model/directory-user.js';
+import { BerCursor, LdapDecodeError } from './ber-cursor.js';
+
+export { LdapDecodeError } from './ber-cursor.js';
 
 /**
  * A decoder of the LDAP responses the full sync reads (RFC 4511, BER with definite lengths): bind and search
@@ -14,6 +17,8 @@ export const LdapResponseOp = {
   searchDone: 0x65,
   searchReference: 0x73,
   extended: 0x78,
+  /** IntermediateResponse (RFC 4511 4.13): content synchronisation's Sync Info Message. */
+  intermediate: 0x79,
 } as const;
 
 /** RFC 2696 simple paged results. */
@@ -33,7 +38,13 @@ export interface DecodedControl {
 
 /** One LDAP message, decoded as far as the sync needs it. */
 export type LdapResponse =
-  | { messageId: number; op: typeof LdapResponseOp.searchEntry; entry: Entry }
+  | {
+      messageId: number;
+      op: typeof LdapResponseOp.searchEntry;
+      entry: Entry;
+      /** Only when the entry came with controls (content synchronisation's Sync State). */
+      controls?: DecodedControl[];
+    }
   | { messageId: number; op: typeof LdapResponseOp.searchReference; uris: string[] }
   | {
       messageId: number;
@@ -41,14 +52,13 @@ export type LdapResponse =
       result: LdapResult;
       controls: DecodedControl[];
     }
+  | {
+      messageId: number;
+      op: typeof LdapResponseOp.intermediate;
+      responseName: string | undefined;
+      responseValue: Buffer | undefined;
+    }
   | { messageId: number; op: number };
-
-export class LdapDecodeError extends Error {
-  constructor(message: string) {
-    super(`malformed LDAP message: ${message}`);
-    this.name = 'LdapDecodeError';
-  }
-}
 
 /** The server sent a message longer than the framer accepts: refused from its header, before it is gathered. */
 export class LdapMessageTooLargeError extends LdapDecodeError {
@@ -142,7 +152,17 @@ export function decodeLdapMessage(
   if (op === LdapResponseOp.searchEntry) {
     const end = r.enter(op);
     const binary = typeof binaryAttributes === 'function' ? binaryAttributes(messageId) : binaryAttributes;
-    return { messageId, op, entry: readEntry(r, end, binary) };
+    const entry = readEntry(r, end, binary);
+    // Entries of a plain search carry no control: one comparison on the full sync's hot path.
+    if (r.pos === r.end) return { messageId, op, entry };
+    return { messageId, op, entry, controls: readControls(r) };
+  }
+  if (op === LdapResponseOp.intermediate) {
+    const end = r.enter(op);
+    const responseName = r.pos < end && r.peekTag() === 0x80 ? r.readString(0x80) : undefined;
+    const responseValue = r.pos < end && r.peekTag() === 0x81 ? r.readBytes(0x81) : undefined;
+    if (r.pos !== end) throw new LdapDecodeError('an intermediate response with unknown elements');
+    return { messageId, op, responseName, responseValue };
   }
   if (op === LdapResponseOp.searchReference) {
     const end = r.enter(op);
@@ -238,100 +258,4 @@ export function pagedResultsCookie(controls: readonly DecodedControl[]): Buffer 
   r.enter(0x30);
   r.readInteger();
   return r.readBytes(0x04);
-}
-
-/** Attribute names seen last (a search asks for a handful; ranged names change per range). */
-const MAX_RECENT_TYPES = 16;
-const recentTypes: Array<{ bytes: Buffer; name: string }> = [];
-
-/** A read position in one message (`buf[pos, end)`); every read checks its tag and stays inside the message. */
-class BerCursor {
-  constructor(
-    private readonly buf: Buffer,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  peekTag(): number {
-    if (this.pos >= this.end) throw new LdapDecodeError('truncated');
-    return this.buf[this.pos];
-  }
-
-  /** Reads a tag and a length; returns where the element's content ends. */
-  private header(expected: number): number {
-    const tag = this.peekTag();
-    if (tag !== expected) {
-      throw new LdapDecodeError(`expected tag 0x${expected.toString(16)}, found 0x${tag.toString(16)}`);
-    }
-    let pos = this.pos + 1;
-    if (pos >= this.end) throw new LdapDecodeError('truncated');
-    let length = this.buf[pos++];
-    if (length >= 0x80) {
-      const bytes = length & 0x7f;
-      if (bytes === 0 || bytes > 4 || pos + bytes > this.end) throw new LdapDecodeError('bad length');
-      length = 0;
-      for (let i = 0; i < bytes; i++) length = length * 256 + this.buf[pos++];
-    }
-    const end = pos + length;
-    if (end > this.end) throw new LdapDecodeError('an element runs past the end of its message');
-    this.pos = pos;
-    return end;
-  }
-
-  /** Steps into a constructed element; returns where it ends. */
-  enter(tag: number): number {
-    return this.header(tag);
-  }
-
-  skip(): void {
-    this.pos = this.header(this.peekTag());
-  }
-
-  readInteger(tag = 0x02): number {
-    const end = this.header(tag);
-    if (end === this.pos || end - this.pos > 4) throw new LdapDecodeError('bad integer');
-    let value = this.buf[this.pos] & 0x80 ? -1 : 0;
-    for (let i = this.pos; i < end; i++) value = value * 256 + this.buf[i];
-    this.pos = end;
-    return value;
-  }
-
-  readString(tag: number): string {
-    const end = this.header(tag);
-    const value = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return value;
-  }
-
-  /**
-   * An attribute description, lower-cased. Every entry of a search repeats the same few names: the last ones
-   * seen are compared byte by byte and their string reused, instead of two new strings per attribute.
-   */
-  readAttributeType(): string {
-    const end = this.header(0x04);
-    const length = end - this.pos;
-    for (const known of recentTypes) {
-      if (known.bytes.length !== length) continue;
-      let same = true;
-      for (let i = 0; i < length && same; i++) same = known.bytes[i] === this.buf[this.pos + i];
-      if (same) {
-        this.pos = end;
-        return known.name;
-      }
-    }
-    const bytes = Buffer.from(this.buf.subarray(this.pos, end));
-    const name = bytes.toString('utf8').toLowerCase();
-    if (recentTypes.length >= MAX_RECENT_TYPES) recentTypes.shift();
-    recentTypes.push({ bytes, name });
-    this.pos = end;
-    return name;
-  }
-
-  readBytes(tag: number): Buffer {
-    const end = this.header(tag);
-    // A copy: the message's buffer may be a slice of a large chunk that should not stay alive.
-    const value = Buffer.from(this.buf.subarray(this.pos, end));
-    this.pos = end;
-    return value;
-  }
 }
