@@ -22,6 +22,7 @@ import { verifyBoundIdentity } from './bound-identity.js';
 import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import { readDirectorySnapshot, SnapshotReader, type SnapshotReadOptions } from './sync-reader/snapshot-reader.js';
 import { type DeltaRead, readDirectoryChanges } from './sync-reader/delta-reader.js';
+import { ContentSyncUnavailableError } from './sync-reader/content-sync.js';
 import type { ServerInfo } from './server-info.js';
 import type { SyncCursor } from '../model/sync-cursor.js';
 import { errorText } from '../logging/one-line.js';
@@ -151,7 +152,7 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
     } catch (error) {
       if (error instanceof DeltaUnavailableError || error instanceof IncompleteDirectoryReadError) throw error;
       // Advertised, but refused to this account (unavailableCriticalExtension, insufficientAccessRights).
-      if (error instanceof ResultCodeError && (error.code === 12 || error.code === 50)) {
+      if (error instanceof ContentSyncUnavailableError || (error instanceof ResultCodeError && error.code === 50)) {
         throw new DeltaUnavailableError(`the directory refused content synchronisation: ${errorText(error)}`);
       }
       throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });

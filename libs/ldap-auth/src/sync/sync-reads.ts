@@ -9,7 +9,6 @@ import type { SyncMode } from '../model/sync-report.js';
 import { parseSyncCursor, type SyncCursor } from '../model/sync-cursor.js';
 import { normalizeDn } from '../model/dn.js';
 import { DeltaUnavailableError } from '../errors/ldap-auth.errors.js';
-import { countsPrimaryGroups } from '../directory/posix-groups.js';
 import { composeDeltaSnapshot, type DeltaScope, nothingChanged, planDeltaRead } from './delta-snapshot.js';
 
 /** What a run read, for the reconciliation. */
@@ -76,7 +75,7 @@ export class LdapSyncReads {
     if (!fullReason && nothingChanged(read.changes, state)) {
       return { mode, state, whole: false, cursor: read.cursor, ...counts };
     }
-    const plan = planDeltaRead(read.changes, state, this.scope());
+    const plan = planDeltaRead(read.changes, state, { ...this.scope(), primaryGroups: read.primaryGroupsMatter });
     if (plan.fullRead !== undefined) {
       // The cursor still covers what the whole read sees (it was taken before): the next delta starts there.
       return { ...(await this.whole(onProgress)), modeReason: plan.fullRead, cursor: read.cursor };
@@ -98,8 +97,8 @@ export class LdapSyncReads {
       nestedGroups,
       memberAttribute:
         groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
-      // Outside AD (the only servers a delta reads today), primary groups count as the option says.
-      primaryGroups: countsPrimaryGroups(groupMembership, false),
+      // Decided from the listed groups by the read (DeltaRead.primaryGroupsMatter).
+      primaryGroups: false,
     };
   }
 }

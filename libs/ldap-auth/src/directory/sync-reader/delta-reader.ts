@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { NoSuchObjectError } from 'ldapts';
 import type { BulkReadConnection, BulkSearchOptions } from './bulk-read-connection.js';
 import { type ContentSyncRefresh, ContentSyncRefreshRequiredError } from './content-sync.js';
 import { SnapshotReader, type SnapshotReadOptions, userAttributes } from './snapshot-reader.js';
@@ -22,6 +23,11 @@ export interface DeltaRead {
   cursor: SyncCursor;
   /** Why the users were read whole (no usable cursor), if they were. */
   fullContent?: string;
+  /**
+   * POSIX primary groups count and a listed group (or the login group) is a posixGroup with a gidNumber: a
+   * changed user's gidNumber may change its membership.
+   */
+  primaryGroupsMatter: boolean;
   entriesRead: number;
 }
 
@@ -70,6 +76,8 @@ export async function readDirectoryChanges(
   const changedUsers = userRefresh.changed.map(({ entry }) => users.userOf(entry));
 
   const groups = await readGroupChanges(client, server, options, cursor);
+  const primaryGroupsMatter =
+    !!options.primaryGroups && changedUsers.length > 0 && (await anyHasGid(client, groupBasesOf(options)));
   const next: SyncCursor = {
     method: 'content-sync',
     fingerprint,
@@ -87,6 +95,7 @@ export async function readDirectoryChanges(
     },
     cursor: next,
     fullContent,
+    primaryGroupsMatter,
     entriesRead: userRefresh.changed.length + groups.entriesRead,
   };
 }
@@ -135,9 +144,31 @@ async function readGroupChanges(
   return { changed, positions, groupDns, entriesRead };
 }
 
+/** Whether any of these group entries has a gidNumber (one base read each, at most a few in flight). */
+async function anyHasGid(client: BulkReadConnection, dns: readonly string[]): Promise<boolean> {
+  for (let i = 0; i < dns.length; i += 8) {
+    const reads = dns.slice(i, i + 8).map((dn) =>
+      client
+        .search(dn, { scope: 'base', filter: '(gidNumber=*)', attributes: ['1.1'] })
+        .then((page) => page.searchEntries.length > 0)
+        .catch((error: unknown) => {
+          // A listed group that is gone is the group read's business, not this one's.
+          if (error instanceof NoSuchObjectError) return false;
+          throw error;
+        }),
+    );
+    if ((await Promise.all(reads)).some(Boolean)) return true;
+  }
+  return false;
+}
+
+function groupBasesOf(options: SnapshotReadOptions): string[] {
+  return options.loginGroup ? [options.loginGroup, ...options.groupDns] : [...options.groupDns];
+}
+
 /** The naming contexts holding the listed groups and the login group (nested groups may be anywhere in them). */
 function groupBases(options: SnapshotReadOptions, server: ServerInfo): string[] {
-  const dns = options.loginGroup ? [options.loginGroup, ...options.groupDns] : [...options.groupDns];
+  const dns = groupBasesOf(options);
   const bases = new Set<string>();
   for (const dn of dns) {
     const context = server.namingContexts.filter((nc) => isWithin(dn, nc)).sort((a, b) => b.length - a.length)[0];
