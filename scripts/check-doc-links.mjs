@@ -9,16 +9,18 @@
  *   node scripts/check-doc-links.mjs --toc    first rewrites each `<!-- toc -->…<!-- /toc -->` block from the
  *                                             file's ## and ### headings
  */
+/* global console, process, URL */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-// git+https://github.com/owner/name.git → https://github.com/owner/name
-const REPOSITORY_URL = JSON.parse(readFileSync(join(root, 'libs/ldap-auth/package.json'), 'utf8'))
-  .repository?.url?.replace(/^git\+/, '')
-  .replace(/\.git$/, '');
+// The library's repository field, git+https://github.com/owner/name.git → https://github.com/owner/name
+const REPOSITORY_URL = /"url":\s*"git\+(https:\/\/github\.com\/[^"]+?)\.git"/.exec(
+  readFileSync(join(root, 'libs/ldap-auth/package.json'), 'utf8'),
+)?.[1];
 const SKIP = new Set(['node_modules', 'dist', '.git', '.ci', 'coverage', 'data', 'test']);
 
+/** @param {string} dir @returns {string[]} */
 function markdownFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     if (SKIP.has(entry.name)) return [];
@@ -28,9 +30,15 @@ function markdownFiles(dir) {
   });
 }
 
-/** The lines outside fenced code blocks, with their numbers. */
+/**
+ * The lines outside fenced code blocks, with their numbers.
+ * @param {string} text
+ * @returns {{ line: string, number: number }[]}
+ */
 function proseLines(text) {
+  /** @type {string | null} */
   let fence = null;
+  /** @type {{ line: string, number: number }[]} */
   const lines = [];
   text.split('\n').forEach((line, index) => {
     const marker = /^\s*(```+|~~~+)/.exec(line)?.[1];
@@ -40,6 +48,7 @@ function proseLines(text) {
   return lines;
 }
 
+/** @param {string} heading */
 function slug(heading) {
   return heading
     .trim()
@@ -49,7 +58,12 @@ function slug(heading) {
     .replace(/\s/g, '-');
 }
 
+/**
+ * @param {string} text
+ * @returns {{ level: number, text: string, anchor: string }[]}
+ */
 function headings(text) {
+  /** @type {Map<string, number>} */
   const seen = new Map();
   return proseLines(text).flatMap(({ line }) => {
     const match = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
@@ -61,6 +75,7 @@ function headings(text) {
   });
 }
 
+/** @param {string} text */
 function tableOfContents(text) {
   const entries = headings(text).filter((h) => h.level === 2 || h.level === 3);
   const items = entries.map((h) => `${h.level === 3 ? '  ' : ''}- [${h.text}](#${h.anchor})`);
@@ -75,10 +90,12 @@ if (process.argv.includes('--toc')) {
   }
 }
 
+/** @type {Map<string, Set<string>>} */
 const anchorsOf = new Map();
+/** @param {string} file @returns {Set<string>} */
 const anchors = (file) => {
   if (!anchorsOf.has(file)) anchorsOf.set(file, new Set(headings(readFileSync(file, 'utf8')).map((h) => h.anchor)));
-  return anchorsOf.get(file);
+  return /** @type {Set<string>} */ (anchorsOf.get(file));
 };
 const problems = [];
 for (const file of files) {
