@@ -1,4 +1,4 @@
-// Jest runs the project as ES modules (NestJS 12 ships ESM): see README "Tests".
+// Jest runs the project as ES modules (NestJS 12 ships ESM): see docs/internals.md "Tests".
 const common = {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',

@@ -5,7 +5,9 @@
 #   1. importing the root does not load ldapjs, importing ./testing does;
 #   2. the app boots LdapAuthModule against the embedded directory (./testing) and PostgreSQL, logs alice in
 #      over HTTP and refuses a wrong password;
-#   3. with ldapjs uninstalled (it is an optional peer), the root still loads and ./testing fails naming ldapjs.
+#   3. the shipped README's test example (the code block after `<!-- readme-test -->`), extracted from the
+#      installed package, compiles and passes with Node's test runner, on a throwaway database of its own;
+#   4. with ldapjs uninstalled (it is an optional peer), the root still loads and ./testing fails naming ldapjs.
 # The database driver is pg (plain JavaScript, nothing to compile) on the PostgreSQL the e2e suites use, in a
 # throwaway database. Needs PostgreSQL on E2E_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
@@ -21,7 +23,10 @@ pg_admin() { # pg_admin <sql>: runs with the scratch app's pg, on the admin URL
     c.connect().then(()=>c.query(process.argv[2])).finally(()=>c.end())' "$admin_url" "$1")
 }
 cleanup() {
-  [ -d "$app/node_modules/pg" ] && pg_admin "DROP DATABASE IF EXISTS $database" || true
+  if [ -d "$app/node_modules/pg" ]; then
+    pg_admin "DROP DATABASE IF EXISTS $database" || true
+    pg_admin "DROP DATABASE IF EXISTS ${database}_readme" || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,7 +82,11 @@ if grep -q EBADENGINE "$work/install.log"; then
   esac
 fi
 
-echo "-- tsc (the app against the package's type declarations)"
+echo "-- the README's test example, from the installed package"
+node scripts/readme-example.mjs "$app/node_modules/@nest-ldap-auth/ldap-auth/README.md" >"$app/src/readme-example.test.ts"
+echo "   $(wc -l <"$app/src/readme-example.test.ts") lines"
+
+echo "-- tsc (the app and the README's example against the package's type declarations)"
 (cd "$app" && npx tsc -p .)
 
 echo "-- the root entry does not load ldapjs"
@@ -85,8 +94,12 @@ echo "-- the root entry does not load ldapjs"
 
 echo "-- the app: LdapAuthModule, the embedded directory, PostgreSQL ($database), alice's login"
 pg_admin "CREATE DATABASE $database"
-database_url=$(node -e 'const u=new URL(process.argv[1]); u.pathname="/"+process.argv[2]; console.log(u.href)' "$admin_url" "$database")
-(cd "$app" && node dist/app.js directory.ldif "$database_url")
+db_url() { node -e 'const u=new URL(process.argv[1]); u.pathname="/"+process.argv[2]; console.log(u.href)' "$admin_url" "$1"; }
+(cd "$app" && node dist/app.js directory.ldif "$(db_url "$database")")
+
+echo "-- the README's test example (node --test), PostgreSQL (${database}_readme)"
+pg_admin "CREATE DATABASE ${database}_readme"
+(cd "$app" && TEST_DATABASE_URL=$(db_url "${database}_readme") node --test dist/readme-example.test.js)
 
 echo "-- without ldapjs installed"
 (cd "$app" && npm uninstall -s --prefer-offline --no-audit --no-fund ldapjs)

@@ -82,6 +82,7 @@ echo "== Type check";  npm run -s typecheck
 echo "== Lint";        npm run -s lint
 echo "== Imports (no cycle, no import from a layer above: scripts/check-imports.mjs)"; npm run -s check:imports
 echo "== Format";      npm run -s format:check
+echo "== Documentation links (scripts/check-doc-links.mjs)"; npm run -s check:docs
 echo "== Compose file"; JWT_SECRET=compose-config-check-only docker-compose -f docker-compose.yml config -q; /usr/bin/python3 scripts/check-compose.py
 echo "== Build";       npm run -s build
 echo "== Unit tests";  npm run -s test:unit

@@ -17,7 +17,7 @@ import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.j
 
 /**
  * The demo: uses the library exactly as any app would. Configuration comes from the environment
- * (see README); an unset LDAP_AUTH_URL means the embedded development directory.
+ * (see docs/configuration.md); an unset LDAP_AUTH_URL means the embedded development directory.
  */
 @Module({
   imports: [

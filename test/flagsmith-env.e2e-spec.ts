@@ -1,5 +1,5 @@
 /**
- * The README's worked migration example: Flagsmith's own variable names and values, pointed at the test slapd,
+ * The worked Flagsmith example of docs/migration.md: Flagsmith's own variable names and values, pointed at the test slapd,
  * start the app and behave as documented.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

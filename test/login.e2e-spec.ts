@@ -288,7 +288,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       const pending = (await ds.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query);
       if (dbKind === 'mariadb') {
         // The one known difference, and nothing else: MySQL's unique index on groups is on ldap_dn_key (the
-        // DN's SHA-256, a generated column the entity does not declare), as the README says.
+        // DN's SHA-256, a generated column the entity does not declare), as docs/configuration.md (MySQL and MariaDB) says.
         expect(pending).toEqual([
           expect.stringMatching(/^ALTER TABLE `groups` DROP FOREIGN KEY `FK_\w+`$/),
           'DROP INDEX `UQ_groups_organisation_ldap_dn` ON `groups`',

@@ -15,7 +15,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
 const SYNC = join(ROOT, 'dist', 'sync.js');
 const APP_HEADING = "Invalid app configuration (the demo app's variables):";
-const LDAP_HEADING = "Invalid LDAP configuration (the @nest-ldap-auth/ldap-auth library's variables, see README):";
+const LDAP_HEADING =
+  "Invalid LDAP configuration (the @nest-ldap-auth/ldap-auth library's variables, see docs/configuration.md):";
 
 /** How many times `text` holds `word`. */
 const occurrences = (text: string, word: string) => text.split(word).length - 1;

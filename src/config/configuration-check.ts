@@ -28,7 +28,7 @@ export class StartupConfigurationError extends Error {
         section(APP_CONFIGURATION_HEADING, "the demo app's variables", appProblems),
         section(
           LDAP_CONFIGURATION_HEADING,
-          "the @nest-ldap-auth/ldap-auth library's variables, see README",
+          "the @nest-ldap-auth/ldap-auth library's variables, see docs/configuration.md",
           ldapProblems,
         ),
       ]
