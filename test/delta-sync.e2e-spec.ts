@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
-import { appDataSource, createTestApp, postLogin } from './support/app.js';
+import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import { type SlapdHandle, startSlapd } from './support/slapd.js';
@@ -197,14 +197,18 @@ describe('deprovisioning through the demo with scheduled deltas', () => {
   let db: TestDatabase;
   let app: INestApplication;
   const leaver = person('leaver');
+  const stayer = person('stayer');
 
   beforeAll(async () => {
     slapd = await startSlapd({ contentSync: 'present' });
     await createUser(slapd, leaver);
+    await createUser(slapd, stayer);
     await createGroup(slapd, 'delta-team', [leaver.username]);
     await createGroup(slapd, 'delta-parent', [leaver.username]);
     db = await createTestDatabase('sqlite');
     app = await createTestApp(syncEnv(slapd, db.url, { LDAP_SYNC_DELTA_INTERVAL: '5' }));
+    // Not the app's only user: a read that leaves none is refused as a misconfiguration.
+    expect((await postLogin(app, stayer.username, stayer.password)).status).toBe(200);
   });
 
   afterAll(async () => {
@@ -224,7 +228,9 @@ describe('deprovisioning through the demo with scheduled deltas', () => {
 
     await deleteUser(slapd, leaver.username);
     const deleted = Date.now();
-    await waitFor(async () => (await me()).status === 401, 30_000);
+    await waitFor(async () => (await me()).status === 401, 30_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; the sync logged:\n${logsOf(app).filter((l) => /sync/i.test(l)).join('\n')}`);
+    });
     const delay = Date.now() - deleted;
     process.stdout.write(`deprovisioning delay with a 5 s delta interval on slapd: ${delay} ms\n`);
     const runs = await appDataSource(app).query<Array<{ mode: string; status: string }>>(
