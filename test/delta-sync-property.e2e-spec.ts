@@ -1,0 +1,224 @@
+/**
+ * The delta sync equals the full sync, as a property: random sequences of directory changes (add, delete,
+ * rename, move between OUs in and out of the search base, attribute changes, membership adds and removals,
+ * nesting changes) and logins are applied to a real slapd with syncprov, with deltas run between them. After
+ * every delta: the app's LDAP users are exactly those it had whose entries are still in the search base, and a
+ * full sync finds nothing left to change (fields, groups, memberships). fast-check prints the seed and the
+ * shrunk sequence of a failure; FC_SEED / FC_RUNS reproduce or widen a run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import fc from 'fast-check';
+import { Attribute, Change, type Client } from 'ldapts';
+import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
+import { appDataSource, createTestApp, postLogin } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/databases.js';
+import { openLdapEnv } from './support/env.js';
+import { type SlapdHandle, startSlapd } from './support/slapd.js';
+import { adminClient, sshaPassword } from './support/directory-admin.js';
+
+const NAMES = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
+const GROUPS = ['ga', 'gb', 'gc'];
+type Place = 'people' | 'eng' | 'alumni';
+
+type Action =
+  | { kind: 'create'; name: string; place: Place }
+  | { kind: 'delete'; name: string }
+  | { kind: 'mail'; name: string; value: number }
+  | { kind: 'rename'; name: string; to: string }
+  | { kind: 'move'; name: string; place: Place }
+  | { kind: 'member'; name: string; group: string; add: boolean }
+  | { kind: 'nest'; add: boolean }
+  | { kind: 'login'; name: string }
+  | { kind: 'delta' };
+
+const name = fc.constantFrom(...NAMES);
+const place = fc.constantFrom<Place>('people', 'eng', 'alumni');
+const action: fc.Arbitrary<Action> = fc.oneof(
+  fc.record({ kind: fc.constant('create' as const), name, place }),
+  fc.record({ kind: fc.constant('delete' as const), name }),
+  fc.record({ kind: fc.constant('mail' as const), name, value: fc.nat(3) }),
+  fc.record({ kind: fc.constant('rename' as const), name, to: name }),
+  fc.record({ kind: fc.constant('move' as const), name, place }),
+  fc.record({ kind: fc.constant('member' as const), name, group: fc.constantFrom(...GROUPS), add: fc.boolean() }),
+  fc.record({ kind: fc.constant('nest' as const), add: fc.boolean() }),
+  fc.record({ kind: fc.constant('login' as const), name }),
+  fc.constant({ kind: 'delta' as const }),
+);
+
+const password = (user: string) => `Prop-${user}-pass1`;
+
+describe.each([
+  ['present', Number(process.env.FC_RUNS ?? 300)],
+  ['sessionlog', Math.ceil(Number(process.env.FC_RUNS ?? 300) / 3)],
+] as const)('delta sync equals the full sync on slapd (syncprov, %s)', (contentSync, runs) => {
+  let slapd: SlapdHandle;
+  let db: TestDatabase;
+  let app: INestApplication;
+  let admin: Client;
+  /** Where each user entry is now (absent: no entry). */
+  const where = new Map<string, Place>();
+  const ou = (p: Place) =>
+    p === 'people' ? slapd.peopleDn : p === 'eng' ? `ou=eng,${slapd.peopleDn}` : `ou=alumni,${slapd.baseDn}`;
+  const dnOf = (user: string, p: Place) => `uid=${user},${ou(p)}`;
+  const groupDn = (cn: string) => `cn=${cn},${slapd.groupsDn}`;
+
+  beforeAll(async () => {
+    slapd = await startSlapd({ contentSync });
+    admin = await adminClient(slapd);
+    await admin.add(`ou=eng,${slapd.peopleDn}`, { objectClass: ['top', 'organizationalUnit'], ou: 'eng' });
+    await admin.add(`ou=alumni,${slapd.baseDn}`, { objectClass: ['top', 'organizationalUnit'], ou: 'alumni' });
+    for (const cn of GROUPS) {
+      await admin.add(groupDn(cn), { objectClass: ['top', 'groupOfNames'], cn, member: [slapd.baseDn] });
+    }
+    await admin.modify(groupDn('gb'), change('add', 'member', groupDn('gc')));
+    // Two users who never change: the app always has LDAP users (a read that leaves none is refused).
+    for (const user of ['anchor1', 'anchor2']) await createEntry(user, 'people');
+    db = await createTestDatabase('sqlite');
+    app = await createTestApp({
+      ...openLdapEnv(slapd),
+      DATABASE_URL: db.url,
+      LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
+      LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
+      LDAP_SYNC_ENABLED: 'false',
+      LDAP_SYNC_MAX_REMOVALS: '100%',
+      LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
+      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+      LDAP_NESTED_GROUPS: 'true',
+      LDAP_SYNCED_GROUPS: [groupDn('ga'), groupDn('gb')].join(':'),
+    });
+    for (const user of ['anchor1', 'anchor2']) expect((await postLogin(app, user, password(user))).status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await admin?.unbind().catch(() => undefined);
+    await app?.close();
+    await db?.drop();
+    await slapd?.stop();
+  });
+
+  async function createEntry(user: string, p: Place): Promise<void> {
+    await admin.add(dnOf(user, p), {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+      uid: user,
+      cn: user,
+      sn: 'Prop',
+      mail: `${user}@prop.example.com`,
+      userPassword: sshaPassword(password(user)),
+    });
+    where.set(user, p);
+  }
+
+  /** Applies one change; one the directory refuses (a name taken, a member already there) changes nothing. */
+  async function apply(a: Action): Promise<void> {
+    const at = 'name' in a ? where.get(a.name) : undefined;
+    try {
+      switch (a.kind) {
+        case 'create':
+          if (!at) await createEntry(a.name, a.place);
+          return;
+        case 'delete':
+          if (at) await admin.del(dnOf(a.name, at));
+          where.delete(a.name);
+          return;
+        case 'mail':
+          if (at)
+            await admin.modify(dnOf(a.name, at), change('replace', 'mail', `${a.name}.${a.value}@prop.example.com`));
+          return;
+        case 'rename':
+          if (at && !where.has(a.to)) {
+            await admin.modifyDN(dnOf(a.name, at), `uid=${a.to}`);
+            // The old uid value stays with a new RDN unless replaced: the entry is called a.to only.
+            await admin.modify(dnOf(a.to, at), change('replace', 'uid', a.to));
+            where.delete(a.name);
+            where.set(a.to, at);
+          }
+          return;
+        case 'move':
+          if (at && at !== a.place) {
+            await admin.modifyDN(dnOf(a.name, at), `uid=${a.name},${ou(a.place)}`);
+            where.set(a.name, a.place);
+          }
+          return;
+        case 'member':
+          if (at) await admin.modify(groupDn(a.group), change(a.add ? 'add' : 'delete', 'member', dnOf(a.name, at)));
+          return;
+        case 'nest':
+          await admin.modify(groupDn('ga'), change(a.add ? 'add' : 'delete', 'member', groupDn('gc')));
+          return;
+        case 'login':
+          if (at && at !== 'alumni') await postLogin(app, a.name, password(a.name));
+          return;
+        case 'delta':
+          await deltaAndCheck();
+      }
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+    }
+  }
+
+  /** A delta; then the rows are those it had whose entries are in the base, and a full sync has nothing to do. */
+  async function deltaAndCheck(): Promise<void> {
+    const before = await rowUuids();
+    const inBase = await directoryUuids();
+    const report = await app.get(LdapSyncService).run({ delta: true });
+    expect(report.status).toBe('succeeded');
+    expect(await rowUuids()).toEqual(before.filter((uuid) => inBase.has(uuid)));
+    const full = await app.get(LdapSyncService).run({ dryRun: true });
+    expect(full.status).toBe('succeeded');
+    const left = [
+      full.usersUpdated,
+      full.usersRemoved,
+      full.usersDeactivated,
+      full.usersReactivated,
+      full.groupsCreated,
+      full.groupsRenamed,
+      full.membershipsAdded,
+      full.membershipsRemoved,
+    ];
+    expect({ afterDelta: report.mode, fullSyncWouldChange: left }).toEqual({
+      afterDelta: report.mode,
+      fullSyncWouldChange: [0, 0, 0, 0, 0, 0, 0, 0],
+    });
+  }
+
+  async function rowUuids(): Promise<string[]> {
+    const rows = await appDataSource(app).query<Array<{ ldap_uuid: string }>>(
+      'SELECT ldap_uuid FROM users WHERE ldap_uuid IS NOT NULL ORDER BY ldap_uuid',
+    );
+    return rows.map((r) => r.ldap_uuid);
+  }
+
+  async function directoryUuids(): Promise<Set<string>> {
+    const { searchEntries } = await admin.search(slapd.peopleDn, {
+      scope: 'sub',
+      filter: '(objectClass=inetOrgPerson)',
+      attributes: ['entryUUID'],
+    });
+    return new Set(searchEntries.map((e) => String(e.entryUUID).toLowerCase()));
+  }
+
+  it(`holds over ${runs} random sequences of changes`, async () => {
+    await app.get(LdapSyncService).run({ delta: true });
+    const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 12 }), async (actions) => {
+        for (const a of actions) await apply(a);
+        await deltaAndCheck();
+      }),
+      { numRuns: runs, seed, endOnFailure: true },
+    );
+  }, 600_000);
+});
+
+function change(operation: 'add' | 'delete' | 'replace', type: string, value: string): Change {
+  return new Change({ operation, modification: new Attribute({ type, values: [value] }) });
+}
+
+/** What slapd answers to a change that cannot apply in the current state (not a failure of the test). */
+function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: number }).code;
+  // noSuchAttribute, typeOrValueExists, noSuchObject, objectClassViolation, notAllowedOnRDN, entryAlreadyExists
+  return code !== undefined && [16, 20, 32, 65, 67, 68].includes(code);
+}
