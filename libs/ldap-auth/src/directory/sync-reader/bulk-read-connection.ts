@@ -185,6 +185,7 @@ export class BulkReadConnection {
     options: BulkSearchOptions,
     cookie: string | undefined,
   ): Promise<ContentSyncRefresh> {
+    if (cookie === '') throw new TypeError('syncRefresh: cookie must be undefined (no cookie) or a cookie, not empty');
     const messageId = this.nextMessageId();
     const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
     const controls = [...(options.controls ?? []), new SyncRequestControl(cookie)];
@@ -197,7 +198,7 @@ export class BulkReadConnection {
       controls,
     });
     const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
-    const collector = new ContentSyncCollector();
+    const collector = new ContentSyncCollector(cookie);
     let refresh: ContentSyncRefresh | undefined;
     try {
       await this.exchange(request.write(), messageId, binary, (response, done) => {
@@ -209,7 +210,7 @@ export class BulkReadConnection {
           } else if (response.op === LdapResponseOp.searchReference) {
             throw new ContentSyncProtocolError('a referral: the entries it points at would be missing');
           } else if (response.op === LdapResponseOp.searchDone && 'result' in response) {
-            refuseRefreshResult(messageId, response.result);
+            refuseRefreshResult(messageId, response.result, cookie !== undefined);
             refresh = collector.done(response.controls);
             done();
           }
@@ -356,11 +357,16 @@ export class BulkReadConnection {
 }
 
 /** A refresh's result other than success: refresh required, no content synchronisation, or the ldapts error. */
-function refuseRefreshResult(messageId: number, result: LdapResult): void {
+function refuseRefreshResult(messageId: number, result: LdapResult, withCookie: boolean): void {
   if (result.resultCode === 0) return;
   const detail = result.diagnosticMessage ? ` (${result.diagnosticMessage})` : '';
   if (result.resultCode === SYNC_REFRESH_REQUIRED) {
     throw new ContentSyncRefreshRequiredError(`the server cannot refresh from this cookie: refresh required${detail}`);
+  }
+  // slapd refuses a cookie newer than its own state (a restored server, another server's cookie) this way. The
+  // same cookie would be refused at every run: starting over without one is the way out.
+  if (result.resultCode === UNWILLING_TO_PERFORM && withCookie) {
+    throw new ContentSyncRefreshRequiredError(`the server refused the cookie${detail}`);
   }
   if (result.resultCode === UNAVAILABLE_CRITICAL_EXTENSION) {
     throw new ContentSyncUnavailableError(
@@ -370,6 +376,7 @@ function refuseRefreshResult(messageId: number, result: LdapResult): void {
   throw resultError(messageId, result);
 }
 
+const UNWILLING_TO_PERFORM = 53;
 /** RFC 4511 unavailableCriticalExtension: a critical control the server does not support. */
 const UNAVAILABLE_CRITICAL_EXTENSION = 12;
 
