@@ -113,12 +113,8 @@ function decode<T>(value: Buffer, what: string, read: (r: BerCursor) => T): T {
   }
 }
 
-const enum SyncState {
-  present = 0,
-  add = 1,
-  modify = 2,
-  delete = 3,
-}
+/** syncStateValue's state ENUMERATED. */
+const SyncState = { present: 0, add: 1, modify: 2, delete: 3 } as const;
 
 /**
  * Gathers one refresh's answers in the order they arrive; a later word on an entry replaces an earlier one.
