@@ -6,8 +6,6 @@ import {
   FilterParser,
   PagedResultsControl,
   SearchRequest,
-  SearchResponse,
-  StatusCodeParser,
   UnbindRequest,
 } from 'ldapts';
 import type { Entry } from '../../model/directory-user.js';
@@ -19,16 +17,15 @@ import {
   ContentSyncRefreshRequiredError,
   ContentSyncUnavailableError,
   hasSyncState,
-  SYNC_REFRESH_REQUIRED,
   SyncRequestControl,
 } from './content-sync.js';
+import { refuseRefreshResult, resultError } from './result-errors.js';
 import {
   decodeLdapMessage,
   LdapMessageFramer,
   LdapMessageTooLargeError,
   type LdapResponse,
   LdapResponseOp,
-  type LdapResult,
   pagedResultsCookie,
 } from './ldap-message-decoder.js';
 
@@ -185,6 +182,7 @@ export class BulkReadConnection {
     options: BulkSearchOptions,
     cookie: string | undefined,
   ): Promise<ContentSyncRefresh> {
+    if (cookie === '') throw new TypeError('syncRefresh: cookie must be undefined (no cookie) or a cookie, not empty');
     const messageId = this.nextMessageId();
     const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
     const controls = [...(options.controls ?? []), new SyncRequestControl(cookie)];
@@ -197,7 +195,7 @@ export class BulkReadConnection {
       controls,
     });
     const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
-    const collector = new ContentSyncCollector();
+    const collector = new ContentSyncCollector(cookie);
     let refresh: ContentSyncRefresh | undefined;
     try {
       await this.exchange(request.write(), messageId, binary, (response, done) => {
@@ -209,7 +207,7 @@ export class BulkReadConnection {
           } else if (response.op === LdapResponseOp.searchReference) {
             throw new ContentSyncProtocolError('a referral: the entries it points at would be missing');
           } else if (response.op === LdapResponseOp.searchDone && 'result' in response) {
-            refuseRefreshResult(messageId, response.result);
+            refuseRefreshResult(messageId, response.result, cookie !== undefined);
             refresh = collector.done(response.controls);
             done();
           }
@@ -353,34 +351,4 @@ export class BulkReadConnection {
     this.lastMessageId = this.lastMessageId >= 0x7fffffff ? 1 : this.lastMessageId + 1;
     return this.lastMessageId;
   }
-}
-
-/** A refresh's result other than success: refresh required, no content synchronisation, or the ldapts error. */
-function refuseRefreshResult(messageId: number, result: LdapResult): void {
-  if (result.resultCode === 0) return;
-  const detail = result.diagnosticMessage ? ` (${result.diagnosticMessage})` : '';
-  if (result.resultCode === SYNC_REFRESH_REQUIRED) {
-    throw new ContentSyncRefreshRequiredError(`the server cannot refresh from this cookie: refresh required${detail}`);
-  }
-  if (result.resultCode === UNAVAILABLE_CRITICAL_EXTENSION) {
-    throw new ContentSyncUnavailableError(
-      `the server refused the Sync Request control (RFC 4533 content synchronisation)${detail}`,
-    );
-  }
-  throw resultError(messageId, result);
-}
-
-/** RFC 4511 unavailableCriticalExtension: a critical control the server does not support. */
-const UNAVAILABLE_CRITICAL_EXTENSION = 12;
-
-/** The ldapts error class for a result code, so callers see the same errors as from the other connections. */
-function resultError(messageId: number, result: LdapResult) {
-  return StatusCodeParser.parse(
-    new SearchResponse({
-      messageId,
-      status: result.resultCode,
-      matchedDN: result.matchedDN,
-      errorMessage: result.diagnosticMessage,
-    }),
-  );
 }

@@ -17,7 +17,11 @@ export const SYNC_INFO_OID = '1.3.6.1.4.1.4203.1.9.1.4';
 export const SYNC_REFRESH_REQUIRED = 4096;
 
 export interface ContentSyncRefresh {
-  /** The cookie for the next refresh (from syncDone or the last Sync Info newcookie/syncIdSet); undefined if the server sent none. */
+  /**
+   * The cookie for the next refresh: the last one the server sent (Sync Done, Sync Info, Sync State), else the
+   * one this refresh started from (RFC 4533: an absent cookie leaves the client's as it was; slapd sends none
+   * when nothing changed). Undefined only when neither exists.
+   */
   cookie: string | undefined;
   /** Entries added or modified since the cookie (every entry when there was no cookie), with the attributes asked for, each with its entryUUID (lower-case text, 8-4-4-4-12) from the Sync State control. */
   changed: Array<{ uuid: string; entry: Entry }>;
@@ -109,12 +113,8 @@ function decode<T>(value: Buffer, what: string, read: (r: BerCursor) => T): T {
   }
 }
 
-const enum SyncState {
-  present = 0,
-  add = 1,
-  modify = 2,
-  delete = 3,
-}
+/** syncStateValue's state ENUMERATED. */
+const SyncState = { present: 0, add: 1, modify: 2, delete: 3 } as const;
 
 /**
  * Gathers one refresh's answers in the order they arrive; a later word on an entry replaces an earlier one.
@@ -127,6 +127,11 @@ export class ContentSyncCollector {
   private readonly deleted = new Set<string>();
   private presentPhase = false;
   private cookie: string | undefined;
+
+  /** `requestCookie`: the cookie the refresh was asked from (none: an initial refresh). */
+  constructor(private readonly requestCookie: string | undefined) {
+    this.cookie = requestCookie;
+  }
 
   /** A search entry of the refresh, with its controls. */
   entry(entry: Entry, controls: readonly DecodedControl[] | undefined): void {
@@ -189,6 +194,11 @@ export class ContentSyncCollector {
       return { cookie, refreshDeletes };
     });
     if (cookie !== undefined) this.cookie = cookie;
+    // slapd answers a cookie it cannot parse with every entry as an add, a delete phase that lists nothing and an
+    // empty cookie: what was deleted since would never be seen. An empty cookie resumes nothing: start over.
+    if (this.requestCookie !== undefined && this.cookie === '') {
+      throw new ContentSyncRefreshRequiredError('the server did not take the cookie (it answered with an empty one)');
+    }
     // refreshDeletes FALSE: the refresh ended in (or was only) a present phase.
     if (!refreshDeletes) this.presentPhase = true;
     return {
