@@ -12,7 +12,6 @@ import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import { type SlapdHandle, startSlapd } from './support/slapd.js';
 import {
-  addGroupToGroup,
   addUserToGroup,
   createGroup,
   createUser,
@@ -153,9 +152,7 @@ describe.each(['present', 'sessionlog'] as const)('delta sync on slapd with sync
   });
 
   it('records its mode in ldap_sync_runs', async () => {
-    const runs = await appDataSource(app).query<Array<{ mode: string }>>(
-      'SELECT mode FROM ldap_sync_runs ORDER BY id',
-    );
+    const runs = await appDataSource(app).query<Array<{ mode: string }>>('SELECT mode FROM ldap_sync_runs ORDER BY id');
     expect(runs.map((r) => r.mode)).toEqual(['full', 'delta', 'delta', 'full', 'delta', 'delta']);
   });
 });
@@ -224,12 +221,16 @@ describe('deprovisioning through the demo with scheduled deltas', () => {
     const me = () => request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${token}`);
     expect((await me()).status).toBe(200);
     // Let the first (full) delta store its cursor, so that the deletion is read as a delta.
-    await waitFor(async () => (await app.get(LdapSyncService).running) === false && (await cursorStored(app)), 20_000);
+    await waitFor(async () => !app.get(LdapSyncService).running && (await cursorStored(app)), 20_000);
 
     await deleteUser(slapd, leaver.username);
     const deleted = Date.now();
     await waitFor(async () => (await me()).status === 401, 30_000).catch((error: unknown) => {
-      throw new Error(`${String(error)}; the sync logged:\n${logsOf(app).filter((l) => /sync/i.test(l)).join('\n')}`);
+      throw new Error(
+        `${String(error)}; the sync logged:\n${logsOf(app)
+          .filter((l) => /sync/i.test(l))
+          .join('\n')}`,
+      );
     });
     const delay = Date.now() - deleted;
     process.stdout.write(`deprovisioning delay with a 5 s delta interval on slapd: ${delay} ms\n`);

@@ -93,7 +93,6 @@ export class LdapSyncService {
   }
 
   private async runLocked(options: SyncRunOptions): Promise<SyncReport> {
-    const dryRun = !!options.dryRun;
     const lock = await this.syncLock.tryLock();
     // A scheduled delta every minute on each replica would fill ldap_sync_runs with skipped rows: not recorded.
     if (!lock)
