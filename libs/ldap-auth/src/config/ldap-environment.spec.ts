@@ -33,6 +33,8 @@ describe('ldapAuthOptionsFromEnvironment', () => {
     expect(options.sync).toEqual({
       cron: '0 3 * * *',
       enabled: false,
+      // No service account: no scheduled sync, so no deltas either.
+      deltaInterval: 0,
       removedUsers: 'delete',
       maxRemovals: '10%',
       maxMembershipRemovals: '10%',
@@ -262,6 +264,29 @@ describe('ldapAuthOptionsFromEnvironment', () => {
     expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', poolSize: 0 } })).toThrow(/server.poolSize/);
     expect(() => resolveLdapAuthOptions({ server: { url: 'ldap://x', poolMaxWaiting: -1 } })).toThrow(
       /server.poolMaxWaiting \(LDAP_AUTH_POOL_MAX_WAITING\) must be a whole number of at least 0/,
+    );
+  });
+});
+
+describe('LDAP_SYNC_DELTA_INTERVAL', () => {
+  const withAccount = { LDAP_SYNC_USER_USERNAME: 'cn=sync', LDAP_SYNC_USER_PASSWORD: 'x' };
+
+  it('defaults to a delta every 60 s when the scheduled sync is on, none when it is off', () => {
+    expect(resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment(withAccount)).sync.deltaInterval).toBe(60);
+    const off = { ...withAccount, LDAP_SYNC_ENABLED: 'false' };
+    expect(resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment(off)).sync.deltaInterval).toBe(0);
+  });
+
+  it('takes a whole number of seconds; 0 turns deltas off', () => {
+    const five = { ...withAccount, LDAP_SYNC_DELTA_INTERVAL: '5' };
+    expect(resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment(five)).sync.deltaInterval).toBe(5);
+    const zero = { ...withAccount, LDAP_SYNC_DELTA_INTERVAL: '0' };
+    expect(resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment(zero)).sync.deltaInterval).toBe(0);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    expect(() => ldapAuthOptionsFromEnvironment({ ...withAccount, LDAP_SYNC_DELTA_INTERVAL: '1m' })).toThrow(
+      /LDAP_SYNC_DELTA_INTERVAL/,
     );
   });
 });
