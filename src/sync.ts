@@ -67,7 +67,7 @@ function progressLine(): { update: (p: ReadProgress) => void; done: () => void }
 
 function humanReport(r: SyncReport): string {
   const lines = [
-    `LDAP ${r.mode} sync ${r.status}${r.dryRun ? ' (dry run: nothing written)' : ''} in ${(r.durationMs / 1000).toFixed(2)} s`,
+    `LDAP ${r.mode === 'delta' ? 'delta ' : ''}sync ${r.status}${r.dryRun ? ' (dry run: nothing written)' : ''} in ${(r.durationMs / 1000).toFixed(2)} s`,
     ...(r.modeReason ? [`  read in full: ${r.modeReason}`] : []),
     ...(r.reason ? [`  reason: ${r.reason}`] : []),
     `  users seen          ${r.usersSeen}`,

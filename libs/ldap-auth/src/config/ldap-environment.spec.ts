@@ -269,7 +269,11 @@ describe('ldapAuthOptionsFromEnvironment', () => {
 });
 
 describe('LDAP_SYNC_DELTA_INTERVAL', () => {
-  const withAccount = { LDAP_SYNC_USER_USERNAME: 'cn=sync', LDAP_SYNC_USER_PASSWORD: 'x' };
+  const withAccount = {
+    LDAP_AUTH_URL: 'ldap://127.0.0.1:389',
+    LDAP_SYNC_USER_USERNAME: 'cn=sync',
+    LDAP_SYNC_USER_PASSWORD: 'x',
+  };
 
   it('defaults to a delta every 60 s when the scheduled sync is on, none when it is off', () => {
     expect(resolveLdapAuthOptions(ldapAuthOptionsFromEnvironment(withAccount)).sync.deltaInterval).toBe(60);
