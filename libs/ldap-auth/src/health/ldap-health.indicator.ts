@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
@@ -56,7 +63,7 @@ export interface LdapDirectoryHealth {
  * ```
  */
 @Injectable()
-export class LdapHealthIndicator implements OnApplicationBootstrap {
+export class LdapHealthIndicator implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LdapHealthIndicator.name);
   private inFlight?: Promise<DirectoryProbeResult>;
   private latest?: { result: DirectoryProbeResult; at: number };
@@ -64,6 +71,8 @@ export class LdapHealthIndicator implements OnApplicationBootstrap {
   private logged?: string;
   /** Whether a probe has reached the directory, and so checked the search base (once per process). */
   private searchBaseChecked = false;
+  /** Set when the app closes: a probe still running then (against a hung server) ends without a word. */
+  private closed = false;
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
@@ -80,6 +89,10 @@ export class LdapHealthIndicator implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     if (!this.adapterHost?.httpAdapter) return;
     void (this.inFlight ??= this.probe(true).finally(() => (this.inFlight = undefined)));
+  }
+
+  onApplicationShutdown(): void {
+    this.closed = true;
   }
 
   /** `{ [key]: { status: 'up', serviceAccount } }` when logins can be served, `status: 'down'` otherwise. */
@@ -132,7 +145,7 @@ export class LdapHealthIndicator implements OnApplicationBootstrap {
 
   private log(result: DirectoryProbeResult, atStartup: boolean): void {
     const state = result.up ? `up, service account ${result.serviceAccount}` : result.reason;
-    if (state === this.logged) return;
+    if (state === this.logged || this.closed) return;
     const previous = this.logged;
     this.logged = state;
     if (!result.up && atStartup)
