@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LdapHealthIndicator } from '@nest-ldap-auth/ldap-auth';
 import { AppModule } from './app.module.js';
 import { appConfigFromEnvironment } from './config/app.config.js';
 import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
@@ -23,26 +22,8 @@ async function bootstrap(): Promise<void> {
   await app.listen(port, host);
   const logger = new Logger('Bootstrap');
   logger.log(`Listening on http://${host}:${port} (POST /auth/login, GET /auth/me, GET /health)`);
-  // A directory that is down at start-up does not stop the app: logins answer 503 until it is back.
-  void app
-    .get(LdapHealthIndicator)
-    .state()
-    .then(({ up, serviceAccount }) => {
-      if (!up && serviceAccount?.startsWith('refused: ')) {
-        logger.warn(
-          `The service account cannot bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${serviceAccount.slice('refused: '.length)}; logins (search mode) and the full sync will fail`,
-        );
-      } else if (!up) {
-        logger.warn(
-          'The directory cannot be reached at start-up: logins answer 503 until it is back (see GET /health)',
-        );
-      } else if (serviceAccount?.startsWith('refused: ')) {
-        // Reachable, only the sync's account is refused: say so, so it is not mistaken for an outage.
-        logger.warn(
-          `The directory answers, but the service account cannot bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${serviceAccount.slice('refused: '.length)}; logins work, the full sync will fail`,
-        );
-      }
-    });
+  // A directory that is down (or refuses the service account) at start-up does not stop the app: the library
+  // probes it as the app starts and logs the cause; logins answer 503 until it is back.
 }
 
 bootstrap().catch((error: unknown) => {

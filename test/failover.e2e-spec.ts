@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { LDAP_HEALTH_RESULT_TTL_MS } from '@nest-ldap-auth/ldap-auth';
 import { createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { fixtureUser } from './support/fixtures.js';
@@ -88,6 +89,9 @@ describe('failover between two directory servers', () => {
     await primary?.stop();
     await secondary?.stop();
   });
+
+  /** The probe run as the app started answers /health for a while: past that, a check probes afresh. */
+  const untilStartupProbeStale = () => new Promise((resolve) => setTimeout(resolve, LDAP_HEALTH_RESULT_TTL_MS + 200));
 
   function startApp(extra: Record<string, string> = {}): Promise<INestApplication> {
     return createTestApp({
@@ -189,6 +193,7 @@ describe('failover between two directory servers', () => {
       LDAP_SYNC_USER_USERNAME: primary.serviceDn,
       LDAP_SYNC_USER_PASSWORD: primary.servicePassword,
     });
+    await untilStartupProbeStale();
     process.kill(primary.pid, 'SIGSTOP');
     const started = Date.now();
     const res = await request(app.getHttpServer()).get('/health').expect(200);
@@ -199,6 +204,7 @@ describe('failover between two directory servers', () => {
   it('answers /health within its own deadline when every server hangs, whatever the login timeouts', async () => {
     // Login timeouts far above the health check's deadline (3 s): without one, /health would wait them out.
     app = await startApp({ LDAP_AUTH_CONNECT_TIMEOUT: '10', LDAP_AUTH_RECEIVE_TIMEOUT: '10' });
+    await untilStartupProbeStale();
     process.kill(primary.pid, 'SIGSTOP');
     process.kill(secondary.pid, 'SIGSTOP');
     const started = Date.now();

@@ -233,6 +233,7 @@ describe('the connection pool under overload and failures', () => {
   it('keeps the connection after a wrong password: failed logins open no new connections', async () => {
     proxy = apps.closes(await startRecordingProxy(slapdPort));
     app = await apps.start(apps.db, { ...openLdapEnv(slapd), LDAP_AUTH_URL: proxy.url });
+    proxy.reset(); // the start-up probe's connection (its own, closed)
     for (let i = 0; i < 5; i++) await postLogin(app, 'bob', `wrong-${i}`).expect(401);
     await postLogin(app, 'bob', fixtureUser('bob').password).expect(200);
     expect(proxy.connections).toBe(1);

@@ -3,6 +3,7 @@ import { ConsoleLogger, type INestApplication, type LogLevel, type ModuleMetadat
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { LdapHealthIndicator } from '@nest-ldap-auth/ldap-auth';
 import { AppModule } from '../../src/app.module.js';
 
 /**
@@ -51,6 +52,9 @@ export async function createTestApp(
     const app = moduleRef.createNestApplication({ logger: new CapturingLogger(logs) });
     capturedLogs.set(app, logs);
     await app.init();
+    // The library probes the directory in the background as the app starts: settled here, so its connection
+    // and its log lines come before anything the test does.
+    await app.get(LdapHealthIndicator).state();
     return app;
   } finally {
     process.env = saved;

@@ -1,9 +1,10 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ConfigurableModuleClass, LDAP_AUTH_MODULE_OPTIONS } from './ldap-auth.module-definition.js';
+import { ConfigurableModuleClass, LDAP_AUTH_MODULE_OPTIONS, type OPTIONS_TYPE } from './ldap-auth.module-definition.js';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from './ldap-auth.constants.js';
 import { resolveLdapAuthOptions } from './config/resolve-options.js';
+import { optionSourcesOf, withOptionSources } from './config/option-sources.js';
 import { LDAP_AUTH_ENTITIES } from './entities/index.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { UsernameFormatter } from './formatting/username-formatter.js';
@@ -68,4 +69,18 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     TypeOrmModule,
   ],
 })
-export class LdapAuthModule extends ConfigurableModuleClass {}
+export class LdapAuthModule extends ConfigurableModuleClass {
+  /**
+   * The builder's forRoot, keeping which environment variable set each option (it copies the options by
+   * `Object.keys` to drop the extras, which leaves the symbol-keyed record behind), so errors name the variable.
+   */
+  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    const module = super.forRoot(options);
+    const sources = optionSourcesOf(options);
+    const copy = module.providers?.find(
+      (provider) => typeof provider === 'object' && provider.provide === LDAP_AUTH_MODULE_OPTIONS,
+    );
+    if (sources && copy && 'useValue' in copy) withOptionSources(copy.useValue as object, sources);
+    return module;
+  }
+}

@@ -12,6 +12,7 @@ import type {
 import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
 import { tryNormalizeDn } from '../model/dn.js';
 import { DEFAULT_OBJECT_CLASS, DEFAULT_SEARCH_BASE } from './resolve-options.js';
+import { environmentSources, withOptionSources } from './option-sources.js';
 
 const BOOLEAN = /^(true|false|1|0|yes|no)$/i;
 const SECONDS = /^\s*(\d+(\.\d+)?)\s*$/;
@@ -199,6 +200,7 @@ const defined = (value: string | undefined) => (value === undefined || value.tri
  * Reads the module's options from environment variables (the original product's names and values are
  * accepted). Throws LdapConfigurationError listing every variable at fault and what it allows.
  * An unset `LDAP_AUTH_URL` gives `server.url: []`: the caller decides (the demo starts its embedded directory).
+ * The options carry which variable set each of them, so resolveLdapAuthOptions names the variable at fault.
  */
 export function ldapAuthOptionsFromEnvironment(
   env: Record<string, string | undefined> = process.env,
@@ -304,7 +306,7 @@ export function ldapAuthOptionsFromEnvironment(
   const limit = (value: string | undefined) =>
     value === undefined ? undefined : value.includes('%') ? (value.trim() as `${number}%`) : parseInt(value, 10);
 
-  return {
+  const options: LdapAuthModuleOptions = {
     server: {
       url: (vars.LDAP_AUTH_URL ?? '').split(/[\s,]+/).filter(Boolean),
       starttls: isTrue(vars.LDAP_AUTH_USE_TLS, false),
@@ -341,6 +343,12 @@ export function ldapAuthOptionsFromEnvironment(
         vars.LDAP_SYNC_DELTA_INTERVAL === undefined ? undefined : parseInt(vars.LDAP_SYNC_DELTA_INTERVAL, 10),
     },
   };
+  // The id's older name only when it is the one set (the problems above name the newer one).
+  const organisationVariable =
+    vars.LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID === undefined && vars.LDAP_DEFAULT_ORGANISATION_ID !== undefined
+      ? 'LDAP_DEFAULT_ORGANISATION_ID'
+      : 'LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID';
+  return withOptionSources(options, environmentSources(options, organisationVariable));
 }
 
 /** Why one URL of LDAP_AUTH_URL cannot be used (its form already checked), or undefined. */

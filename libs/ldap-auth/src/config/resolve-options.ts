@@ -10,6 +10,7 @@ import type {
 } from '../interfaces/ldap-auth-options.interface.js';
 import { validateCronExpression } from 'cron';
 import { LdapConfigurationError } from '../errors/ldap-auth.errors.js';
+import { optionNamer } from './option-sources.js';
 
 export const DEFAULT_SEARCH_BASE = 'ou=people,dc=example,dc=com';
 export const DEFAULT_OBJECT_CLASS = 'inetOrgPerson';
@@ -67,87 +68,98 @@ export interface ResolvedLdapAuthOptions {
   };
 }
 
-/** Applies defaults and checks the combinations that cannot work, naming the option at fault. */
+/**
+ * Applies defaults and checks the combinations that cannot work, naming the option at fault as the user set it:
+ * the environment variable for options read by ldapAuthOptionsFromEnvironment, the option path otherwise.
+ */
 export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): ResolvedLdapAuthOptions {
   const problems: string[] = [];
+  const nameOf = optionNamer(options);
+  const name = (path: string) => nameOf(path).name;
+  /** `LDAP_AUTH_LOGIN_MODE=search` or `loginMode "search"`. */
+  const setTo = (path: string, value: string) => {
+    const option = nameOf(path);
+    return option.fromEnvironment ? `${option.name}=${value}` : `${option.name} "${value}"`;
+  };
   const server = options.server ?? ({} as LdapServerOptions);
   const urls = (Array.isArray(server.url) ? server.url : [server.url]).filter((u): u is string => !!u);
-  if (urls.length === 0) problems.push('server.url: at least one ldap:// or ldaps:// URL is required');
-  for (const url of urls) {
-    if (!/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
-      problems.push(`server.url: "${url}" is not an ldap://host[:port] or ldaps://host[:port] URL`);
+  const url = nameOf('server.url');
+  if (urls.length === 0)
+    problems.push(
+      url.fromEnvironment
+        ? `${url.name} is not set: at least one ldap:// or ldaps:// URL is required`
+        : `${url.name}: at least one ldap:// or ldaps:// URL is required`,
+    );
+  for (const each of urls) {
+    if (!/^ldaps?:\/\/[^/\s]+\/?$/i.test(each)) {
+      problems.push(`${url.name}: "${each}" is not an ldap://host[:port] or ldaps://host[:port] URL`);
     }
   }
   const searchBase = server.searchBase ?? DEFAULT_SEARCH_BASE;
   const userFields = options.userFields ?? DEFAULT_USER_FIELDS;
-  if (!userFields.username) problems.push('userFields.username: the attribute holding the login name is required');
+  if (!userFields.username) {
+    const fields = nameOf('userFields');
+    problems.push(
+      fields.fromEnvironment
+        ? `${fields.name} must map username, such as username=uid`
+        : 'userFields.username: the attribute holding the login name is required',
+    );
+  }
   const hasServiceAccount = !!(options.serviceAccount || (server.bindDN && server.bindCredentials));
   const loginMode = options.loginMode ?? 'bind';
   if (loginMode === 'search' && !hasServiceAccount) {
-    problems.push('loginMode "search" needs a service account (serviceAccount or server.bindDN + bindCredentials)');
+    const account = nameOf('serviceAccount');
+    const which = account.fromEnvironment ? account.name : 'serviceAccount or server.bindDN + bindCredentials';
+    problems.push(`${setTo('loginMode', 'search')} needs a service account (${which})`);
   }
   const groupSync = options.groupSync ?? 'none';
   if (groupSync === 'sync_user_groups' && options.defaultOrganisationId === undefined) {
-    problems.push('groupSync "sync_user_groups" needs defaultOrganisationId: synced groups belong to an organisation');
+    problems.push(
+      `${setTo('groupSync', 'sync_user_groups')} needs ${name('defaultOrganisationId')}: synced groups belong to an organisation`,
+    );
   }
   if (options.serviceAccount && !options.serviceAccount.password) {
-    problems.push('serviceAccount.password must not be empty');
+    problems.push(`${name('serviceAccount.password')} must not be empty`);
   }
-  const milliseconds = (name: string, variable: string, value: number | undefined, fallback: number): number => {
+  const milliseconds = (path: string, value: number | undefined, fallback: number): number => {
     if (value === undefined) return fallback;
     // ldapts reads 0 as "no timeout": a value that rounds to 0 must never get through.
     if (!Number.isFinite(value) || value < 1) {
+      const option = nameOf(path);
       problems.push(
-        `${name} (${variable}) must be at least 1 ms (got ${value} ms; the variable is in seconds, at least 0.001)`,
+        option.fromEnvironment
+          ? `${option.name} must be at least 0.001 seconds (1 ms) (got ${value / 1000})`
+          : `${option.name} must be at least 1 ms (got ${value}; the option is in milliseconds)`,
       );
     }
     return Math.round(value);
   };
-  const timeout = milliseconds('server.timeout', 'LDAP_AUTH_RECEIVE_TIMEOUT', server.timeout, DEFAULT_TIMEOUT_MS);
-  const connectTimeout = milliseconds(
-    'server.connectTimeout',
-    'LDAP_AUTH_CONNECT_TIMEOUT',
-    server.connectTimeout,
-    DEFAULT_CONNECT_TIMEOUT_MS,
-  );
-  const poolWaitTimeout = milliseconds(
-    'server.poolWaitTimeout',
-    'LDAP_AUTH_POOL_WAIT_TIMEOUT',
-    server.poolWaitTimeout,
-    DEFAULT_POOL_WAIT_TIMEOUT_MS,
-  );
-  const count = (name: string, variable: string, value: number | undefined, fallback: number, min: number) => {
+  const timeout = milliseconds('server.timeout', server.timeout, DEFAULT_TIMEOUT_MS);
+  const connectTimeout = milliseconds('server.connectTimeout', server.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS);
+  const poolWaitTimeout = milliseconds('server.poolWaitTimeout', server.poolWaitTimeout, DEFAULT_POOL_WAIT_TIMEOUT_MS);
+  const count = (path: string, value: number | undefined, fallback: number, min: number) => {
     if (value === undefined) return fallback;
     if (!Number.isInteger(value) || value < min) {
-      problems.push(`${name} (${variable}) must be a whole number of at least ${min} (got ${value})`);
+      problems.push(`${name(path)} must be a whole number of at least ${min} (got ${value})`);
     }
     return value;
   };
-  const poolSize = count('server.poolSize', 'LDAP_AUTH_POOL_SIZE', server.poolSize, DEFAULT_POOL_SIZE, 1);
-  const poolMaxWaiting = count(
-    'server.poolMaxWaiting',
-    'LDAP_AUTH_POOL_MAX_WAITING',
-    server.poolMaxWaiting,
-    DEFAULT_POOL_MAX_WAITING,
-    0,
-  );
+  const poolSize = count('server.poolSize', server.poolSize, DEFAULT_POOL_SIZE, 1);
+  const poolMaxWaiting = count('server.poolMaxWaiting', server.poolMaxWaiting, DEFAULT_POOL_MAX_WAITING, 0);
   const syncEnabled = options.sync?.enabled ?? hasServiceAccount;
   const deltaInterval = count(
     'sync.deltaInterval',
-    'LDAP_SYNC_DELTA_INTERVAL',
     options.sync?.deltaInterval,
     syncEnabled ? DEFAULT_DELTA_INTERVAL : 0,
     0,
   );
   if (deltaInterval > 0 && !hasServiceAccount) {
-    problems.push('sync.deltaInterval (LDAP_SYNC_DELTA_INTERVAL) needs the service account (LDAP_SYNC_USER_USERNAME)');
+    problems.push(`${name('sync.deltaInterval')} needs the service account (LDAP_SYNC_USER_USERNAME)`);
   }
   const cron = options.sync?.cron ?? DEFAULT_SYNC_CRON;
   const cronCheck = validateCronExpression(cron);
   if (!cronCheck.valid) {
-    problems.push(
-      `sync.cron (LDAP_SYNC_CRON) "${cron}" is not a cron expression: ${cronCheck.error?.message ?? 'invalid'}`,
-    );
+    problems.push(`${name('sync.cron')} "${cron}" is not a cron expression: ${cronCheck.error?.message ?? 'invalid'}`);
   }
   if (problems.length) throw new LdapConfigurationError(problems);
 

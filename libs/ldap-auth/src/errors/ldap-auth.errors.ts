@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /**
  * Domain errors. Only the guard turns them into HTTP answers; everything else just throws them.
  */
@@ -62,10 +64,26 @@ export class IncompleteDirectoryReadError extends LdapAuthError {}
 /** The directory cannot tell what changed (no content synchronisation): a delta run reads it whole instead. */
 export class DeltaUnavailableError extends LdapAuthError {}
 
-/** A configuration value is wrong. The message names the variable or option and says what is allowed. */
+/**
+ * A configuration value is wrong. The message names the variable or option and says what is allowed.
+ *
+ * Its stack is its message alone: Nest logs an error thrown while the app starts with its stack and its fields,
+ * and here the frames (inside Nest's injector, never the user's code) and a second copy of the problems would
+ * bury the one thing to read, the variable and what is wrong with it.
+ */
 export class LdapConfigurationError extends LdapAuthError {
-  constructor(readonly problems: string[]) {
+  declare readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`Invalid LDAP configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // Not enumerable: util.inspect (Nest's logger) would print them again after the message.
+    Object.defineProperty(this, 'problems', { value: problems, enumerable: false });
+    this.stack = `${this.name}: ${this.message}`;
+  }
+
+  /** What util.inspect (Nest's logger, console.error, an unhandled rejection) prints: the message, unbracketed. */
+  [inspect.custom](): string {
+    return this.stack ?? this.message;
   }
 }
 

@@ -1,4 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
@@ -45,6 +53,7 @@ export interface LdapDirectoryHealth {
  * within the configured timeouts. The reason a probe failed is logged when the state changes, never returned.
  * The first probe that reaches the directory also checks the search base against the server's naming contexts
  * (and, as the service account, that it exists), and logs a warning naming LDAP_AUTH_SEARCH_BASE when it is off.
+ * In an app that serves HTTP, the first probe runs at start-up (see {@link onApplicationBootstrap}).
  *
  * ```ts
  * @Get('health') @HealthCheck()
@@ -54,7 +63,7 @@ export interface LdapDirectoryHealth {
  * ```
  */
 @Injectable()
-export class LdapHealthIndicator {
+export class LdapHealthIndicator implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LdapHealthIndicator.name);
   private inFlight?: Promise<DirectoryProbeResult>;
   private latest?: { result: DirectoryProbeResult; at: number };
@@ -62,11 +71,29 @@ export class LdapHealthIndicator {
   private logged?: string;
   /** Whether a probe has reached the directory, and so checked the search base (once per process). */
   private searchBaseChecked = false;
+  /** Set when the app closes: a probe still running then (against a hung server) ends without a word. */
+  private closed = false;
 
   constructor(
     @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
     private readonly directory: LdapDirectory,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
+
+  /**
+   * Probes the directory once as an app that serves HTTP starts, in the background (start-up never waits on a
+   * slow directory), so a directory that cannot be reached, or a service account it refuses, is in the log with
+   * its cause before the first login fails. A one-shot command (an application context: no HTTP server)
+   * reports its own failures, so it is left alone.
+   */
+  onApplicationBootstrap(): void {
+    if (!this.adapterHost?.httpAdapter) return;
+    void (this.inFlight ??= this.probe(true).finally(() => (this.inFlight = undefined)));
+  }
+
+  onApplicationShutdown(): void {
+    this.closed = true;
+  }
 
   /** `{ [key]: { status: 'up', serviceAccount } }` when logins can be served, `status: 'down'` otherwise. */
   async isHealthy<const Key extends string = 'directory'>(
@@ -88,19 +115,20 @@ export class LdapHealthIndicator {
     const result =
       latest && Date.now() - latest.at < LDAP_HEALTH_RESULT_TTL_MS
         ? latest.result
-        : await (this.inFlight ??= this.probe().finally(() => (this.inFlight = undefined)));
+        : await (this.inFlight ??= this.probe(false).finally(() => (this.inFlight = undefined)));
     if (!result.up) return { up: false };
     // In search mode every login binds as the service account first: refused, logins fail too.
     const loginsNeedIt = this.options.loginMode === 'search' && result.serviceAccount !== 'ok';
     return { up: !loginsNeedIt, serviceAccount: result.serviceAccount };
   }
 
-  private async probe(): Promise<DirectoryProbeResult> {
+  private async probe(atStartup: boolean): Promise<DirectoryProbeResult> {
     let result: DirectoryProbeResult;
     try {
       const checkSearchBase = !this.searchBaseChecked;
       result = await withDeadline(
         probeDirectory(this.options, this.directory.serviceBindCredentials(), { checkSearchBase }),
+        this.options.server.urls,
       );
       if (result.up && checkSearchBase) {
         this.searchBaseChecked = true;
@@ -111,22 +139,31 @@ export class LdapHealthIndicator {
       result = { up: false, reason: error instanceof Error ? error.message : String(error) };
     }
     this.latest = { result, at: Date.now() };
-    this.log(result);
+    this.log(result, atStartup);
     return result;
   }
 
-  private log(result: DirectoryProbeResult): void {
+  private log(result: DirectoryProbeResult, atStartup: boolean): void {
     const state = result.up ? `up, service account ${result.serviceAccount}` : result.reason;
-    if (state === this.logged) return;
+    if (state === this.logged || this.closed) return;
     const previous = this.logged;
     this.logged = state;
+    if (!result.up && atStartup)
+      return this.logger.warn(
+        `The directory cannot be reached at start-up: ${result.reason}; logins fail (503) until it answers`,
+      );
     if (!result.up) return this.logger.warn(`The directory does not answer the health probe: ${result.reason}`);
     const wasUp = previous?.startsWith('up') ?? false;
     if (previous !== undefined && !wasUp)
       this.logger.log(`The directory answers the health probe again (${result.url})`);
     if (result.serviceAccountReason) {
+      // In search mode every login binds as the service account first.
+      const effect =
+        this.options.loginMode === 'search'
+          ? 'logins (search mode) and the full sync fail'
+          : 'logins work, the full sync fails';
       this.logger.warn(
-        `The directory answers the health probe, but the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${result.serviceAccountReason}`,
+        `The directory answers the health probe, but the service account could not bind (LDAP_SYNC_USER_USERNAME / LDAP_SYNC_USER_PASSWORD): ${result.serviceAccountReason}; ${effect}`,
       );
     } else if (wasUp) {
       this.logger.log(`The service account's state is now: ${result.serviceAccount}`);
@@ -134,14 +171,12 @@ export class LdapHealthIndicator {
   }
 }
 
-/** The probe's result, or "down" when it has not answered within LDAP_HEALTH_DEADLINE_MS. */
-async function withDeadline(probe: Promise<DirectoryProbeResult>): Promise<DirectoryProbeResult> {
+/** The probe's result, or "down" (naming the URLs tried) when it has not answered within LDAP_HEALTH_DEADLINE_MS. */
+async function withDeadline(probe: Promise<DirectoryProbeResult>, urls: string[]): Promise<DirectoryProbeResult> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<DirectoryProbeResult>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ up: false, reason: `no directory server answered within ${LDAP_HEALTH_DEADLINE_MS / 1000} s` }),
-      LDAP_HEALTH_DEADLINE_MS,
-    );
+    const reason = `no directory server answered within ${LDAP_HEALTH_DEADLINE_MS / 1000} s (${urls.join(', ')})`;
+    timer = setTimeout(() => resolve({ up: false, reason }), LDAP_HEALTH_DEADLINE_MS);
     timer.unref();
   });
   try {
