@@ -49,6 +49,16 @@ export { LdapUserLinkService, type UserLinkOptions } from './link/ldap-user-link
 export type { UserLinkReport } from './model/user-link-report.js';
 export type { LinkBy, LinkConflict, LinkConflictKind, ProposedLink } from './model/user-link-plan.js';
 
+// Metrics: OpenTelemetry API instruments, no-op until the app registers a MeterProvider (docs/metrics.md).
+export {
+  ldapAuthMetrics,
+  LDAP_AUTH_METER,
+  type LoginOutcome,
+  type LdapOperation,
+  type LdapOperationOutcome,
+  type SyncMode,
+} from './metrics/ldap-auth-metrics.js';
+
 // Events, health and `ldap:check`.
 export * from './events/ldap-auth.events.js';
 export {

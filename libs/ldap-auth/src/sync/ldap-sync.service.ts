@@ -20,6 +20,7 @@ import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import { fitSnapshotToColumns } from './fit-snapshot.js';
 import { reconcile } from './reconcile.js';
 import { errorText } from '../logging/one-line.js';
+import { ldapAuthMetrics } from '../metrics/ldap-auth-metrics.js';
 
 export interface SyncRunOptions {
   /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
@@ -150,6 +151,7 @@ export class LdapSyncService {
       .finishRun(runId, report.status, report, report.reason && (error ?? report.reason))
       .catch((e: unknown) => this.logger.error(`Could not record sync run ${runId}: ${messageOf(e)}`));
     this.logReport(report);
+    if (!dryRun) ldapAuthMetrics.syncRun('full', report.status, report.durationMs / 1000);
     this.events.emit(report.status === 'succeeded' ? LDAP_AUTH_EVENTS.syncFinished : LDAP_AUTH_EVENTS.syncAborted, {
       report,
     });
@@ -259,6 +261,7 @@ export class LdapSyncService {
       }
     }
     this.logReport(report);
+    if (!dryRun) ldapAuthMetrics.syncRun('full', 'skipped', 0);
     this.events.emit(LDAP_AUTH_EVENTS.syncAborted, { report });
     return report;
   }

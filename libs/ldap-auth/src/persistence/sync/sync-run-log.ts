@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ldapAuthMetrics } from '../../metrics/ldap-auth-metrics.js';
 import { LdapSyncRunEntity } from '../../entities/ldap-sync-run.entity.js';
 import type { SyncRunStatus } from '../../model/sync-report.js';
 import { TransactionRunner } from '../transaction-runner.js';
@@ -8,8 +9,29 @@ const MYSQL_TEXT_BYTES = 65_535;
 
 /** The record of full sync runs (`ldap_sync_runs`): one row per run, from its start to its report. */
 @Injectable()
-export class LdapSyncRunLog {
+export class LdapSyncRunLog implements OnApplicationBootstrap, OnApplicationShutdown {
+  private stopObserving?: () => void;
+
   constructor(private readonly transactions: TransactionRunner) {}
+
+  /** ldap_auth_sync_last_success_timestamp_seconds comes from here: it sees runs of every process (the CLI's too). */
+  onApplicationBootstrap(): void {
+    this.stopObserving = ldapAuthMetrics.observeLastSyncSuccess(() => this.lastSuccess());
+  }
+
+  onApplicationShutdown(): void {
+    this.stopObserving?.();
+  }
+
+  /** When the newest run that succeeded and wrote (not a dry run) finished; undefined when none did. */
+  async lastSuccess(): Promise<Date | undefined> {
+    const run = await this.transactions.dataSource.getRepository(LdapSyncRunEntity).findOne({
+      select: { id: true, finishedAt: true },
+      where: { status: 'succeeded', dryRun: false },
+      order: { id: 'DESC' },
+    });
+    return run?.finishedAt ?? undefined;
+  }
 
   async startRun(dryRun: boolean, status: SyncRunStatus = 'running'): Promise<number> {
     return this.transactions.serialized(async () => {
