@@ -15,6 +15,7 @@ import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
+import { LdapSyncHistory } from './sync/ldap-sync-history.service.js';
 import { LdapLinkStore } from './persistence/link/ldap-link.store.js';
 import { LdapUserLinkService } from './link/ldap-user-link.service.js';
 import { LdapSyncScheduler } from './sync/ldap-sync.scheduler.js';
@@ -44,6 +45,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapSyncRunLog,
     LdapLoginService,
     LdapSyncService,
+    LdapSyncHistory,
     LdapSyncScheduler,
     LdapLinkStore,
     LdapUserLinkService,
@@ -57,6 +59,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LDAP_AUTH_RESOLVED_OPTIONS,
     LdapLoginService,
     LdapSyncService,
+    LdapSyncHistory,
     LdapUserLinkService,
     LdapGuard,
     LdapCheck,

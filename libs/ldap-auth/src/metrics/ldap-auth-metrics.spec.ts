@@ -71,6 +71,9 @@ describe('the library metrics, on an in-memory MeterProvider (embedded directory
           server: { url: directory.url, searchBase: 'ou=people,dc=example,dc=com' },
           serviceAccount: { username: 'cn=ldap-sync,ou=services,dc=example,dc=com', password: 'sync-password' },
           sync: { enabled: false },
+          // Not mirrored at login (groupSync 'none'): the first sync creates the group and its memberships.
+          syncedGroups: ['cn=developers,ou=groups,dc=example,dc=com'],
+          defaultOrganisationId: 1,
         }),
       ],
     }).compile();
@@ -112,23 +115,28 @@ describe('the library metrics, on an in-memory MeterProvider (embedded directory
     ).toBe((refusedBinds ?? 0) + 1);
   });
 
-  it('counts a sync run by mode and status, and reports when the last one succeeded', async () => {
+  it('does not count a dry run, nor its planned changes', async () => {
+    const report = await app.get(LdapSyncService).run({ dryRun: true });
+    expect(report.changes?.counts).toEqual({ group_created: 1, membership_added: 1 });
+    const collected = await collect();
+    expect(pointsOf(collected, 'ldap_auth_sync_runs')).toEqual([]);
+    expect(pointsOf(collected, 'ldap_auth_sync_changes')).toEqual([]);
+  });
+
+  it('counts a sync run by mode and status, its changes by kind, and reports when the last one succeeded', async () => {
     const started = Date.now() / 1000;
     const report = await app.get(LdapSyncService).run();
     expect(report.status).toBe('succeeded');
     const collected = await collect();
     expect(valueOf(collected, 'ldap_auth_sync_runs', { mode: 'full', status: 'succeeded' })).toBe(1);
     expect(valueOf(collected, 'ldap_auth_sync_run_duration_seconds', { mode: 'full', status: 'succeeded' })).toBe(1);
+    // Alice is the only developer with a row.
+    expect(pointsOf(collected, 'ldap_auth_sync_changes').map((p) => [p.attributes, p.value])).toEqual([
+      [{ mode: 'full', kind: 'group_created' }, 1],
+      [{ mode: 'full', kind: 'membership_added' }, 1],
+    ]);
     const last = valueOf(collected, 'ldap_auth_sync_last_success_timestamp_seconds', {});
     expect(last).toBeGreaterThanOrEqual(Math.floor(started));
     expect(last).toBeLessThanOrEqual(Date.now() / 1000 + 1);
-  });
-
-  it('does not count a dry run', async () => {
-    await app.get(LdapSyncService).run({ dryRun: true });
-    const collected = await collect();
-    expect(pointsOf(collected, 'ldap_auth_sync_runs').map((p) => [p.attributes, p.value])).toEqual([
-      [{ mode: 'full', status: 'succeeded' }, 1],
-    ]);
   });
 });
