@@ -543,6 +543,11 @@ function metricsTable(cost: MetricsCostResult): string {
       ],
     ]),
     counted,
+    `recording one login in-process (a login, a bind, two searches): ${cost.recordingMicroseconds.sdk} µs with the ` +
+      `SDK, ${cost.recordingMicroseconds.noop} µs without` +
+      (cost.cpuMsOff
+        ? ` (${((cost.recordingMicroseconds.sdk / (cost.cpuMsOff * 1000)) * 100).toFixed(2)} % of the app's CPU per login)`
+        : ''),
   ].join('\n');
 }
 
