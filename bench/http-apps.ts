@@ -27,6 +27,8 @@ export interface HttpAppOptions {
   /** The groups the library mirrors (LDAP_SYNCED_GROUPS); the passport app saves every group of memberOf. */
   groupDns: string[];
   poolSize: number;
+  /** More environment for the app (METRICS_ENABLED for the metrics' cost). */
+  env?: Record<string, string>;
 }
 
 /** The demo app as `npm start` runs it, with its login throttle raised out of the way. */
@@ -42,6 +44,7 @@ export async function demoApp(label: string, key: string, options: HttpAppOption
     LDAP_DEFAULT_ORGANISATION_ID: String(BENCH_ORGANISATION_ID),
     LDAP_SYNCED_GROUPS: options.groupDns.join(':'),
     LOGIN_THROTTLE_LIMIT: '100000000',
+    ...options.env,
   });
 }
 
@@ -87,6 +90,7 @@ async function startApp(
     name: label,
     key,
     pid: proc.pid,
+    port,
     postgres: options.databaseUrl.startsWith('postgres'),
     login: (username, password) => postLogin(agent, port, username, password),
     async close() {

@@ -31,6 +31,7 @@ import {
 } from './logins.js';
 import { BENCH_ORGANISATION_ID, demoApp, passportApp } from './http-apps.js';
 import { createLoginBenchDatabase } from './postgres.js';
+import { measureMetricsCost, type MetricsCostResult } from './metrics-cost.js';
 
 /** Fixed by default so runs compare; the environment overrides them for experiments. */
 const CONFIG = {
@@ -49,12 +50,22 @@ const CONFIG = {
   httpLoginsPerCell: envInt('BENCH_HTTP_LOGINS', 600),
   /** Groups in the directory; every user is in two, and the apps mirror all of them. */
   groups: envInt('BENCH_GROUPS', 4),
-  /** Sections to run: ldap, full, http. */
-  sections: (process.env.BENCH_SECTIONS ?? 'ldap,full,http').split(',').filter(Boolean),
+  /** Sections to run: ldap, full, http, metrics. */
+  sections: (process.env.BENCH_SECTIONS ?? 'ldap,full,http,metrics').split(',').filter(Boolean),
+  /** The metrics' cost: rounds of (metrics on, metrics off) cells, and logins per cell, at c=8. */
+  metricsRounds: envInt('BENCH_METRICS_ROUNDS', 8),
+  metricsLoginsPerCell: envInt('BENCH_METRICS_LOGINS', 800),
   /** Databases of the full-login and HTTP sections. */
   databases: (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',').filter(Boolean),
   seed: envInt('BENCH_SEED', 20_240_601),
 };
+
+const METRICS_TITLE =
+  "The metrics' cost (HTTP demo app, SQLite, returning logins: METRICS_ENABLED=true and false, alternating cells)";
+/** The issue's target is at c=8. */
+const METRICS_CONCURRENCY = 8;
+/** The metrics may take at most this share of the logins/s (issue 21). */
+const METRICS_MAX_COST_PERCENT = 3;
 
 /** Other processes using this much of a core during a cell make the run suspect (it says so). */
 const BUSY_MACHINE_PERCENT = 20;
@@ -266,9 +277,35 @@ async function main(): Promise<void> {
       await impl.close();
     }
 
+    let metricsCost: MetricsCostResult | undefined;
+    if (CONFIG.sections.includes('metrics')) {
+      console.log(METRICS_TITLE);
+      metricsCost = await measureMetricsCost({
+        start: async (enabled) => {
+          const db = await database('sqlite', `metrics_${enabled ? 'on' : 'off'}`);
+          return demoApp(`HTTP demo app, metrics ${enabled ? 'on' : 'off'}`, `metrics-${enabled ? 'on' : 'off'}`, {
+            slapd,
+            databaseUrl: db.url,
+            dir: tmp,
+            groupDns,
+            poolSize: 8,
+            env: { METRICS_ENABLED: String(enabled) },
+          });
+        },
+        onStarted: (impl) => cleanups.push(() => impl.close()),
+        cell: (impl, picks) => runCell(impl, METRICS_CONCURRENCY, picks, slapd.pid),
+        users: shuffled(users, random),
+        random,
+        concurrency: METRICS_CONCURRENCY,
+        rounds: CONFIG.metricsRounds,
+        loginsPerCell: CONFIG.metricsLoginsPerCell,
+        warmup: CONFIG.warmup,
+      });
+    }
+
     const totalSeconds = (performance.now() - started) / 1000;
-    console.log(`\n${report(results)}`);
-    await writeResults(results, { seconds: seedSeconds, addSeconds, dbnosync: noSync }, totalSeconds);
+    console.log(`\n${report(results, metricsCost)}`);
+    await writeResults(results, { seconds: seedSeconds, addSeconds, dbnosync: noSync }, totalSeconds, metricsCost);
     const ok = results.every((r) => r.wrongPasswordRefused && r.cells.every((c) => c.failed === 0));
     console.log(
       `\n${ok ? 'all logins succeeded; every wrong password was refused' : 'CORRECTNESS PROBLEMS: see the marks above'}` +
@@ -417,7 +454,7 @@ interface Target {
 }
 
 /** The issue's targets (ratios in this run), each with what was measured. */
-function targets(results: ImplementationResult[]): Target[] {
+function targets(results: ImplementationResult[], metricsCost?: MetricsCostResult): Target[] {
   const byKey = new Map(results.map((r) => [r.key, r]));
   const at = (key: string, c: number): CellResult | undefined =>
     byKey.get(key)?.cells.find((cell) => cell.concurrency === c);
@@ -468,10 +505,53 @@ function targets(results: ImplementationResult[]): Target[] {
       );
     }
   }
+  if (metricsCost) {
+    const spread = `median of ${metricsCost.rounds.length} rounds; rounds ${metricsCost.min.toFixed(3)}–${metricsCost.max.toFixed(3)}×`;
+    out.push({
+      target: `metrics on ≥ ${(1 - METRICS_MAX_COST_PERCENT / 100).toFixed(2)}× metrics off at c=${metricsCost.concurrency} (HTTP, SQLite, returning)`,
+      measured: `${metricsCost.median.toFixed(3)}× (${spread})`,
+      met: metricsCost.costPercent <= METRICS_MAX_COST_PERCENT,
+    });
+  }
   return out;
 }
 
-function report(results: ImplementationResult[]): string {
+/** Each round's pair of cells and ratio, and whether the app with metrics counted every login it served. */
+function metricsTable(cost: MetricsCostResult): string {
+  const ms = (v: number | null): string => (v === null ? '?' : v.toFixed(3));
+  const rows = cost.rounds.map((r, i) => [
+    `round ${i + 1} (${i % 2 === 0 ? 'on first' : 'off first'})`,
+    fmt(r.on),
+    fmt(r.off),
+    `${r.ratio.toFixed(3)}×`,
+    `${ms(r.cpuMsOn)} / ${ms(r.cpuMsOff)}`,
+  ]);
+  const counted =
+    cost.countedLogins === cost.successfulLogins
+      ? `ldap_auth_logins_total{outcome="success"} = ${fmt(cost.countedLogins)}, every login the app answered 200`
+      : `ldap_auth_logins_total{outcome="success"} = ${fmt(cost.countedLogins)}, but the app answered 200 to ${fmt(cost.successfulLogins)}`;
+  return [
+    table([
+      [`metrics' cost, logins/s at c=${cost.concurrency}`, 'on', 'off', 'on ÷ off', 'app CPU ms/login on / off'],
+      ...rows,
+      [
+        'median (spread: min–max)',
+        '',
+        '',
+        `${cost.median.toFixed(3)}× (${cost.min.toFixed(3)}–${cost.max.toFixed(3)})`,
+        `${ms(cost.cpuMsOn)} / ${ms(cost.cpuMsOff)}`,
+      ],
+    ]),
+    counted,
+    `recording one login in-process (a login, a bind, two searches): ${cost.recordingMicroseconds.sdk} µs with the ` +
+      `SDK, ${cost.recordingMicroseconds.noop} µs without` +
+      (cost.cpuMsOff
+        ? ` (${((cost.recordingMicroseconds.sdk / (cost.cpuMsOff * 1000)) * 100).toFixed(2)} % of the app's CPU per login)`
+        : ''),
+  ].join('\n');
+}
+
+function report(results: ImplementationResult[], metricsCost?: MetricsCostResult): string {
   const cs = CONFIG.concurrencies;
   const parts: string[] = [];
   for (const section of ['ldap', 'full', 'http'] as const) {
@@ -523,10 +603,12 @@ function report(results: ImplementationResult[]): string {
       ]),
     ]),
   );
+  if (!results.length) parts.splice(0);
+  if (metricsCost) parts.push(metricsTable(metricsCost));
   parts.push(
     table([
       ['target', 'measured', 'met'],
-      ...targets(results).map((t) => [t.target, t.measured, t.met === null ? '–' : t.met ? 'yes' : 'NO']),
+      ...targets(results, metricsCost).map((t) => [t.target, t.measured, t.met === null ? '–' : t.met ? 'yes' : 'NO']),
     ]),
   );
   return parts.join('\n\n');
@@ -546,6 +628,7 @@ async function writeResults(
   results: ImplementationResult[],
   seeding: { seconds: number; addSeconds: number; dbnosync: boolean },
   totalSeconds: number,
+  metricsCost?: MetricsCostResult,
 ): Promise<void> {
   const data = {
     date: new Date().toISOString(),
@@ -565,7 +648,8 @@ async function writeResults(
     totalSeconds: round(totalSeconds, 1),
     implementations: results,
     ratios: ratios(results),
-    targets: targets(results),
+    metricsCost: metricsCost ?? null,
+    targets: targets(results, metricsCost),
   };
   // Written the way Prettier formats it, so `prettier --check bench` passes with results present.
   const options = (await prettier.resolveConfig(RESULTS_FILE)) ?? {};

@@ -29,6 +29,8 @@ export interface LoginImplementation {
   key: string;
   /** The app's own process when it runs in one (the HTTP scenario), for its CPU. */
   pid?: number;
+  /** The port an app in its own process listens on (HTTP scenario). */
+  port?: number;
   /** Records logins in PostgreSQL (whose CPU is then reported). */
   postgres?: boolean;
   login(username: string, password: string): Promise<Outcome>;

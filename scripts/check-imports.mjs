@@ -14,6 +14,7 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'libs
  */
 const LAYERS = [
   'logging',
+  'metrics',
   'errors',
   'ldap-auth.constants.ts',
   'interfaces',

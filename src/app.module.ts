@@ -12,6 +12,8 @@ import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { LoginThrottlerGuard } from './auth/login-throttler.guard.js';
 import { LoginThrottleService } from './auth/login-throttle.service.js';
 import { HealthController } from './health/health.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
 import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.js';
 
@@ -42,8 +44,9 @@ import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.j
       }),
     }),
   ],
-  controllers: [AuthController, HealthController],
+  controllers: [AuthController, HealthController, MetricsController],
   providers: [
+    PrometheusMetrics,
     JwtAuthGuard,
     LoginThrottleService,
     LoginThrottlerGuard,

@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { appConfigFromEnvironment } from './config/app.config.js';
 import { assertValidConfiguration, isConfigurationError } from './config/configuration-check.js';
 import { EntryPointLogger } from './logging/entry-point-logger.js';
+import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 
 async function bootstrap(): Promise<void> {
   // Every variable, the app's and the LDAP library's, checked in one pass before anything starts.
@@ -21,7 +22,13 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(port, host);
   const logger = new Logger('Bootstrap');
-  logger.log(`Listening on http://${host}:${port} (POST /auth/login, GET /auth/me, GET /health)`);
+  const routes = [
+    'POST /auth/login',
+    'GET /auth/me',
+    'GET /health',
+    ...(app.get(PrometheusMetrics).enabled ? ['GET /metrics'] : []),
+  ];
+  logger.log(`Listening on http://${host}:${port} (${routes.join(', ')})`);
   // A directory that is down (or refuses the service account) at start-up does not stop the app: the library
   // probes it as the app starts and logs the cause; logins answer 503 until it is back.
 }

@@ -1,14 +1,26 @@
 /**
  * `npm run sync -- [--delta] [--dry-run] [--json] [--force]`: one LDAP reconciliation now (full, or a delta), in a standalone Nest
  * application context (no HTTP server), configured by the same environment variables as the app.
+ * `npm run sync -- --show <run id> [--json]`: a recorded run and every change it made (or planned).
  *
- * Exit codes: 0 succeeded, 1 failed (or could not start), 2 aborted by a safety rule before writing anything,
- * 3 skipped (another run holds the lock), 64 wrong arguments. With --json, stdout holds exactly one JSON
- * object (the report) and everything else goes to stderr.
+ * Exit codes: 0 succeeded, 1 failed (or could not start, or --show found no such run), 2 aborted by a safety
+ * rule before writing anything, 3 skipped (another run holds the lock), 64 wrong arguments. With --json,
+ * stdout holds exactly one JSON object (the report with its `changes`, or the run) and everything else goes
+ * to stderr.
  */
 import 'reflect-metadata';
-import { LdapSyncService, type ReadProgress, type SyncOutcome, type SyncReport } from '@nest-ldap-auth/ldap-auth';
+import {
+  LdapSyncHistory,
+  LdapSyncService,
+  type ReadProgress,
+  type SyncOutcome,
+  type SyncReport,
+} from '@nest-ldap-auth/ldap-auth';
 import { createCommandContext } from './cli/command-context.js';
+import { changesText, runText } from './cli/sync-run-text.js';
+
+/** Changes a run's own report prints (all of them: --show). */
+const CHANGES_SHOWN = 20;
 
 const SYNC_EXIT_CODES: Record<SyncOutcome | 'usage', number> = {
   succeeded: 0,
@@ -19,22 +31,41 @@ const SYNC_EXIT_CODES: Record<SyncOutcome | 'usage', number> = {
 };
 
 const USAGE = `usage: npm run sync -- [--delta] [--dry-run] [--json] [--force]
-  --delta    read what changed since the last delta (a full read when that cannot be known: the report says why)
-  --dry-run  compute the report, write nothing (but the run's ldap_sync_runs row)
-  --json     print the report as one JSON object on stdout
-  --force    go past LDAP_SYNC_MAX_REMOVALS`;
+       npm run sync -- --show <run id> [--json]
+  --delta          read what changed since the last delta (a full read when that cannot be known: the
+                   report says why)
+  --dry-run        compute the report, write nothing (but the run's ldap_sync_runs row, with its plan)
+  --json           print the report (or the run) as one JSON object on stdout
+  --force          go past LDAP_SYNC_MAX_REMOVALS
+  --show <run id>  print a recorded run and every change it made or planned (the id: ldap_sync_runs.id,
+                   the report's runId)`;
 
 async function main(argv: string[]): Promise<number> {
-  const flags = new Set(argv);
-  const known = new Set(['--delta', '--dry-run', '--json', '--force', '--help', '-h']);
-  const unknown = argv.filter((a) => !known.has(a));
-  if (unknown.length || flags.has('--help') || flags.has('-h')) {
-    process.stderr.write(`${unknown.length ? `unknown argument: ${unknown.join(' ')}\n` : ''}${USAGE}\n`);
-    return unknown.length ? SYNC_EXIT_CODES.usage : 0;
+  const showAt = argv.indexOf('--show');
+  const showId = showAt === -1 ? undefined : argv[showAt + 1];
+  const args = showAt === -1 ? argv : argv.filter((_, i) => i !== showAt && i !== showAt + 1);
+  const flags = new Set(args);
+  const known = new Set(showAt === -1 ? ['--delta', '--dry-run', '--json', '--force', '--help', '-h'] : ['--json']);
+  const problems = args.filter((a) => !known.has(a)).map((a) => `unknown argument: ${a}`);
+  if (showAt !== -1 && !/^[1-9]\d{0,15}$/.test(showId ?? '')) {
+    problems.push(`--show needs a run id (a whole number, ldap_sync_runs.id), got ${JSON.stringify(showId ?? '')}`);
+  }
+  if (problems.length || flags.has('--help') || flags.has('-h')) {
+    process.stderr.write(`${problems.map((p) => `${p}\n`).join('')}${USAGE}\n`);
+    return problems.length ? SYNC_EXIT_CODES.usage : 0;
   }
   const json = flags.has('--json');
   const app = await createCommandContext();
   try {
+    if (showId !== undefined) {
+      const run = await app.get(LdapSyncHistory).run(Number(showId));
+      if (!run) {
+        process.stderr.write(`no sync run with id ${showId} in ldap_sync_runs\n`);
+        return SYNC_EXIT_CODES.failed;
+      }
+      process.stdout.write(json ? `${JSON.stringify(run)}\n` : runText(run));
+      return 0;
+    }
     const progress = process.stderr.isTTY ? progressLine() : undefined;
     const report = await app.get(LdapSyncService).run({
       dryRun: flags.has('--dry-run'),
@@ -81,6 +112,8 @@ function humanReport(r: SyncReport): string {
     `  removals ${r.removals} (limit ${r.maxRemovals}, LDAP_SYNC_MAX_REMOVALS)`,
     `  membership removals ${r.membershipRemovals} (limit ${r.maxMembershipRemovals}, LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS)`,
     ...r.notes.slice(0, 20).map((n) => `  note: ${n}`),
+    ...(r.changes ? changesText(r.changes, CHANGES_SHOWN) : []),
+    ...(r.runId !== undefined && r.changes?.total ? [`  every change: npm run sync -- --show ${r.runId}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

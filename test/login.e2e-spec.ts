@@ -314,6 +314,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         { name: 'SyncState1796083200000' },
         { name: 'UsernameLookupIndex1796256000000' },
         { name: 'UsernameKey1796342400000' },
+        { name: 'SyncRunChanges1796428800000' },
       ]);
     });
   });

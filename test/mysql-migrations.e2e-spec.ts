@@ -39,6 +39,7 @@ describe('MySQL migrations on MariaDB', () => {
       'migration SyncState1796083200000',
       'migration UsernameLookupIndex1796256000000',
       'migration UsernameKey1796342400000',
+      'migration SyncRunChanges1796428800000',
       'migration DeltaSync1796515200000',
     ]);
     const groups = reference.find((line) => line.startsWith('CREATE TABLE `groups`'));

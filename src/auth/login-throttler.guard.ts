@@ -1,6 +1,11 @@
 import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { LDAP_AUTH_RESOLVED_OPTIONS, UsernameFormatter, type ResolvedLdapAuthOptions } from '@nest-ldap-auth/ldap-auth';
+import {
+  LDAP_AUTH_RESOLVED_OPTIONS,
+  ldapAuthMetrics,
+  UsernameFormatter,
+  type ResolvedLdapAuthOptions,
+} from '@nest-ldap-auth/ldap-auth';
 import { loginThrottleKeys } from './login-throttle.key.js';
 import { LoginThrottleService } from './login-throttle.service.js';
 
@@ -36,6 +41,7 @@ export class LoginThrottlerGuard implements CanActivate {
     });
     const admission = await this.throttle.begin(keys);
     if (!admission.allowed) {
+      ldapAuthMetrics.recordThrottleRefusal();
       res.setHeader('Retry-After', String(admission.retryAfterSeconds));
       throw new HttpException('Too many login attempts, try again later', HttpStatus.TOO_MANY_REQUESTS);
     }

@@ -11,6 +11,8 @@ import { EntryPointLogger } from '../logging/entry-point-logger.js';
 export async function createCommandContext(): Promise<INestApplicationContext> {
   // This process runs once and exits: the app's schedule must not start in it.
   process.env.LDAP_SYNC_ENABLED = 'false';
+  // Nobody scrapes a one-shot process: its runs show in ldap_sync_runs (and the app's last-success gauge).
+  process.env.METRICS_ENABLED = 'false';
   await assertValidConfiguration(process.env);
   return NestFactory.createApplicationContext(AppModule, {
     // The caller's catch prints a configuration error.

@@ -13,7 +13,7 @@ import { logSettingsFromEnvironment } from '../logging/log-settings.js';
 export const APP_CONFIGURATION_HEADING = 'Invalid app configuration';
 
 /**
- * A variable of the demo app itself (PORT, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*,
+ * A variable of the demo app itself (PORT, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*, METRICS_ENABLED,
  * LDAP_DEV_DIRECTORY_LDIF) is wrong. Each problem names the variable and says what is allowed.
  */
 export class AppConfigurationError extends Error {
@@ -46,6 +46,8 @@ export interface AppConfig {
   loginThrottleMaxKeys: number;
   /** Prefix of the counters' keys (separates apps or environments sharing one Redis). */
   loginThrottleKeyPrefix: string;
+  /** `GET /metrics` (Prometheus text) and the OpenTelemetry SDK behind it; off: 404 and nothing recorded. */
+  metricsEnabled: boolean;
 }
 
 export const DEFAULT_LOGIN_THROTTLE_MAX_KEYS = 50_000;
@@ -132,8 +134,12 @@ export function appConfigFromEnvironment(
     problems.push(
       `LOGIN_THROTTLE_KEY_PREFIX must be 1 to 64 letters, digits or ._:- (got ${JSON.stringify(loginThrottleKeyPrefix)})`,
     );
+  const metricsText = env.METRICS_ENABLED?.trim().toLowerCase() || 'true';
+  if (metricsText !== 'true' && metricsText !== 'false')
+    problems.push(`METRICS_ENABLED must be true or false (got ${JSON.stringify(env.METRICS_ENABLED)})`);
   if (problems.length) throw new AppConfigurationError(problems);
   return {
+    metricsEnabled: metricsText !== 'false',
     loginThrottleLimit,
     loginThrottleTtlSeconds,
     loginThrottleClientLimit,

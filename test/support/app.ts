@@ -31,6 +31,7 @@ export async function createTestApp(
         'LOGIN_THROTTLE_REDIS_URL',
         'LOGIN_THROTTLE_MAX_KEYS',
         'LOGIN_THROTTLE_KEY_PREFIX',
+        'METRICS_ENABLED',
       ].includes(key)
     )
       delete process.env[key];

@@ -40,7 +40,16 @@ export { usernameKey, USERNAME_KEY_MAX_LENGTH } from './model/username-key.js';
 
 // The full sync, its report and its schedule.
 export { LdapSyncService, type SyncRunOptions } from './sync/ldap-sync.service.js';
-export type { SyncOutcome, SyncReport } from './model/sync-report.js';
+export { LdapSyncHistory } from './sync/ldap-sync-history.service.js';
+export type { SyncOutcome, SyncReport, SyncRunRecord, SyncRunStatus } from './model/sync-report.js';
+export {
+  SYNC_CHANGE_KINDS,
+  SYNC_CHANGE_RECORD_LIMIT,
+  type SyncChange,
+  type SyncChangeKind,
+  type SyncChanges,
+  type SyncChangeValues,
+} from './model/sync-changes.js';
 export type { ReadProgress } from './model/directory-snapshot.js';
 export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.scheduler.js';
 
@@ -48,6 +57,16 @@ export { LdapSyncScheduler, LDAP_SYNC_CRON_JOB } from './sync/ldap-sync.schedule
 export { LdapUserLinkService, type UserLinkOptions } from './link/ldap-user-link.service.js';
 export type { UserLinkReport } from './model/user-link-report.js';
 export type { LinkBy, LinkConflict, LinkConflictKind, ProposedLink } from './model/user-link-plan.js';
+
+// Metrics: OpenTelemetry API instruments, no-op until the app registers a MeterProvider (docs/metrics.md).
+export {
+  ldapAuthMetrics,
+  LDAP_AUTH_METER,
+  type LoginOutcome,
+  type LdapOperation,
+  type LdapOperationOutcome,
+  type SyncMode,
+} from './metrics/ldap-auth-metrics.js';
 
 // Events, health and `ldap:check`.
 export * from './events/ldap-auth.events.js';

@@ -17,6 +17,7 @@ import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
 import { LdapSyncReads } from './sync/sync-reads.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
+import { LdapSyncHistory } from './sync/ldap-sync-history.service.js';
 import { LdapLinkStore } from './persistence/link/ldap-link.store.js';
 import { LdapUserLinkService } from './link/ldap-user-link.service.js';
 import { LdapSyncScheduler } from './sync/ldap-sync.scheduler.js';
@@ -47,6 +48,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapSyncRunLog,
     LdapLoginService,
     LdapSyncService,
+    LdapSyncHistory,
     LdapSyncScheduler,
     LdapLinkStore,
     LdapUserLinkService,
@@ -60,6 +62,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LDAP_AUTH_RESOLVED_OPTIONS,
     LdapLoginService,
     LdapSyncService,
+    LdapSyncHistory,
     LdapUserLinkService,
     LdapGuard,
     LdapCheck,

@@ -56,6 +56,11 @@ export class LdapConnectionPool<C> {
     }
   }
 
+  /** Connections open and busy (or opening), open and idle, and requests waiting for one: for the metrics. */
+  stats(): { inUse: number; idle: number; waiting: number } {
+    return { inUse: this.open - this.idle.length, idle: this.idle.length, waiting: this.waiters.length };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.rejectWaiters(new DirectoryUnavailableError('the LDAP connection pool is closed'));

@@ -14,6 +14,7 @@ import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import type { UsernameFormatter } from '../formatting/username-formatter.js';
 import { errorText } from '../logging/one-line.js';
 import { OutageLog } from '../logging/outage-log.js';
+import { ldapAuthMetrics } from '../metrics/ldap-auth-metrics.js';
 import {
   DirectoryError,
   DirectoryUnavailableError,
@@ -46,6 +47,7 @@ export class LdapConnections {
   private readonly servicePool: LdapConnectionPool<LdapConnection>;
   private readonly preference: ServerPreference;
   private readonly serverOutages = new Map<string, OutageLog>();
+  private readonly stopObserving: Array<() => void>;
 
   constructor(
     private readonly options: ResolvedLdapAuthOptions,
@@ -64,6 +66,10 @@ export class LdapConnections {
     };
     this.userPool = new LdapConnectionPool(limits, { ...hooks, connect: () => this.connect() });
     this.servicePool = new LdapConnectionPool(limits, { ...hooks, connect: () => this.connectAsService() });
+    this.stopObserving = [
+      ldapAuthMetrics.observePool('login', () => this.userPool.stats()),
+      ldapAuthMetrics.observePool('service', () => this.servicePool.stats()),
+    ];
   }
 
   /** Runs `fn` on a connection of the user pool (not bound yet, or bound by an earlier login). */
@@ -77,6 +83,7 @@ export class LdapConnections {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.stopObserving) stop();
     this.preference.close();
     await Promise.all([this.userPool.close(), this.servicePool.close()]);
   }

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { BerReader, Client, ExtendedRequest, ProtocolOperation } from 'ldapts';
+import { BerReader, type Client, ExtendedRequest, ProtocolOperation } from 'ldapts';
+import { MeasuredClient } from './measured-client.js';
 
 /** RFC 4511 StartTLS extended operation. */
 export const STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
@@ -198,7 +199,7 @@ export function clientOnSocket(
     handedOver = true;
     return socket;
   };
-  return new Client({
+  return new MeasuredClient({
     url,
     timeout: timeouts.timeout,
     connectTimeout: timeouts.connectTimeout,

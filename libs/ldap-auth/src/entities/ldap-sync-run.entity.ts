@@ -29,4 +29,8 @@ export class LdapSyncRunEntity {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  /** What the run changed (or would change), as JSON: model/sync-changes.ts's SyncChanges. */
+  @Column({ type: 'text', nullable: true })
+  changes!: string | null;
 }

@@ -12,16 +12,29 @@ import { LdapAuthEventPublisher } from '../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../events/ldap-auth.events.js';
 import {
   DatabaseUnavailableError,
+  DirectoryError,
   DirectoryUnavailableError,
   InvalidCredentialsError,
   LdapAuthError,
+  LdapConfigurationError,
   MalformedLoginRequestError,
 } from '../errors/ldap-auth.errors.js';
 import { oneLine } from '../logging/one-line.js';
 import { OutageLog } from '../logging/outage-log.js';
+import { ldapAuthMetrics, type LoginOutcome } from '../metrics/ldap-auth-metrics.js';
 import type { AppUser } from '../interfaces/app-user.interface.js';
 import { checkLoginInput, MAX_USERNAME_LENGTH } from './login-input.js';
 import { bindAndFindUser, loginGroupDns, loginNames } from './user-lookup.js';
+
+/** A failed login as the metrics count it: refused (with its code), or undecided (with what failed). */
+function loginOutcomeOf(error: unknown): [LoginOutcome, string] {
+  if (error instanceof InvalidCredentialsError) return ['failure', error.code];
+  if (error instanceof DirectoryUnavailableError) return ['error', 'directory_unavailable'];
+  if (error instanceof DatabaseUnavailableError) return ['error', 'database_unavailable'];
+  if (error instanceof DirectoryError) return ['error', 'directory_error'];
+  if (error instanceof LdapConfigurationError) return ['error', 'configuration'];
+  return ['error', 'internal'];
+}
 
 /** How often groups that were not found are looked for again. */
 const GROUP_LOOKUP_INTERVAL_MS = 5 * 60_000;
@@ -75,11 +88,15 @@ export class LdapLoginService implements OnApplicationBootstrap {
    */
   async login(username: unknown, password: unknown): Promise<AppUser> {
     if (typeof username !== 'string' || typeof password !== 'string') {
+      ldapAuthMetrics.login('failure', 'malformed_request');
       throw new MalformedLoginRequestError('username and password must be strings');
     }
     try {
-      return await this.authenticate(username, password);
+      const user = await this.authenticate(username, password);
+      ldapAuthMetrics.login('success');
+      return user;
     } catch (error) {
+      ldapAuthMetrics.login(...loginOutcomeOf(error));
       if (error instanceof InvalidCredentialsError) {
         this.logger.warn(
           `Login refused for ${JSON.stringify(username.slice(0, MAX_USERNAME_LENGTH))}: ${error.reason}`,

@@ -3,6 +3,7 @@ import { WiderDnColumns1795996800000 } from './1795996800000-wider-dn-columns.js
 import { SyncState1796083200000 } from './1796083200000-sync-state.js';
 import { UsernameLookupIndex1796256000000 } from './1796256000000-username-lookup-index.js';
 import { UsernameKey1796342400000 } from './1796342400000-username-key.js';
+import { SyncRunChanges1796428800000 } from './1796428800000-sync-run-changes.js';
 import { DeltaSync1796515200000 } from './1796515200000-delta-sync.js';
 
 /** The library's migrations, oldest first: list them in your TypeORM options and run them. */
@@ -12,5 +13,6 @@ export const LDAP_AUTH_MIGRATIONS = [
   SyncState1796083200000,
   UsernameLookupIndex1796256000000,
   UsernameKey1796342400000,
+  SyncRunChanges1796428800000,
   DeltaSync1796515200000,
 ];

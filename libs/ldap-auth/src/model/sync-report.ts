@@ -2,6 +2,7 @@
  * How a full sync run ended, as the service returns it, the run log stores it and the events carry it. Pure
  * data: the service (sync/), the run log (persistence/sync/) and the events all import it from here.
  */
+import type { SyncChanges } from './sync-changes.js';
 
 /** A run's status in `ldap_sync_runs`: `running` while it lasts, `interrupted` when its process died. */
 export type SyncRunStatus = 'running' | 'succeeded' | 'aborted' | 'failed' | 'skipped' | 'interrupted';
@@ -54,4 +55,24 @@ export interface SyncReport {
   pages: number;
   notes: string[];
   durationMs: number;
+  /**
+   * What the run changed (or would change: dry run, safety abort), per user and group, bounded (see
+   * SyncChanges); absent when no plan was made (skipped, or stopped before the plan).
+   */
+  changes?: SyncChanges;
+}
+
+/** One row of `ldap_sync_runs`, as LdapSyncHistory reads it. */
+export interface SyncRunRecord {
+  id: number;
+  startedAt: Date;
+  /** Null while it runs. */
+  finishedAt: Date | null;
+  status: SyncRunStatus;
+  dryRun: boolean;
+  /** The report without its change list (null while it runs). */
+  report: SyncReport | null;
+  error: string | null;
+  /** Null for runs that made no plan, and for runs recorded before the changes were kept. */
+  changes: SyncChanges | null;
 }

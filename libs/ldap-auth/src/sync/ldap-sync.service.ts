@@ -8,6 +8,7 @@ import { LdapSyncLock } from '../persistence/sync/ldap-sync-lock.js';
 import { LdapSyncRunLog } from '../persistence/sync/sync-run-log.js';
 import type { ReadProgress } from '../model/directory-snapshot.js';
 import { type AppState, planCounts, planIsEmpty, type SyncPlan } from '../model/sync-plan.js';
+import { describeSyncChanges } from '../model/sync-changes.js';
 import type { SyncReport } from '../model/sync-report.js';
 import {
   DirectoryError,
@@ -21,6 +22,7 @@ import { fitSnapshotToColumns } from './fit-snapshot.js';
 import { reconcile } from './reconcile.js';
 import { LdapSyncReads } from './sync-reads.js';
 import { errorText } from '../logging/one-line.js';
+import { ldapAuthMetrics } from '../metrics/ldap-auth-metrics.js';
 
 export interface SyncRunOptions {
   /** Compute the report, write nothing but the run's `ldap_sync_runs` row. */
@@ -151,12 +153,15 @@ export class LdapSyncService {
       const plan = reconcile(snapshot, state, { removedUsers: this.options.sync.removedUsers });
       Object.assign(report, planCounts(plan));
       report.notes.push(...plan.notes);
+      // Kept whatever happens next: a dry run's or an aborted run's list is what it would have changed.
+      report.changes = describeSyncChanges(plan, state, { applied: false });
       this.checkSafety(plan, state, report, !!options.force);
       // Rows written without a username_key get it even when nothing else changes (apply fills them first).
       if (!dryRun && (!planIsEmpty(plan) || (state.unkeyedUsers ?? 0) > 0 || cursor)) {
         const groupIds = await this.store.apply(plan, this.options.defaultOrganisationId, cursor);
         if (this.events.enabled) this.publishChanges(plan, state, groupIds);
       }
+      report.changes.applied = !dryRun;
     } catch (caught) {
       // A refused service account is a configuration fault that every run will meet again: failed, not aborted.
       const aborted =
@@ -180,9 +185,13 @@ export class LdapSyncService {
     report.durationMs = Date.now() - started;
     const runId = report.runId!;
     await this.runLog
-      .finishRun(runId, report.status, report, report.reason && (error ?? report.reason), report.mode)
+      .finishRun(runId, report.status, report, report.reason && (error ?? report.reason))
       .catch((e: unknown) => this.logger.error(`Could not record sync run ${runId}: ${messageOf(e)}`));
     this.logReport(report);
+    if (!report.dryRun) {
+      const written = report.changes?.applied ? report.changes.counts : {};
+      ldapAuthMetrics.syncRun(report.mode, report.status, report.durationMs / 1000, written);
+    }
     this.events.emit(report.status === 'succeeded' ? LDAP_AUTH_EVENTS.syncFinished : LDAP_AUTH_EVENTS.syncAborted, {
       report,
     });
@@ -294,6 +303,7 @@ export class LdapSyncService {
       }
     }
     this.logReport(report);
+    if (!dryRun) ldapAuthMetrics.syncRun('full', 'skipped', 0);
     this.events.emit(LDAP_AUTH_EVENTS.syncAborted, { report });
     return report;
   }

@@ -10,6 +10,7 @@ import {
 } from 'ldapts';
 import type { Entry } from '../../model/directory-user.js';
 import { IncompleteDirectoryReadError } from '../../errors/ldap-auth.errors.js';
+import { measured } from '../measured-client.js';
 import {
   ContentSyncCollector,
   ContentSyncProtocolError,
@@ -118,7 +119,11 @@ export class BulkReadConnection {
     socket.on('close', () => this.fail(new Error('Connection closed')));
   }
 
-  async bind(dn: string, password: string): Promise<void> {
+  bind(dn: string, password: string): Promise<void> {
+    return measured('bind', () => this.sendBind(dn, password));
+  }
+
+  private async sendBind(dn: string, password: string): Promise<void> {
     const messageId = this.nextMessageId();
     await this.exchange(
       new BindRequest({ messageId, dn, password }).write(),
@@ -237,7 +242,18 @@ export class BulkReadConnection {
   }
 
   /** Runs one search; fills `page` (at most `maxEntries`) and returns the paged-results cookie of its result. */
-  private async searchOnce(
+  private searchOnce(
+    baseDN: string,
+    options: BulkSearchOptions,
+    controls: Control[],
+    page: SearchPage,
+    maxEntries: number,
+  ): Promise<Buffer | undefined> {
+    // Each page is one request on the wire, measured as one search.
+    return measured('search', () => this.sendSearch(baseDN, options, controls, page, maxEntries));
+  }
+
+  private async sendSearch(
     baseDN: string,
     options: BulkSearchOptions,
     controls: Control[],
