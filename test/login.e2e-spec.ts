@@ -315,6 +315,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         { name: 'UsernameLookupIndex1796256000000' },
         { name: 'UsernameKey1796342400000' },
         { name: 'SyncRunChanges1796428800000' },
+        { name: 'DeltaSync1796515200000' },
       ]);
     });
   });
