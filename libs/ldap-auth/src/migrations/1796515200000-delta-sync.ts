@@ -24,8 +24,8 @@ export class DeltaSync1796515200000 implements MigrationInterface {
         name: 'ldap_sync_cursors',
         columns: [
           { name: 'name', type: 'varchar', length: '64', isPrimary: true, ...text },
-          // MySQL's TEXT holds 64 KB; a cursor lists the directory's group ids, which can be more.
-          { name: 'cursor', type: mysql ? 'longtext' : 'text', isNullable: false, ...text },
+          // MySQL's TEXT holds 64 KB: a longer cursor is stored without its group positions (sync-cursor-store.ts).
+          { name: 'cursor', type: 'text', isNullable: false, ...text },
           { name: 'updated_at', type: driver.normalizeType({ type: Date }), isNullable: false },
         ],
       }),

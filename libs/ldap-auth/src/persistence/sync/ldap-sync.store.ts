@@ -41,13 +41,15 @@ export class LdapSyncStore {
       const filled = await fillUsernameKeys((text, params = []) => manager.query(text, params), sql);
       for (const note of filled.notes) this.logger.warn(`LDAP sync: ${note}`);
       const groupIds = await applySyncPlan(manager, sql, plan, organisationId);
-      if (cursor) await writeCursor(manager, cursor);
+      if (cursor) await writeCursor(manager, cursor, sql.kind === 'mysql');
       return groupIds;
     });
   }
 
   /** Stores a cursor when its read found nothing to write. */
   saveCursor(cursor: SyncCursor): Promise<void> {
-    return this.transactions.transaction((manager) => writeCursor(manager, cursor));
+    return this.transactions.transaction((manager) =>
+      writeCursor(manager, cursor, this.transactions.dialect.kind === 'mysql'),
+    );
   }
 }

@@ -8,11 +8,21 @@ export async function readCursorText(manager: EntityManager): Promise<string | u
   return row?.cursor;
 }
 
-/** Replaces the cursor, in the caller's transaction: the one that writes the changes the cursor covers. */
-export async function writeCursor(manager: EntityManager, cursor: SyncCursor): Promise<void> {
+/** MySQL's TEXT: 65,535 bytes. */
+const MYSQL_TEXT_BYTES = 65_535;
+
+/**
+ * Replaces the cursor, in the caller's transaction: the one that writes the changes the cursor covers. On MySQL
+ * a cursor over 64 KB (thousands of group entries) is kept without its group positions: the next delta then
+ * takes every group as changed and reads the listed ones again, slower but exact.
+ */
+export async function writeCursor(manager: EntityManager, cursor: SyncCursor, mysql: boolean): Promise<void> {
   const cursors = manager.getRepository(LdapSyncCursorEntity);
+  let text = JSON.stringify(cursor);
+  if (mysql && Buffer.byteLength(text) > MYSQL_TEXT_BYTES)
+    text = JSON.stringify({ ...cursor, groups: {}, groupDns: {} });
   await cursors.delete({ name: SYNC_CURSOR_NAME });
-  await cursors.insert({ name: SYNC_CURSOR_NAME, cursor: JSON.stringify(cursor), updatedAt: new Date() });
+  await cursors.insert({ name: SYNC_CURSOR_NAME, cursor: text, updatedAt: new Date() });
 }
 
 /** Forgets the cursor: the next delta reads everything (after a full sync that found the tables off). */
