@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import net from 'node:net';
 import request from 'supertest';
 import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
@@ -203,7 +204,8 @@ describe('deprovisioning through the demo with scheduled deltas', () => {
     await createGroup(slapd, 'delta-team', [leaver.username]);
     await createGroup(slapd, 'delta-parent', [leaver.username]);
     db = await createTestDatabase('sqlite');
-    app = await createTestApp(syncEnv(slapd, db.url, { LDAP_SYNC_DELTA_INTERVAL: '5' }));
+    // The polled delta alone: pushed changes (below) would take access away sooner.
+    app = await createTestApp(syncEnv(slapd, db.url, { LDAP_SYNC_DELTA_INTERVAL: '5', LDAP_SYNC_PUSH: 'false' }));
     // Not the app's only user: a read that leaves none is refused as a misconfiguration.
     expect((await postLogin(app, stayer.username, stayer.password)).status).toBe(200);
   });
@@ -240,6 +242,109 @@ describe('deprovisioning through the demo with scheduled deltas', () => {
     expect(runs.at(-1)?.mode).toBe('delta');
   }, 60_000);
 });
+
+describe('pushed changes through the demo (refreshAndPersist)', () => {
+  let slapd: SlapdHandle;
+  let proxy: DroppingProxy;
+  let db: TestDatabase;
+  let app: INestApplication;
+  const [first, second, stayer] = ['pushed1', 'pushed2', 'pushstay'].map(person);
+
+  beforeAll(async () => {
+    slapd = await startSlapd({ contentSync: 'present' });
+    for (const user of [first, second, stayer]) await createUser(slapd, user);
+    await createGroup(slapd, 'delta-team', [first.username]);
+    await createGroup(slapd, 'delta-parent', [second.username]);
+    proxy = await startDroppingProxy(Number(new URL(slapd.url).port));
+    db = await createTestDatabase('sqlite');
+    // Deltas every minute: within the test, only a push can take access away in time.
+    app = await createTestApp({
+      ...syncEnv(slapd, db.url, { LDAP_SYNC_DELTA_INTERVAL: '60' }),
+      LDAP_AUTH_URL: proxy.url,
+    });
+    for (const user of [first, second, stayer]) {
+      expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+    }
+    // The first delta stores the cursor the stream starts from (the push waits for one).
+    expect((await run(app)).status).toBe('succeeded');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+    await db?.drop();
+    await slapd?.stop();
+  });
+
+  async function refusedAfterDeletion(user: FixtureUser): Promise<number> {
+    const login = await postLogin(app, user.username, user.password);
+    const token = (login.body as { accessToken: string }).accessToken;
+    const me = () => request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${token}`);
+    expect((await me()).status).toBe(200);
+    await deleteUser(slapd, user.username);
+    const deleted = Date.now();
+    await waitFor(async () => (await me()).status === 401, 30_000).catch((error: unknown) => {
+      throw new Error(
+        `${String(error)}; the sync logged:\n${logsOf(app)
+          .filter((l) => /sync|push|change/i.test(l))
+          .join('\n')}`,
+      );
+    });
+    return Date.now() - deleted;
+  }
+
+  it('refuses a deleted user within seconds, with deltas only every minute', async () => {
+    await waitFor(
+      () => Promise.resolve(logsOf(app).some((l) => l.includes('Watching the directory for changes'))),
+      20_000,
+    );
+    const delay = await refusedAfterDeletion(first);
+    process.stdout.write(`deprovisioning delay with pushed changes on slapd (deltas every 60 s): ${delay} ms\n`);
+  }, 60_000);
+
+  it('opens the stream again when its connection is cut, and misses nothing', async () => {
+    const watching = () => logsOf(app).filter((l) => l.includes('Watching the directory for changes')).length;
+    const before = watching();
+    proxy.dropAll();
+    await waitFor(() => Promise.resolve(watching() > before), 20_000);
+    const delay = await refusedAfterDeletion(second);
+    process.stdout.write(`deprovisioning delay after the stream was cut and reopened: ${delay} ms\n`);
+    // The next delta agrees: nothing left to change.
+    await expectFullSyncFindsNothing(app);
+  }, 60_000);
+});
+
+interface DroppingProxy {
+  url: string;
+  dropAll(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to slapd whose open connections can all be cut at once (the push stream among them). */
+async function startDroppingProxy(targetPort: number): Promise<DroppingProxy> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `ldap://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    dropAll: () => sockets.forEach((socket) => socket.destroy()),
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((socket) => socket.destroy());
+        server.close(() => resolve());
+      }),
+  };
+}
 
 async function cursorStored(app: INestApplication): Promise<boolean> {
   const [row] = await appDataSource(app).query<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM ldap_sync_cursors');

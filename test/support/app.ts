@@ -36,11 +36,13 @@ export async function createTestApp(
     )
       delete process.env[key];
   }
-  // Suites log the same users in many times on purpose; the throttle has its own test.
+  // Suites log the same users in many times on purpose; the throttle has its own test. A delta every minute
+  // would change a long suite's tables under it: the delta sync's own suites turn it on.
   Object.assign(
     process.env,
     {
       JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret',
+      LDAP_SYNC_DELTA_INTERVAL: '0',
       LOGIN_THROTTLE_LIMIT: '100000',
       LOGIN_THROTTLE_CLIENT_LIMIT: '100000',
       LOGIN_THROTTLE_ACCOUNT_LIMIT: '100000',

@@ -16,6 +16,7 @@ import { LdapSyncRunLog } from './persistence/sync/sync-run-log.js';
 import { TransactionRunner } from './persistence/transaction-runner.js';
 import { LegacyGroupKeys } from './persistence/legacy-group-keys.js';
 import { LdapSyncReads } from './sync/sync-reads.js';
+import { LdapSyncPush } from './sync/ldap-sync.push.js';
 import { LdapSyncService } from './sync/ldap-sync.service.js';
 import { LdapSyncHistory } from './sync/ldap-sync-history.service.js';
 import { LdapLinkStore } from './persistence/link/ldap-link.store.js';
@@ -44,6 +45,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapLoginStore,
     LdapSyncStore,
     LdapSyncReads,
+    LdapSyncPush,
     LdapSyncLock,
     LdapSyncRunLog,
     LdapLoginService,

@@ -33,8 +33,9 @@ describe('ldapAuthOptionsFromEnvironment', () => {
     expect(options.sync).toEqual({
       cron: '0 3 * * *',
       enabled: false,
-      // No service account: no scheduled sync, so no deltas either.
+      // No service account: no scheduled sync, so no deltas either (and so no pushed changes).
       deltaInterval: 0,
+      push: true,
       removedUsers: 'delete',
       maxRemovals: '10%',
       maxMembershipRemovals: '10%',

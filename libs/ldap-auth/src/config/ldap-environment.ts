@@ -185,6 +185,10 @@ export class LdapEnvironmentVariables {
   @IsOptional()
   @Matches(/^\s*\d+\s*$/, says('a whole number of seconds (60), or 0 to turn the delta sync off'))
   LDAP_SYNC_DELTA_INTERVAL?: string;
+
+  @IsOptional()
+  @Matches(BOOLEAN, says('true, false, 1, 0, yes or no'))
+  LDAP_SYNC_PUSH?: string;
 }
 
 /** Every variable the library reads. */
@@ -341,6 +345,7 @@ export function ldapAuthOptionsFromEnvironment(
       maxMembershipRemovals: limit(vars.LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS),
       deltaInterval:
         vars.LDAP_SYNC_DELTA_INTERVAL === undefined ? undefined : parseInt(vars.LDAP_SYNC_DELTA_INTERVAL, 10),
+      push: vars.LDAP_SYNC_PUSH === undefined ? undefined : isTrue(vars.LDAP_SYNC_PUSH, true),
     },
   };
   // The id's older name only when it is the one set (the problems above name the newer one).

@@ -89,6 +89,7 @@ const VARIABLE_OF: Readonly<Record<string, string>> = {
   'sync.maxRemovals': 'LDAP_SYNC_MAX_REMOVALS',
   'sync.maxMembershipRemovals': 'LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS',
   'sync.deltaInterval': 'LDAP_SYNC_DELTA_INTERVAL',
+  'sync.push': 'LDAP_SYNC_PUSH',
 };
 
 /**

@@ -65,6 +65,7 @@ export interface ResolvedLdapAuthOptions {
     maxMembershipRemovals: number | `${number}%`;
     /** Seconds; 0: off. */
     deltaInterval: number;
+    push: boolean;
   };
 }
 
@@ -201,6 +202,7 @@ export function resolveLdapAuthOptions(options: LdapAuthModuleOptions): Resolved
       maxRemovals: options.sync?.maxRemovals ?? DEFAULT_MAX_REMOVALS,
       maxMembershipRemovals: options.sync?.maxMembershipRemovals ?? DEFAULT_MAX_MEMBERSHIP_REMOVALS,
       deltaInterval,
+      push: options.sync?.push ?? true,
     },
   };
 }

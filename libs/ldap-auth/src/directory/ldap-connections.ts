@@ -6,7 +6,7 @@ import { looksLikeDn } from '../model/dn.js';
 import { describeLdapResult } from '../model/ldap-result-codes.js';
 import { describeBindFailure } from './bind-failure.js';
 import { clientOnSocket, LdapSocketError, openLdapSocket } from './ldap-socket.js';
-import { BulkReadConnection } from './sync-reader/bulk-read-connection.js';
+import { BulkReadConnection, type BulkReadLimits } from './sync-reader/bulk-read-connection.js';
 import { serverAnswers } from './ldap-health-probe.js';
 import { isTimeout, ServerPreference } from './server-preference.js';
 import { ROOT_DSE_ATTRIBUTES, type ServerInfo, serverInfoFromRootDse } from './server-info.js';
@@ -152,10 +152,12 @@ export class LdapConnections {
    * The sync's reading connection: the first server that answers, bound as the service account. Its own, outside
    * the pools: the read is long, and it decodes its responses itself. The caller closes it.
    */
-  async connectForBulkRead(): Promise<{ reader: BulkReadConnection; server: ServerInfo }> {
+  async connectForBulkRead(
+    limits?: Partial<BulkReadLimits>,
+  ): Promise<{ reader: BulkReadConnection; server: ServerInfo }> {
     const { dn, password } = this.serviceCredentials();
     const reader = await this.firstReachable(
-      (_url, socket) => Promise.resolve(new BulkReadConnection(socket, this.options.server.timeout)),
+      (_url, socket) => Promise.resolve(new BulkReadConnection(socket, this.options.server.timeout, limits)),
       (socket) => socket.destroy(),
     );
     try {

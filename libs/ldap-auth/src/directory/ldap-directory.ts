@@ -23,6 +23,7 @@ import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import { readDirectorySnapshot, SnapshotReader, type SnapshotReadOptions } from './sync-reader/snapshot-reader.js';
 import { type DeltaRead, readDirectoryChanges } from './sync-reader/delta-reader.js';
 import { ContentSyncUnavailableError } from './sync-reader/content-sync.js';
+import { watchDirectoryChanges } from './sync-reader/change-watch.js';
 import type { ServerInfo } from './server-info.js';
 import type { SyncCursor } from '../model/sync-cursor.js';
 import { errorText } from '../logging/one-line.js';
@@ -157,6 +158,30 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       }
       throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });
     } finally {
+      connection.reader.close();
+    }
+  }
+
+  /**
+   * For pushed changes: keeps the directory's change stream open (see sync-reader/change-watch.ts) until it
+   * ends, the connection fails or `signal` aborts; `onChange` is called as changes are written.
+   */
+  async watchChanges(cursor: SyncCursor | undefined, onChange: () => void, signal: AbortSignal): Promise<void> {
+    // No deadline: the stream stays open for as long as the app runs.
+    const connection = await this.connections.connectForBulkRead({ deadlineMs: 2 ** 31 - 1 });
+    const abort = () => connection.reader.close();
+    signal.addEventListener('abort', abort);
+    try {
+      if (signal.aborted) return;
+      await watchDirectoryChanges(
+        connection.reader,
+        connection.server,
+        this.readOptions(connection.server),
+        cursor,
+        onChange,
+      );
+    } finally {
+      signal.removeEventListener('abort', abort);
       connection.reader.close();
     }
   }

@@ -123,4 +123,9 @@ export interface LdapSyncOptions {
    * turns them off. @default 60 when the scheduled full sync is on, else 0
    */
   deltaInterval?: number;
+  /**
+   * Keep the directory's change stream open (RFC 4533 refreshAndPersist, OpenLDAP syncprov) and run a delta as
+   * changes are written, on one replica at a time; needs deltas on (`deltaInterval`). @default true
+   */
+  push?: boolean;
 }

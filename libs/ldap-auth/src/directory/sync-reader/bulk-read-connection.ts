@@ -232,6 +232,42 @@ export class BulkReadConnection {
     return refresh;
   }
 
+  /**
+   * RFC 4533 refreshAndPersist: the server first sends what changed since `cookie`, then keeps the search open
+   * and sends each change as it is written. `onMessage` is called for every message of it (the content is
+   * read again by a delta: this is only the signal). Resolves when the server ends the search; rejects when
+   * the connection fails. No timeout between messages: a quiet directory sends nothing for hours.
+   */
+  watchChanges(
+    baseDN: string,
+    options: BulkSearchOptions,
+    cookie: string | undefined,
+    onMessage: () => void,
+  ): Promise<void> {
+    const messageId = this.nextMessageId();
+    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
+    const request = new SearchRequest({
+      messageId,
+      baseDN,
+      scope: options.scope,
+      filter,
+      attributes: options.attributes,
+      controls: [...(options.controls ?? []), new SyncRequestControl(cookie || undefined, 'refreshAndPersist')],
+    });
+    return this.exchange(
+      request.write(),
+      messageId,
+      NO_BINARY,
+      (response, done) => {
+        if (response.op === LdapResponseOp.searchDone && 'result' in response) {
+          refuseRefreshResult(messageId, response.result, !!cookie);
+          done();
+        } else onMessage();
+      },
+      false,
+    );
+  }
+
   /** Unbinds and closes; never waits on a server that does not answer. */
   close(): void {
     if (!this.closed && this.socket.writable)
@@ -301,12 +337,15 @@ export class BulkReadConnection {
     messageId: number,
     binary: ReadonlySet<string>,
     handle: (response: LdapResponse, done: () => void) => void,
+    /** Fail when the server is silent for the timeout (every read); false for a persistent search. */
+    timed = true,
   ): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const arm = () => {
         clearTimeout(timer);
+        if (!timed) return;
         timer = setTimeout(() => this.fail(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       };
       const finish = (error?: Error) => {

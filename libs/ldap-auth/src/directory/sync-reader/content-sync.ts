@@ -57,18 +57,21 @@ export class ContentSyncProtocolError extends Error {
 
 /**
  * Sync Request Control, critical (a server without content synchronisation must refuse the search rather than
- * answer it as a plain search): syncRequestValue ::= SEQUENCE { mode ENUMERATED { refreshOnly (1) }, cookie
- * OCTET STRING OPTIONAL, reloadHint BOOLEAN DEFAULT FALSE (left out) }.
+ * answer it as a plain search): syncRequestValue ::= SEQUENCE { mode ENUMERATED { refreshOnly (1),
+ * refreshAndPersist (3) }, cookie OCTET STRING OPTIONAL, reloadHint BOOLEAN DEFAULT FALSE (left out) }.
  */
 export class SyncRequestControl extends Control {
-  constructor(private readonly cookie: string | undefined) {
+  constructor(
+    private readonly cookie: string | undefined,
+    private readonly mode: 'refreshOnly' | 'refreshAndPersist' = 'refreshOnly',
+  ) {
     super(SYNC_REQUEST_OID, { critical: true });
   }
 
   override writeControl(writer: BerWriter): void {
     const value = new BerWriter();
     value.startSequence();
-    value.writeEnumeration(1);
+    value.writeEnumeration(this.mode === 'refreshOnly' ? 1 : 3);
     if (this.cookie !== undefined) value.writeBuffer(Buffer.from(this.cookie, 'latin1'), 0x04);
     value.endSequence();
     writer.writeBuffer(value.buffer, 0x04);

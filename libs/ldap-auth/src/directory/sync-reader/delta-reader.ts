@@ -13,7 +13,7 @@ import type { DirectoryChanges } from '../../model/directory-changes.js';
 import { DeltaUnavailableError } from '../../errors/ldap-auth.errors.js';
 
 /** Entries a group may be: by class, or by holding member values of any kind (nested groups too). */
-const GROUP_FILTER =
+export const GROUP_FILTER =
   '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=group)' +
   '(member=*)(uniqueMember=*)(memberUid=*))';
 
@@ -167,7 +167,7 @@ function groupBasesOf(options: SnapshotReadOptions): string[] {
 }
 
 /** The naming contexts holding the listed groups and the login group (nested groups may be anywhere in them). */
-function groupBases(options: SnapshotReadOptions, server: ServerInfo): string[] {
+export function groupBases(options: SnapshotReadOptions, server: ServerInfo): string[] {
   const dns = groupBasesOf(options);
   const bases = new Set<string>();
   for (const dn of dns) {

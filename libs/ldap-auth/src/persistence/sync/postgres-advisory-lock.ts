@@ -1,21 +1,23 @@
 import type { DataSource } from 'typeorm';
 import { type HeldSyncLock, holdOnOwnConnection } from './held-sync-lock.js';
 
-/** Key of the PostgreSQL advisory lock (any 64-bit number the app does not use otherwise): "ldapsync". */
-const ADVISORY_LOCK_KEY = '7809644238116235';
+/** Keys of the PostgreSQL advisory locks (64-bit numbers the app does not use otherwise): "ldapsync" and the next. */
+const ADVISORY_LOCK_KEYS: Record<string, string> = {
+  'ldap-sync': '7809644238116235',
+  'ldap-sync-push': '7809644238116236',
+};
 
 /** PostgreSQL: a session advisory lock, taken without waiting, on a connection of its own. */
-export function tryPostgresAdvisoryLock(dataSource: DataSource): Promise<HeldSyncLock | undefined> {
+export function tryPostgresAdvisoryLock(dataSource: DataSource, lockName: string): Promise<HeldSyncLock | undefined> {
+  const key = ADVISORY_LOCK_KEYS[lockName];
   return holdOnOwnConnection(
     dataSource,
     async (runner) => {
-      const [{ locked }] = (await runner.query(
-        `SELECT pg_try_advisory_lock(${ADVISORY_LOCK_KEY}) AS locked`,
-      )) as Array<{
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock(${key}) AS locked`)) as Array<{
         locked: boolean;
       }>;
       return locked;
     },
-    (runner) => runner.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK_KEY})`),
+    (runner) => runner.query(`SELECT pg_advisory_unlock(${key})`),
   );
 }

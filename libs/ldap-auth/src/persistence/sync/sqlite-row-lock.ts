@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import type { TransactionRunner } from '../transaction-runner.js';
 import type { HeldSyncLock } from './held-sync-lock.js';
 
-const LOCK_NAME = 'ldap-sync';
 /** A SQLite lock row lives this long unless renewed; a crashed holder on another host frees it after this. */
 const LOCK_TTL_MS = 5 * 60_000;
 
@@ -15,18 +14,19 @@ const LOCK_TTL_MS = 5 * 60_000;
 export async function trySqliteRowLock(
   transactions: TransactionRunner,
   logger: Logger,
+  lockName: string,
 ): Promise<HeldSyncLock | undefined> {
   const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const acquired = await transactions.transaction(async (manager) => {
     const [current] = await manager.query<Array<{ holder: string; expires_at: string }>>(
       'SELECT holder, expires_at FROM ldap_sync_lock WHERE name = ?',
-      [LOCK_NAME],
+      [lockName],
     );
     if (current && !lockIsStale(current.holder, current.expires_at)) return false;
     const now = new Date();
-    await manager.query('DELETE FROM ldap_sync_lock WHERE name = ?', [LOCK_NAME]);
+    await manager.query('DELETE FROM ldap_sync_lock WHERE name = ?', [lockName]);
     await manager.query('INSERT INTO ldap_sync_lock (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)', [
-      LOCK_NAME,
+      lockName,
       holder,
       sqliteDate(now),
       sqliteDate(new Date(now.getTime() + LOCK_TTL_MS)),
@@ -40,7 +40,7 @@ export async function trySqliteRowLock(
       .serialized(() =>
         transactions.dataSource.query('UPDATE ldap_sync_lock SET expires_at = ? WHERE name = ? AND holder = ?', [
           sqliteDate(new Date(Date.now() + LOCK_TTL_MS)),
-          LOCK_NAME,
+          lockName,
           holder,
         ]),
       )
@@ -51,7 +51,7 @@ export async function trySqliteRowLock(
     release: async () => {
       clearInterval(renew);
       await transactions.serialized(() =>
-        transactions.dataSource.query('DELETE FROM ldap_sync_lock WHERE name = ? AND holder = ?', [LOCK_NAME, holder]),
+        transactions.dataSource.query('DELETE FROM ldap_sync_lock WHERE name = ? AND holder = ?', [lockName, holder]),
       );
     },
   };
