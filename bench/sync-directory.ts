@@ -46,6 +46,8 @@ const CACHE_ROOT = path.join(os.tmpdir(), 'ldap-sync-bench-cache');
 
 /** The parts of slapd.conf that shape the stored data (indexes): part of the cache key. */
 const DATA_CONFIG = `index objectClass,uid,cn,mail,member,memberOf,entryUUID eq
+# syncprov's refresh from a cookie searches by entryCSN: an index slapadd must build (an unbuilt one misses entries).
+index entryCSN eq
 # Binary search in big groups' member values (40,000 of them) on modify, instead of a linear scan.
 sortvals member`;
 
@@ -318,6 +320,8 @@ moduleload back_mdb
 # modify per (user, group) in a background task, minutes at this size; the "changed" scenario's LDIF
 # updates the groups itself (sync-dataset.ts changesLdif).
 moduleload memberof
+# Content synchronisation (RFC 4533) for the delta sync's bench (sync-delta.bench.ts).
+moduleload syncprov
 
 database mdb
 maxsize 4294967296
@@ -327,6 +331,8 @@ rootpw ${sshaPassword(ADMIN_PASSWORD)}
 directory ${f('data')}
 
 ${DATA_CONFIG}
+overlay syncprov
+syncprov-checkpoint 100 1
 
 access to attrs=userPassword
   by anonymous auth
