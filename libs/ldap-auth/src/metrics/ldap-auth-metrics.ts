@@ -7,6 +7,7 @@ import {
   type ObservableResult,
   ValueType,
 } from '@opentelemetry/api';
+import { recentLdapOperations } from './recent-operations.js';
 
 /**
  * Every instrument the library records, defined here and nowhere else. They go through `@opentelemetry/api`
@@ -138,6 +139,7 @@ export const ldapAuthMetrics = {
 
   ldapOperation(operation: LdapOperation, outcome: LdapOperationOutcome, seconds: number): void {
     instruments().operationDuration.record(seconds, { operation, outcome });
+    recentLdapOperations.add({ operation, outcome, seconds, at: Date.now() });
   },
 
   /** For the app's login throttle (the library has none): a login attempt refused before it reached LDAP. */
