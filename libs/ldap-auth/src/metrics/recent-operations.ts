@@ -1,4 +1,8 @@
-import type { LdapOperation, LdapOperationOutcome } from './ldap-auth-metrics.js';
+/** One LDAP request on the wire. */
+export type LdapOperation = 'bind' | 'search' | 'compare' | 'extended';
+
+/** `success`; `refused`: the server answered with an error result code; `error`: no usable answer (timeout, socket). */
+export type LdapOperationOutcome = 'success' | 'refused' | 'error';
 
 /** Operations kept for the admin page: enough for a median and a 95th percentile, small enough to ignore. */
 export const RECENT_OPERATIONS_KEPT = 512;
