@@ -121,6 +121,10 @@ describe.each(DIRECTORY_KINDS)('the admin page on %s', (kind) => {
       const cookie = (await context.cookies()).find((c) => c.name === 'ldap_admin');
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
 
+      // The inline style sheet applied (the CSP allows it by its hash).
+      expect(await page.evaluate('getComputedStyle(document.querySelector("header")).backgroundColor')).toBe(
+        'rgb(31, 58, 95)',
+      );
       const directory = page.locator('#directory');
       await expect(directory.textContent()).resolves.toContain(
         kind === 'ad' ? 'Active Directory (or Samba AD)' : 'LDAP directory (OpenLDAP',

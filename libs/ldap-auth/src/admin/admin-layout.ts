@@ -25,16 +25,23 @@ ul.details{margin:4px 0 0;padding-left:18px;color:#52606d}
 .skip,.dry{background:#eceff3;color:#52606d}
 .hint{color:#8a5a00}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
-.grid section{margin:0}
+.grid section{margin:0 0 16px}
+.nowrap{white-space:nowrap}
 form.inline{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
 input[type=text],input[type=password]{padding:6px 8px;border:1px solid #b9c4d0;border-radius:4px;min-width:200px}
 button{padding:6px 14px;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:4px;cursor:pointer}
 .verdict{font-size:15px;font-weight:600;padding:8px 12px;border-radius:4px;margin:8px 0}
 .muted{color:#7b8794}
 .error{background:#fde2e1;color:#a61b1b;padding:8px 12px;border-radius:4px}
+section.login{max-width:420px;margin:48px auto}
+section.login input{width:100%}
+details summary{cursor:pointer;margin-top:12px;color:#1f3a5f}
+@media (max-width:900px){.grid{grid-template-columns:1fr}}
 `;
 
 const STYLE_HASH = createHash('sha256').update(CSS).digest('base64');
+/** Built outside the `html` templates: Prettier reformats those, and one changed space would void the hash. */
+const STYLE = new SafeHtml(`<style>${CSS}</style>`);
 
 /**
  * Headers of every admin response: a CSP that allows only the inline style above (no script at all, forms to
@@ -56,9 +63,7 @@ export function adminPage(title: string, body: SafeHtml, home?: string): string 
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title}</title>
-        <style>
-          ${new SafeHtml(CSS)}
-        </style>
+        ${STYLE}
       </head>
       <body>
         <header>

@@ -30,16 +30,16 @@ function transport(facts: DirectoryFacts): SafeHtml {
 
 function latencies(facts: DirectoryFacts): SafeHtml {
   if (!facts.latencies.length) return html`<p class="muted">No LDAP request in this process yet.</p>`;
-  const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
+  const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`;
   return html`<table>
       <tr>
         <th>Operation</th>
         <th>Requests</th>
-        <th>Not successful</th>
-        <th>Median ms</th>
-        <th>95th pct ms</th>
-        <th>Max ms</th>
-        <th>Latest</th>
+        <th>Failed</th>
+        <th>Median</th>
+        <th>p95</th>
+        <th>Max</th>
+        <th>Latest (UTC)</th>
       </tr>
       ${facts.latencies.map(
         (l) =>
@@ -50,7 +50,7 @@ function latencies(facts: DirectoryFacts): SafeHtml {
             <td>${ms(l.medianMs)}</td>
             <td>${ms(l.p95Ms)}</td>
             <td>${ms(l.maxMs)}</td>
-            <td>${new Date(l.lastAt).toISOString()}</td>
+            <td class="nowrap">${new Date(l.lastAt).toISOString().slice(11, 19)}</td>
           </tr>`,
       )}
     </table>

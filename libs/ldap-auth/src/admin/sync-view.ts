@@ -41,7 +41,7 @@ function runRow(run: SyncRunRecord, base: string): SafeHtml {
   const mode = report?.mode ?? '';
   return html`<tr>
     <td><a href="${base}/runs/${run.id}">#${run.id}</a></td>
-    <td>${when(run.startedAt)}</td>
+    <td class="nowrap">${when(run.startedAt)}</td>
     <td>${mode}${run.dryRun ? html` ${badge('dry', 'dry run')}` : ''}</td>
     <td>${badge(run.status)}</td>
     <td>${report ? `${(report.durationMs / 1000).toFixed(1)} s` : ''}</td>
@@ -130,7 +130,7 @@ export function runSection(run: SyncRunRecord): SafeHtml {
     <table>
       <tr>
         <td class="k">Started (UTC)</td>
-        <td>${when(run.startedAt)}</td>
+        <td class="nowrap">${when(run.startedAt)}</td>
       </tr>
       <tr>
         <td class="k">Finished (UTC)</td>
