@@ -47,9 +47,9 @@ function latencies(facts: DirectoryFacts): SafeHtml {
             <td>${l.operation}</td>
             <td>${l.count}</td>
             <td>${l.failed}</td>
-            <td>${ms(l.medianMs)}</td>
-            <td>${ms(l.p95Ms)}</td>
-            <td>${ms(l.maxMs)}</td>
+            <td class="nowrap">${ms(l.medianMs)}</td>
+            <td class="nowrap">${ms(l.p95Ms)}</td>
+            <td class="nowrap">${ms(l.maxMs)}</td>
             <td class="nowrap">${new Date(l.lastAt).toISOString().slice(11, 19)}</td>
           </tr>`,
       )}
