@@ -36,6 +36,7 @@ const LAYERS = [
   'diagnostics',
   'health',
   'strategy',
+  'admin',
   'testing',
   'ldap-auth.module-definition.ts',
   'ldap-auth.module.ts',

@@ -17,6 +17,8 @@ command -v wbinfo >/dev/null 2>&1 || missing+=(winbind)
 command -v kinit >/dev/null 2>&1 || missing+=(krb5-user)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The admin page's e2e test drives a real headless browser (playwright-core pointed at Debian's chromium).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== Installing ${missing[*]} (Debian packages the end-to-end tests need)"
   as_root apt-get update -qq

@@ -5,7 +5,7 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { databaseOptionsFromUrl } from '@nest-ldap-auth/ldap-auth';
+import { databaseOptionsFromUrl, LdapAdminModule } from '@nest-ldap-auth/ldap-auth';
 import { appConfig } from './config/app.config.js';
 import { AuthController } from './auth/auth.controller.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
@@ -16,6 +16,14 @@ import { MetricsController } from './metrics/metrics.controller.js';
 import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
 import { demoLdapAuthModule } from './dev-directory/demo-ldap-auth.module.js';
 import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.js';
+import { AdminAuthModule } from './admin/admin-auth.module.js';
+import { AdminSessions } from './admin/admin-sessions.js';
+import { AdminGuard, AdminLoginRedirect } from './admin/admin.guard.js';
+import { AdminLoginController } from './admin/admin-login.controller.js';
+import { AdminHeadersMiddleware } from './admin/admin-headers.middleware.js';
+
+/** One LdapAuthModule, imported by the app and by the admin page (the same object: the same instance). */
+const ldapAuth = demoLdapAuthModule();
 
 /**
  * The demo: uses the library exactly as any app would. Configuration comes from the environment
@@ -30,7 +38,16 @@ import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.j
       inject: [appConfig.KEY],
       useFactory: (app: ConfigType<typeof appConfig>) => databaseOptionsFromUrl(app.databaseUrl),
     }),
-    demoLdapAuthModule(),
+    ldapAuth,
+    AdminAuthModule,
+    // /admin/ldap for members of LDAP_ADMIN_GROUP (404 when unset), behind the demo's own session guard.
+    LdapAdminModule.register({
+      path: 'admin/ldap',
+      title: 'LDAP admin',
+      guards: [AdminGuard],
+      csrf: AdminSessions,
+      imports: [ldapAuth, AdminAuthModule],
+    }),
     // GET /health; the controller logs failures itself (rate-limited), so terminus' own logger is off.
     TerminusModule.forRoot({ logger: false }),
     JwtModule.registerAsync({
@@ -44,18 +61,20 @@ import { LoginBodyErrorFilter, LoginBodyMiddleware } from './config/login-body.j
       }),
     }),
   ],
-  controllers: [AuthController, HealthController, MetricsController],
+  controllers: [AuthController, HealthController, MetricsController, AdminLoginController],
   providers: [
     PrometheusMetrics,
     JwtAuthGuard,
     LoginThrottleService,
     LoginThrottlerGuard,
     { provide: APP_FILTER, useClass: LoginBodyErrorFilter },
+    { provide: APP_FILTER, useClass: AdminLoginRedirect },
   ],
 })
 export class AppModule implements NestModule {
   /** POST /auth/login: JSON objects of at most 16 KB (415, 413, 400 otherwise), before the throttle and LDAP. */
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(LoginBodyMiddleware).forRoutes({ path: 'auth/login', method: RequestMethod.POST });
+    consumer.apply(AdminHeadersMiddleware).forRoutes({ path: 'admin/*path', method: RequestMethod.ALL });
   }
 }

@@ -5,6 +5,7 @@ import {
   DEFAULT_DATABASE_URL,
   LdapConfigurationError,
   databaseOptionsFromUrl,
+  normalizeDn,
   redactUrl,
 } from '@nest-ldap-auth/ldap-auth';
 import { logSettingsFromEnvironment } from '../logging/log-settings.js';
@@ -13,7 +14,7 @@ import { logSettingsFromEnvironment } from '../logging/log-settings.js';
 export const APP_CONFIGURATION_HEADING = 'Invalid app configuration';
 
 /**
- * A variable of the demo app itself (PORT, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*, METRICS_ENABLED,
+ * A variable of the demo app itself (PORT, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*, METRICS_ENABLED, LDAP_ADMIN_GROUP,
  * LDAP_DEV_DIRECTORY_LDIF) is wrong. Each problem names the variable and says what is allowed.
  */
 export class AppConfigurationError extends Error {
@@ -48,6 +49,8 @@ export interface AppConfig {
   loginThrottleKeyPrefix: string;
   /** `GET /metrics` (Prometheus text) and the OpenTelemetry SDK behind it; off: 404 and nothing recorded. */
   metricsEnabled: boolean;
+  /** DN of the group whose members may use the LDAP admin page (/admin/ldap); unset: the page is off (404). */
+  adminGroup?: string;
 }
 
 export const DEFAULT_LOGIN_THROTTLE_MAX_KEYS = 50_000;
@@ -137,8 +140,14 @@ export function appConfigFromEnvironment(
   const metricsText = env.METRICS_ENABLED?.trim().toLowerCase() || 'true';
   if (metricsText !== 'true' && metricsText !== 'false')
     problems.push(`METRICS_ENABLED must be true or false (got ${JSON.stringify(env.METRICS_ENABLED)})`);
+  const adminGroup = env.LDAP_ADMIN_GROUP?.trim() || undefined;
+  if (adminGroup && !isDn(adminGroup))
+    problems.push(
+      `LDAP_ADMIN_GROUP must be the DN of a group, such as cn=ldap-admins,ou=groups,dc=example,dc=com (got ${JSON.stringify(adminGroup)})`,
+    );
   if (problems.length) throw new AppConfigurationError(problems);
   return {
+    adminGroup,
     metricsEnabled: metricsText !== 'false',
     loginThrottleLimit,
     loginThrottleTtlSeconds,
@@ -155,6 +164,14 @@ export function appConfigFromEnvironment(
     jwtSecret,
     jwtExpiresIn,
   };
+}
+
+function isDn(text: string): boolean {
+  try {
+    return normalizeDn(text).includes('=');
+  } catch {
+    return false;
+  }
 }
 
 function isRedisUrl(text: string): boolean {

@@ -5,7 +5,7 @@ import { DEV_DIRECTORY, DEV_SERVICE_ACCOUNT } from './dev-directory.provider.js'
 import { DevDirectoryModule } from './dev-directory.module.js';
 
 /** The demo's own LDAP_* variables: read by the demo, so not warned about as unknown to the library. */
-export const DEMO_LDAP_VARIABLES = ['LDAP_DEV_DIRECTORY_LDIF'];
+export const DEMO_LDAP_VARIABLES = ['LDAP_DEV_DIRECTORY_LDIF', 'LDAP_ADMIN_GROUP'];
 
 /**
  * LdapAuthModule as the demo configures it (npm start, npm run sync, npm run ldap:check): options from the

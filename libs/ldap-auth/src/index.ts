@@ -94,3 +94,12 @@ export {
   type CheckStep,
   type UserCheckSummary,
 } from './check/check-report.js';
+
+// The optional admin page (docs/operations.md): import LdapAdminModule.register({...}) behind the app's guard.
+export { LdapAdminModule, type LdapAdminModuleOptions } from './admin/ldap-admin.module.js';
+export { LdapAdminService, type DirectoryFacts, type SyncOverview } from './admin/ldap-admin.service.js';
+export { LdapAdminCsrf } from './admin/ldap-admin-csrf.js';
+export { LDAP_ADMIN_HEADERS, adminPage } from './admin/admin-layout.js';
+export { escapeHtml, html, SafeHtml } from './admin/html.js';
+export type { ServerState } from './directory/ldap-connections.js';
+export type { OperationLatency } from './metrics/recent-operations.js';

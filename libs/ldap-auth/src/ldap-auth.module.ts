@@ -28,6 +28,7 @@ import { LdapStrategy } from './strategy/ldap.strategy.js';
 import { LdapGuard } from './strategy/ldap.guard.js';
 import { LdapCheck } from './check/ldap-check.service.js';
 import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
+import { LdapAdminService } from './admin/ldap-admin.service.js';
 
 /**
  * LDAP / Active Directory login for Nest apps: `LdapAuthModule.forRoot({...})` or
@@ -58,6 +59,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapGuard,
     LdapCheck,
     LdapHealthIndicator,
+    LdapAdminService,
   ],
   // What an app may inject; the directory facade and the stores stay inside.
   exports: [
@@ -69,6 +71,7 @@ import { LdapHealthIndicator } from './health/ldap-health.indicator.js';
     LdapGuard,
     LdapCheck,
     LdapHealthIndicator,
+    LdapAdminService,
     UsernameFormatter,
     GroupSync,
     TypeOrmModule,

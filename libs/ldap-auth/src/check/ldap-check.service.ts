@@ -62,6 +62,18 @@ export class LdapCheck {
   }
 
   /**
+   * Only the user's steps (`user.*`): what a login of this user would decide and why, nothing written. Without
+   * a password the service account finds the entry and reads its groups, and the bind is skipped. For the admin
+   * page's "test a user": the connection steps are left to `run()`, the pool's connections verify TLS as logins do.
+   */
+  async runUser(user: { name: string; password?: string }): Promise<CheckReport> {
+    const started = Date.now();
+    const run = new CheckRun();
+    const summary = await checkUser(this.context, run, true, user);
+    return run.report(Date.now() - started, { user: summary });
+  }
+
+  /**
    * The name a login of `name` binds with (bind login mode), for a password prompt; undefined in search mode
    * (the entry's DN, found later) or when the formatter refuses the name (the check reports why).
    */

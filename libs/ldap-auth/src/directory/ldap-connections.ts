@@ -31,6 +31,16 @@ export interface LdapConnection {
   url: string;
 }
 
+/** Which servers connections go to now (the admin page's failover state). */
+export interface ServerState {
+  /** LDAP_AUTH_URL in order, each with whether it failed and is skipped until a probe sees it answer. */
+  urls: Array<{ url: string; suspect: boolean }>;
+  /** Where a new connection goes first. */
+  preferred: string;
+  /** The server of the latest connection opened, and what its root DSE said; undefined before the first. */
+  latest?: { url: string; server: ServerInfo; at: Date };
+}
+
 /**
  * The directory's connections. Two pools: one whose connections bind as users logging in, one bound as the
  * service account; and, outside them, the sync's reading connection. URLs are tried in order when one cannot
@@ -48,6 +58,7 @@ export class LdapConnections {
   private readonly preference: ServerPreference;
   private readonly serverOutages = new Map<string, OutageLog>();
   private readonly stopObserving: Array<() => void>;
+  private latest?: ServerState['latest'];
 
   constructor(
     private readonly options: ResolvedLdapAuthOptions,
@@ -80,6 +91,12 @@ export class LdapConnections {
   /** Runs `fn` on a connection bound as the service account. */
   withServiceConnection<T>(fn: (connection: LdapConnection) => Promise<T>): Promise<T> {
     return this.run(this.servicePool, fn, true);
+  }
+
+  /** The failover state: the URLs, which failed, where connections go, the latest server connected to. */
+  serverState(): ServerState {
+    const urls = this.options.server.urls.map((url) => ({ url, suspect: this.preference.isSuspect(url) }));
+    return { urls, preferred: this.preference.order()[0], latest: this.latest };
   }
 
   async close(): Promise<void> {
@@ -138,6 +155,7 @@ export class LdapConnections {
         };
         try {
           connection.server = serverInfoFromRootDse(await readRootDse(connection.client));
+          this.latest = { url, server: connection.server, at: new Date() };
           return connection;
         } catch (error) {
           await this.dispose(connection);

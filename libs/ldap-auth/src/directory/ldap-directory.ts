@@ -15,7 +15,7 @@ import {
   InvalidCredentialsError,
 } from '../errors/ldap-auth.errors.js';
 import { bindFailureCode, describeBindFailure } from './bind-failure.js';
-import { type LdapConnection, LdapConnections, readRootDse } from './ldap-connections.js';
+import { type LdapConnection, LdapConnections, readRootDse, type ServerState } from './ldap-connections.js';
 import { findUser } from './user-lookup.js';
 import { GroupMembership, type MembershipDetail } from './group-membership.js';
 import { verifyBoundIdentity } from './bound-identity.js';
@@ -102,6 +102,11 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       await this.bindAsUser(connection, bindName, password);
       return fn(this.session(connection, bindName));
     });
+  }
+
+  /** Which servers connections go to now, and the latest one connected to (see LdapConnections). */
+  serverState(): ServerState {
+    return this.connections.serverState();
   }
 
   /** Runs `fn` on a connection bound as the service account. */

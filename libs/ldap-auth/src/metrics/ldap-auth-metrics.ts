@@ -7,6 +7,7 @@ import {
   type ObservableResult,
   ValueType,
 } from '@opentelemetry/api';
+import { type LdapOperation, type LdapOperationOutcome, recentLdapOperations } from './recent-operations.js';
 
 /**
  * Every instrument the library records, defined here and nowhere else. They go through `@opentelemetry/api`
@@ -19,11 +20,7 @@ export const LDAP_AUTH_METER = '@nest-ldap-auth/ldap-auth';
 /** `success`; `failure`: refused (reason: the LoginFailureCode); `error`: could not decide (directory, database). */
 export type LoginOutcome = 'success' | 'failure' | 'error';
 
-/** One LDAP request on the wire. */
-export type LdapOperation = 'bind' | 'search' | 'compare' | 'extended';
-
-/** `success`; `refused`: the server answered with an error result code; `error`: no usable answer (timeout, socket). */
-export type LdapOperationOutcome = 'success' | 'refused' | 'error';
+export type { LdapOperation, LdapOperationOutcome };
 
 /** A connection pool's size at a scrape, by the state of its connections or requests. */
 export interface PoolStats {
@@ -138,6 +135,7 @@ export const ldapAuthMetrics = {
 
   ldapOperation(operation: LdapOperation, outcome: LdapOperationOutcome, seconds: number): void {
     instruments().operationDuration.record(seconds, { operation, outcome });
+    recentLdapOperations.add({ operation, outcome, seconds, at: Date.now() });
   },
 
   /** For the app's login throttle (the library has none): a login attempt refused before it reached LDAP. */

@@ -1,6 +1,7 @@
 import { ldapUrlParts } from '../../directory/check-network.js';
 import { stableIdAttribute } from '../../directory/active-directory.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
+import type { DirectorySession } from '../../directory/ldap-directory.js';
 import { checkLoginInput } from '../../login/login-input.js';
 import { bindAndFindUser, type LoginNames, loginNames, type LookupStage } from '../../login/user-lookup.js';
 import {
@@ -17,19 +18,22 @@ import { checkUserDecision, type UserFound } from './user-decision-steps.js';
 /**
  * Step 7 (`user.name`, `user.search`, `user.bind`, `user.entry`, then `user.groups` and `user.login`): one
  * user's login through the library's own login path (the same input rules, names and lookup), writing nothing.
+ * Without a password (the admin page's "test a user"), the service account finds the entry and reads its
+ * groups instead, and the bind is skipped: everything but the password is decided the same way.
  */
 export async function checkUser(
   ctx: CheckContext,
   run: CheckRun,
   serverUsable: boolean,
-  request: { name: string; password: string },
+  request: { name: string; password?: string },
 ): Promise<UserCheckSummary> {
+  const withPassword = request.password !== undefined;
   const { server, loginMode, userFields } = ctx.options;
   const summary: UserCheckSummary = { name: request.name };
   const usesTls = server.starttls || server.urls.some((u) => ldapUrlParts(u).secure);
   const blockedBy = !serverUsable
     ? `${NO_USABLE_URL}: the password is not sent`
-    : usesTls && server.tlsOptions.rejectUnauthorized === false
+    : withPassword && usesTls && server.tlsOptions.rejectUnauthorized === false
       ? 'LDAP_AUTH_TLS_REJECT_UNAUTHORIZED=false: the library’s connections do not verify certificates, so this check does not send the password; set it to true (with LDAP_AUTH_TLS_CA_FILE) to test a login'
       : undefined;
 
@@ -59,8 +63,9 @@ export async function checkUser(
     summary.bindName = names.mode === 'bind' ? bindName : undefined;
     return {
       status: 'ok',
-      summary:
-        names.mode === 'bind'
+      summary: !withPassword
+        ? `searched as ${userFields.username}=${lookupName} with the service account (no password given: no bind)`
+        : names.mode === 'bind'
           ? `binds as ${bindName} (looked up as ${userFields.username}=${lookupName})`
           : `searched as ${userFields.username}=${lookupName} with the service account, then bound as the entry's DN (LDAP_AUTH_LOGIN_MODE=search)`,
     };
@@ -71,25 +76,22 @@ export async function checkUser(
   let found: UserFound | undefined;
   let failure: unknown;
   if (run.passed('user.name') && names) {
+    const readGroups = async (session: DirectorySession, user: DirectoryUser): Promise<UserFound> => {
+      progress.stage = 'groups';
+      progress.user = user;
+      const known = await session.readGroups(groupDns);
+      const { groups, direct } = await session.membershipDetail(user, groupDns, known);
+      return { user, known, memberOf: groups, direct };
+    };
+    const onStage = (stage: LookupStage, user?: DirectoryUser) => {
+      progress.stage = stage;
+      if (user) bindName = summary.bindName = user.dn;
+    };
     try {
-      found = await bindAndFindUser(
-        ctx.directory,
-        names,
-        request.password,
-        async (session, user) => {
-          progress.stage = 'groups';
-          progress.user = user;
-          const known = await session.readGroups(groupDns);
-          const { groups, direct } = await session.membershipDetail(user, groupDns, known);
-          return { user, known, memberOf: groups, direct };
-        },
-        {
-          onStage: (stage, user) => {
-            progress.stage = stage;
-            if (user) bindName = summary.bindName = user.dn;
-          },
-        },
-      );
+      found =
+        request.password === undefined
+          ? await findAsServiceAccount(ctx, names.lookupName, readGroups, onStage)
+          : await bindAndFindUser(ctx.directory, names, request.password, readGroups, { onStage });
     } catch (error) {
       failure = error;
     }
@@ -97,19 +99,27 @@ export async function checkUser(
   const failedAt = failure ? progress.stage : undefined;
   const failed = (what: string): StepOutcome => userFailure(what, failure);
 
-  if (loginMode === 'search') {
+  const searches = loginMode === 'search' || !withPassword;
+  if (searches) {
     await run.step('user.search', 'user entry search (service account)', { needs: ['user.name'] }, () =>
       failedAt === 'search'
         ? failed('the service account did not find exactly one entry')
         : { status: 'ok', summary: `found ${bindName}` },
     );
   }
-  await run.step('user.bind', 'user bind', { needs: [loginMode === 'search' ? 'user.search' : 'user.name'] }, () =>
-    failedAt === 'bind'
-      ? failed(`the bind as ${bindName} ${failure instanceof InvalidCredentialsError ? 'was refused' : 'failed'}`)
-      : { status: 'ok', summary: `bound as ${bindName}` },
+  const noBind = withPassword
+    ? undefined
+    : 'no password given: the bind (and what only it tells: a wrong password, a locked or disabled AD account) is not tried';
+  await run.step(
+    'user.bind',
+    'user bind',
+    { blockedBy: noBind, needs: [searches ? 'user.search' : 'user.name'] },
+    () =>
+      failedAt === 'bind'
+        ? failed(`the bind as ${bindName} ${failure instanceof InvalidCredentialsError ? 'was refused' : 'failed'}`)
+        : { status: 'ok', summary: `bound as ${bindName}` },
   );
-  await run.step('user.entry', 'user entry', { needs: ['user.bind'] }, () => {
+  await run.step('user.entry', 'user entry', { needs: [withPassword ? 'user.bind' : 'user.search'] }, () => {
     if (failedAt === 'entry') return failed('the bind worked, but the login cannot use the entry');
     const user = progress.user!;
     const { dn, username, email, firstName, lastName, uuid } = user;
@@ -126,9 +136,11 @@ export async function checkUser(
         field('first name', user.firstName, userFields.firstName),
         field('last name', user.lastName, userFields.lastName),
         field('stable id', user.uuid, stableIdAttribute(user.isActiveDirectory)),
-        loginMode === 'bind'
-          ? 'identity   the entry is the identity that bound (checked as at login)'
-          : 'identity   bound as the DN the service account found',
+        !withPassword
+          ? 'identity   found by the service account (no bind: not checked against a bound identity)'
+          : loginMode === 'bind'
+            ? 'identity   the entry is the identity that bound (checked as at login)'
+            : 'identity   bound as the DN the service account found',
       ],
       data: { ...fields },
     };
@@ -141,6 +153,21 @@ export async function checkUser(
     failedAt === 'groups' ? failed('reading the groups failed') : undefined,
   );
   return summary;
+}
+
+/** The entry by the service account (search mode's first stage, in either login mode), then `then` on that session. */
+async function findAsServiceAccount(
+  ctx: CheckContext,
+  lookupName: string,
+  then: (session: DirectorySession, user: DirectoryUser) => Promise<UserFound>,
+  onStage: (stage: LookupStage, user?: DirectoryUser) => void,
+): Promise<UserFound> {
+  onStage('search');
+  return ctx.directory.withServiceSession(async (session) => {
+    const user = await session.findUser(lookupName);
+    onStage('entry', user);
+    return then(session, user);
+  });
 }
 
 /** A failed stage of the user's login: the library's error, with what to look at. */
