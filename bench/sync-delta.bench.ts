@@ -46,10 +46,19 @@ async function main(): Promise<void> {
   const users = Number(values.users);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`delta bench: ${users} users, 200 groups, ${users * 3} memberships`);
-  const { data, directory } = await startBenchDirectory(defaultShape(users), { cache: values.cache, log });
-  cleanUpOnExit(() => directory.stop());
+  const { cleanups, cleanUp } = cleanUpOnExit();
+  try {
+    await measure(users, cleanups, log);
+  } finally {
+    await cleanUp();
+  }
+}
+
+async function measure(users: number, cleanups: Array<() => Promise<void>>, log: (line: string) => void) {
+  const { data, directory } = await startBenchDirectory(defaultShape(users), { cache: true, log });
+  cleanups.push(() => directory.stop());
   const templates = await appTemplates('postgres', data);
-  cleanUpOnExit(() => templates.dispose());
+  cleanups.push(() => templates.dispose());
   const db = await templates.fresh();
   const app = await NestFactory.createApplicationContext(benchModule(directory, db.url, data), { logger: ['error'] });
   try {
