@@ -41,7 +41,7 @@ export type DeltaReadPlan =
 export function nothingChanged(changes: DirectoryChanges, state?: AppState): boolean {
   if (changes.changedUsers.length || changes.deletedUsers.size || changes.changedGroups.size) return false;
   if (!changes.presentUsers) return true;
-  // A present phase names every entry still there: a row missing from it is an entry gone.
+  // A present phase names every entry still there: a row missing from it is an entry gone (ask with the state).
   return !!state && state.users.every((row) => changes.presentUsers!.has(row.uuid));
 }
 

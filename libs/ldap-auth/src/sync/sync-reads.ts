@@ -71,9 +71,11 @@ export class LdapSyncReads {
     const counts = { usersSeen: read.changes.changedUsers.length, entriesRead: read.entriesRead, pages: 0 };
     const fullReason = parsed.problem ?? read.fullContent;
     const mode: SyncMode = fullReason ? 'full' : 'delta';
+    // Nothing reported (the common case, every minute): the database is not even read.
+    if (!fullReason && nothingChanged(read.changes)) return { mode, whole: false, cursor: read.cursor, ...counts };
     const state = await this.store.readState(this.options.defaultOrganisationId);
     if (!fullReason && nothingChanged(read.changes, state)) {
-      return { mode, state, whole: false, cursor: read.cursor, ...counts };
+      return { mode, whole: false, cursor: read.cursor, ...counts };
     }
     const plan = planDeltaRead(read.changes, state, { ...this.scope(), primaryGroups: read.primaryGroupsMatter });
     if (plan.fullRead !== undefined) {
