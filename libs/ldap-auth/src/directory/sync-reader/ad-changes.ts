@@ -6,6 +6,7 @@ import { firstValue, readChangedUsers, scanGroups, scanPresentUsers } from './wa
 import type { ServerInfo } from '../server-info.js';
 import { objectGuidText } from '../active-directory.js';
 import { tryNormalizeDn } from '../../model/dn.js';
+import type { Entry } from '../../model/directory-user.js';
 import type { UsnCursor } from '../../model/sync-cursor.js';
 import { DeltaUnavailableError } from '../../errors/ldap-auth.errors.js';
 
@@ -34,16 +35,27 @@ export async function readUsnChanges(
   }
   const since = cursor ? String(BigInt(cursor.usn) + 1n) : undefined;
   const changedSince = since ? new GreaterThanEqualsFilter({ attribute: 'uSNChanged', value: since }) : undefined;
-  const changed = await readChangedUsers(client, server, options, changedSince, []);
-  const presence = cursor ? await scanPresentUsers(client, server, options) : undefined;
   const watermark = cursor ? BigInt(cursor.usn) : 0n;
   // Group membership lives on the group entry: adding or removing a member raises its uSNChanged. A member
   // renamed, moved or deleted rewrites the value without raising it (seen on Samba): the planner re-reads
-  // the groups of renamed rows, and drops the gone ones from the rest.
-  const groups = await scanGroups(client, server, options, cursor?.groupDns, ['uSNChanged'], (entry) => {
+  // the groups of renamed rows, and drops the gone ones from the rest. On AD only group entries hold members,
+  // and objectClass is indexed where a presence filter on member is not (a scan of the whole domain).
+  const groupChanged = (entry: Entry) => {
     const usn = firstValue(entry, 'usnchanged');
     return usn === undefined || !/^\d+$/.test(usn) || BigInt(usn) > watermark;
-  });
+  };
+  // One after the other: slapd refuses a second paged search on a connection while one is in progress.
+  const changed = await readChangedUsers(client, server, options, changedSince, []);
+  const presence = cursor ? await scanPresentUsers(client, server, options) : undefined;
+  const groups = await scanGroups(
+    client,
+    server,
+    options,
+    cursor?.groupDns,
+    ['uSNChanged'],
+    groupChanged,
+    '(objectClass=group)',
+  );
   return {
     changes: {
       changedUsers: changed.users,

@@ -32,14 +32,13 @@ export async function readTimestampChanges(
   start: DeltaStart,
 ): Promise<MethodRead> {
   const changedSince = cursor ? new GreaterThanEqualsFilter({ attribute: TIMESTAMP, value: cursor.since }) : undefined;
+  const since = cursor ? parseGeneralizedTime(cursor.since)! : 0;
+  // No readable timestamp on a group: nothing says it did not change.
+  const groupChanged = (entry: Entry) => (timestampOf(entry) ?? since) >= since;
+  // One after the other: slapd refuses a second paged search on a connection while one is in progress.
   const changed = await readChangedUsers(client, server, options, changedSince, [TIMESTAMP]);
   const presence = cursor ? await scanPresentUsers(client, server, options) : undefined;
-  const since = cursor ? parseGeneralizedTime(cursor.since)! : 0;
-  const groups = await scanGroups(client, server, options, cursor?.groupDns, [TIMESTAMP], (entry) => {
-    const at = timestampOf(entry);
-    // No readable timestamp: nothing says it did not change.
-    return at === undefined || at >= since;
-  });
+  const groups = await scanGroups(client, server, options, cursor?.groupDns, [TIMESTAMP], groupChanged);
   let newest = since;
   for (const entry of [...changed.entries, ...groups.entries]) newest = Math.max(newest, timestampOf(entry) ?? 0);
   const next = newest > since ? formatGeneralizedTime(Math.max(since, newest - TIMESTAMP_MARGIN_MS)) : undefined;

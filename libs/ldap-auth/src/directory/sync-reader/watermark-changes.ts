@@ -68,7 +68,8 @@ export async function scanPresentUsers(
 
 /**
  * Every group entry under the group bases (stable id, DN, `extra`): those `isChanged` says changed, renamed
- * (old and new DN) or gone since `known` (uuid → DN, from the cursor) are changed.
+ * (old and new DN) or gone since `known` (uuid → DN, from the cursor) are changed. `filter`: what a group
+ * entry may be (by default any entry with member values: nested groups may be of any class).
  */
 export async function scanGroups(
   client: BulkReadConnection,
@@ -77,13 +78,14 @@ export async function scanGroups(
   known: Record<string, string> | undefined,
   extra: readonly string[],
   isChanged: (entry: Entry) => boolean,
+  filter: string = GROUP_FILTER,
 ): Promise<{ changed: Set<string>; groupDns: Record<string, string>; entries: Entry[] }> {
   const changed = new Set<string>();
   const groupDns: Record<string, string> = {};
   const entries: Entry[] = [];
   const attributes = [stableIdAttribute(server.activeDirectory), ...extra];
   for (const base of groupBases(options, server)) {
-    for await (const page of pages(client, server, base, { filter: GROUP_FILTER, attributes })) {
+    for await (const page of pages(client, server, base, { filter, attributes })) {
       for (const entry of page) {
         const uuid = uuidOf(entry, server);
         const dn = tryNormalizeDn(entry.dn) ?? entry.dn;
