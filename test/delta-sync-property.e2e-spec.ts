@@ -1,10 +1,11 @@
 /**
- * The delta sync equals the full sync, as a property: random sequences of directory changes (add, delete,
- * rename, move between OUs in and out of the search base, attribute changes, membership adds and removals,
- * nesting changes) and logins are applied to a real slapd with syncprov, with deltas run between them. After
- * every delta: the app's LDAP users are exactly those it had whose entries are still in the search base, and a
- * full sync finds nothing left to change (fields, groups, memberships). The shared parts (and FC_SEED /
- * FC_RUNS) are in support/delta-property.ts; Samba AD's run is delta-sync-property-ad.e2e-spec.ts.
+ * The delta sync equals the full sync, as a property: random sequences of directory changes (add, delete, rename,
+ * move between OUs in and out of the search base, attribute changes, membership adds and removals, nesting
+ * changes) and logins are applied to a real slapd with syncprov (and without it: modifyTimestamp), with deltas run
+ * between them, each of which must be a delta. After every delta: the app's LDAP users are exactly those it had
+ * whose entries are still in the search base, and a full sync finds nothing left to change (fields, groups,
+ * memberships). The shared parts (and FC_SEED / FC_RUNS) are in support/delta-property.ts; Samba AD's run is
+ * delta-sync-property-ad.e2e-spec.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
@@ -38,7 +39,9 @@ const password = (user: string) => `Prop-${user}-pass1`;
 describe.each([
   ['present', Number(process.env.FC_RUNS ?? 300)],
   ['sessionlog', Math.ceil(Number(process.env.FC_RUNS ?? 300) / 3)],
-] as const)('delta sync equals the full sync on slapd (syncprov, %s)', (contentSync, runs) => {
+  // No syncprov: modifyTimestamp and a scan of the entryUUIDs.
+  ['none', Math.ceil(Number(process.env.FC_RUNS ?? 300) / 3)],
+] as const)('delta sync equals the full sync on slapd (content sync: %s)', (contentSync, runs) => {
   let slapd: SlapdHandle;
   let db: TestDatabase;
   let app: INestApplication;
@@ -162,6 +165,7 @@ describe.each([
     },
     apply,
     directoryUuids,
+    deltaMode: 'delta',
   };
 
   it(`holds over ${runs} random sequences of changes`, async () => {
