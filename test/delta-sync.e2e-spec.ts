@@ -187,6 +187,40 @@ describe('delta sync on slapd without syncprov (modifyTimestamp and a presence s
     await expectFullSyncFindsNothing(app, report);
   });
 
+  it('reads only the entries changed at or after the watermark', async () => {
+    await setAttributes(slapd, plain.username, { mail: 'plain.before@delta.example.com' });
+    expect(await run(app)).toMatchObject({ status: 'succeeded', mode: 'delta', usersUpdated: 1 });
+    // A watermark one second past that change, by the server's clock (the entry's own modifyTimestamp): the
+    // margin is left out so that only what changes from now on is above it.
+    const admin = await adminClient(slapd);
+    const { searchEntries } = await admin.search(userDn(slapd, plain.username), {
+      scope: 'base',
+      attributes: ['modifyTimestamp'],
+    });
+    await admin.unbind();
+    const stamp = String(searchEntries[0].modifyTimestamp);
+    const next = new Date(
+      Date.UTC(
+        +stamp.slice(0, 4),
+        +stamp.slice(4, 6) - 1,
+        +stamp.slice(6, 8),
+        +stamp.slice(8, 10),
+        +stamp.slice(10, 12),
+        +stamp.slice(12, 14) + 1,
+      ),
+    );
+    const since = `${next.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+    await editStoredCursor(app, { since });
+    // slapd runs on this machine's clock: wait until a write is stamped at or after the watermark.
+    while (Date.now() < next.getTime() + 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    await setAttributes(slapd, edited.username, { mail: 'edited2.later@delta.example.com' });
+
+    const report = await run(app);
+    expect(report).toMatchObject({ status: 'succeeded', mode: 'delta', usersSeen: 1, usersUpdated: 1 });
+    expect((await rows(app)).get(edited.username)?.email).toBe('edited2.later@delta.example.com');
+    await expectFullSyncFindsNothing(app, report);
+  });
+
   it('reads everything again when the stored watermark was taken for other reads', async () => {
     const cursor = await storedCursor(app);
     expect(cursor).toBeDefined();
