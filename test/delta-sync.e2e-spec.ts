@@ -1,13 +1,14 @@
 /**
  * The delta sync against real slapd servers: with syncprov (present phase, and a session log for the delete
- * phase), and without it (the run reads everything and says why). What a delta changes must be what a full
+ * phase), and without it (modifyTimestamp above a watermark, and a scan of the entryUUIDs for what is gone);
+ * Samba AD in delta-sync-ad.e2e-spec.ts. What a delta changes must be what a full
  * sync would; the demo's scheduled deltas take a deleted user's access away within an interval.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import net from 'node:net';
 import request from 'supertest';
-import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
+import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
@@ -16,13 +17,25 @@ import {
   addUserToGroup,
   createGroup,
   createUser,
+  adminClient,
   deleteUser,
   groupDn,
   removeUserFromGroup,
   renameUser,
   setAttributes,
+  userDn,
 } from './support/directory-admin.js';
 import type { FixtureUser } from './support/fixtures.js';
+import {
+  cursorStored,
+  editStoredCursor,
+  expectFullSyncFindsNothing,
+  memberships,
+  rows,
+  runSync as run,
+  storedCursor,
+  waitFor,
+} from './support/delta-sync.js';
 
 const person = (name: string): FixtureUser => ({
   username: `delta-${name}`,
@@ -45,46 +58,6 @@ function syncEnv(slapd: SlapdHandle, databaseUrl: string, extra: Record<string, 
     LDAP_SYNCED_GROUPS: [groupDn(slapd, 'delta-team'), groupDn(slapd, 'delta-parent')].join(':'),
     ...extra,
   };
-}
-
-interface Row {
-  username: string;
-  email: string | null;
-  ldap_dn: string | null;
-  is_active: number | boolean;
-}
-
-async function rows(app: INestApplication): Promise<Map<string, Row>> {
-  const list = await appDataSource(app).query<Row[]>(
-    'SELECT username, email, ldap_dn, is_active FROM users WHERE ldap_uuid IS NOT NULL ORDER BY username',
-  );
-  return new Map(list.map((row) => [row.username, row]));
-}
-
-async function memberships(app: INestApplication): Promise<string[]> {
-  const list = await appDataSource(app).query<Array<{ username: string; name: string }>>(
-    'SELECT u.username, g.name FROM user_groups ug JOIN users u ON u.id = ug.user_id JOIN groups g ON g.id = ug.group_id ORDER BY g.name, u.username',
-  );
-  return list.map((m) => `${m.name}:${m.username}`);
-}
-
-const run = (app: INestApplication, delta = true): Promise<SyncReport> => app.get(LdapSyncService).run({ delta });
-
-/** A full sync's plan on the delta's tables: it must find nothing to change. */
-async function expectFullSyncFindsNothing(app: INestApplication): Promise<void> {
-  const report = await app.get(LdapSyncService).run({ dryRun: true });
-  expect(report.status).toBe('succeeded');
-  const changes = {
-    usersUpdated: report.usersUpdated,
-    usersRemoved: report.usersRemoved,
-    usersDeactivated: report.usersDeactivated,
-    usersReactivated: report.usersReactivated,
-    groupsCreated: report.groupsCreated,
-    groupsRenamed: report.groupsRenamed,
-    membershipsAdded: report.membershipsAdded,
-    membershipsRemoved: report.membershipsRemoved,
-  };
-  expect(changes).toEqual(Object.fromEntries(Object.keys(changes).map((k) => [k, 0])));
 }
 
 describe.each(['present', 'sessionlog'] as const)('delta sync on slapd with syncprov (%s)', (contentSync) => {
@@ -139,7 +112,7 @@ describe.each(['present', 'sessionlog'] as const)('delta sync on slapd with sync
       'delta-parent:delta-renamed2',
       'delta-team:delta-keep',
     ]);
-    await expectFullSyncFindsNothing(app);
+    await expectFullSyncFindsNothing(app, report);
   });
 
   it('writes nothing on a dry run, and keeps its cursor where it was', async () => {
@@ -158,20 +131,27 @@ describe.each(['present', 'sessionlog'] as const)('delta sync on slapd with sync
   });
 });
 
-describe('delta sync on slapd without syncprov', () => {
+describe('delta sync on slapd without syncprov (modifyTimestamp and a presence scan)', () => {
   let slapd: SlapdHandle;
   let db: TestDatabase;
   let app: INestApplication;
-  const user = person('plain');
+  const [plain, gone, edited, mover, joiner] = ['plain', 'gone2', 'edited2', 'mover', 'joiner'].map(person);
 
   beforeAll(async () => {
     slapd = await startSlapd({ contentSync: 'none' });
-    await createUser(slapd, user);
-    await createGroup(slapd, 'delta-team', [user.username]);
-    await createGroup(slapd, 'delta-parent', [user.username]);
+    for (const user of [plain, gone, edited, mover, joiner]) await createUser(slapd, user);
+    await createGroup(slapd, 'delta-team', [plain.username, gone.username, mover.username]);
+    await createGroup(slapd, 'delta-child', []);
+    await createGroup(slapd, 'delta-parent', [plain.username], ['delta-child']);
+    const admin = await adminClient(slapd);
+    await admin.add(`ou=elsewhere,${slapd.baseDn}`, { objectClass: ['top', 'organizationalUnit'], ou: 'elsewhere' });
+    await admin.unbind();
     db = await createTestDatabase('sqlite');
-    app = await createTestApp(syncEnv(slapd, db.url));
-    expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+    // Two of five leave at once: over the default removal guard.
+    app = await createTestApp(syncEnv(slapd, db.url, { LDAP_SYNC_MAX_REMOVALS: '100%' }));
+    for (const user of [plain, gone, edited, mover, joiner]) {
+      expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+    }
   });
 
   afterAll(async () => {
@@ -180,13 +160,75 @@ describe('delta sync on slapd without syncprov', () => {
     await slapd?.stop();
   });
 
-  it('reads the whole directory, and says why', async () => {
-    await deleteUser(slapd, user.username);
+  it('reads everything the first time, then by modifyTimestamp, with the watermark from the server clock', async () => {
+    const first = await run(app);
+    expect(first).toMatchObject({ status: 'succeeded', mode: 'full', modeReason: 'no stored delta state yet' });
+    const cursor = await storedCursor(app);
+    expect(cursor).toMatchObject({ method: 'timestamp', since: expect.stringMatching(/^\d{14}Z$/) });
+    const unchanged = await run(app);
+    expect(unchanged).toMatchObject({ status: 'succeeded', mode: 'delta', usersRemoved: 0, usersUpdated: 0 });
+  });
+
+  it('applies deletions, moves out of the base, attribute and membership changes (nested too) as a full sync would', async () => {
+    await deleteUser(slapd, gone.username);
+    await setAttributes(slapd, edited.username, { mail: 'edited2.new@delta.example.com' });
+    const admin = await adminClient(slapd);
+    await admin.modifyDN(userDn(slapd, mover.username), `uid=${mover.username},ou=elsewhere,${slapd.baseDn}`);
+    await admin.unbind();
+    await addUserToGroup(slapd, joiner.username, 'delta-child');
+    await removeUserFromGroup(slapd, plain.username, 'delta-team');
+
     const report = await run(app);
-    expect(report.status).toBe('succeeded');
-    expect(report.mode).toBe('full');
-    expect(report.modeReason).toMatch(/content synchronisation/);
-    expect(report.usersRemoved).toBe(1);
+    expect(report).toMatchObject({ status: 'succeeded', mode: 'delta', usersRemoved: 2 });
+    expect(report.modeReason).toBeUndefined();
+    const after = await rows(app);
+    expect([...after.keys()].sort()).toEqual([edited.username, joiner.username, plain.username].sort());
+    expect(after.get(edited.username)?.email).toBe('edited2.new@delta.example.com');
+    expect(await memberships(app)).toEqual(['delta-parent:delta-joiner', 'delta-parent:delta-plain']);
+    await expectFullSyncFindsNothing(app, report);
+  });
+
+  it('reads only the entries changed at or after the watermark', async () => {
+    await setAttributes(slapd, plain.username, { mail: 'plain.before@delta.example.com' });
+    expect(await run(app)).toMatchObject({ status: 'succeeded', mode: 'delta', usersUpdated: 1 });
+    // A watermark one second past that change, by the server's clock (the entry's own modifyTimestamp): the
+    // margin is left out so that only what changes from now on is above it.
+    const admin = await adminClient(slapd);
+    const { searchEntries } = await admin.search(userDn(slapd, plain.username), {
+      scope: 'base',
+      attributes: ['modifyTimestamp'],
+    });
+    await admin.unbind();
+    const stamp = String(searchEntries[0].modifyTimestamp);
+    const next = new Date(
+      Date.UTC(
+        +stamp.slice(0, 4),
+        +stamp.slice(4, 6) - 1,
+        +stamp.slice(6, 8),
+        +stamp.slice(8, 10),
+        +stamp.slice(10, 12),
+        +stamp.slice(12, 14) + 1,
+      ),
+    );
+    const since = `${next.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+    await editStoredCursor(app, { since });
+    // slapd runs on this machine's clock: wait until a write is stamped at or after the watermark.
+    while (Date.now() < next.getTime() + 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    await setAttributes(slapd, edited.username, { mail: 'edited2.later@delta.example.com' });
+
+    const report = await run(app);
+    expect(report).toMatchObject({ status: 'succeeded', mode: 'delta', usersSeen: 1, usersUpdated: 1 });
+    expect((await rows(app)).get(edited.username)?.email).toBe('edited2.later@delta.example.com');
+    await expectFullSyncFindsNothing(app, report);
+  });
+
+  it('reads everything again when the stored watermark was taken for other reads', async () => {
+    const cursor = await storedCursor(app);
+    expect(cursor).toBeDefined();
+    await editStoredCursor(app, { method: 'usn', usn: '1', dsServiceName: 'x', invocationId: 'y' });
+    const report = await run(app);
+    expect(report).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(report.modeReason).toMatch(/read by usn, and this directory is read by timestamp/);
   });
 });
 
@@ -344,17 +386,4 @@ async function startDroppingProxy(targetPort: number): Promise<DroppingProxy> {
         server.close(() => resolve());
       }),
   };
-}
-
-async function cursorStored(app: INestApplication): Promise<boolean> {
-  const [row] = await appDataSource(app).query<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM ldap_sync_cursors');
-  return Number(row.n) > 0;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -159,7 +159,8 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
       if (error instanceof DeltaUnavailableError || error instanceof IncompleteDirectoryReadError) throw error;
       // Advertised, but refused to this account (unavailableCriticalExtension, insufficientAccessRights).
       if (error instanceof ContentSyncUnavailableError || (error instanceof ResultCodeError && error.code === 50)) {
-        throw new DeltaUnavailableError(`the directory refused content synchronisation: ${errorText(error)}`);
+        const what = connection.server.contentSync ? 'content synchronisation' : 'the read of changes';
+        throw new DeltaUnavailableError(`the directory refused ${what}: ${errorText(error)}`);
       }
       throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });
     } finally {

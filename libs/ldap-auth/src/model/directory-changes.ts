@@ -6,6 +6,11 @@ export interface DirectoryChanges {
   changedUsers: SnapshotUser[];
   /** Present phase: the unchanged user entries still there (anything else not in changedUsers is gone). */
   presentUsers?: ReadonlySet<string>;
+  /**
+   * Active Directory, with presentUsers: those of the present entries whose account is disabled (a disabled
+   * account is still there; the rows cannot tell one from an entry gone).
+   */
+  disabledUsers?: ReadonlySet<string>;
   /** Delete phase: the user entries deleted since the cursor. */
   deletedUsers: ReadonlySet<string>;
   /** Normalised DNs of group entries added, changed, renamed (old and new DN) or deleted since the cursor. */

@@ -11,24 +11,53 @@ export interface ContentSyncPosition {
   cookie: string;
 }
 
-export interface SyncCursor {
-  /** How the changes are read. Only `content-sync` (OpenLDAP syncprov, RFC 4533) today. */
-  method: 'content-sync';
+interface CursorCommon {
   /**
    * What the reads asked for (search base, filters, attributes, listed groups, options): a cursor taken for
    * other reads says nothing about these, so a different fingerprint means a full read.
    */
   fingerprint: string;
+  /**
+   * Every group entry under the group bases, uuid → normalised DN: a deleted entry is known by its uuid only
+   * (or not at all), and a deleted group may be listed or nested.
+   */
+  groupDns: Record<string, string>;
+}
+
+/** OpenLDAP's syncprov: RFC 4533 content synchronisation with a cookie per search. */
+export interface ContentSyncCursor extends CursorCommon {
+  method: 'content-sync';
   /** The read of the user entries. */
   users: ContentSyncPosition;
   /** The read of the group entries, by the base it searched. */
   groups: Record<string, ContentSyncPosition>;
-  /**
-   * Every group entry under those bases, uuid → normalised DN: a refresh names a deleted entry by its uuid
-   * only, and a deleted group may be listed or nested.
-   */
-  groupDns: Record<string, string>;
 }
+
+/**
+ * Active Directory: the domain controller's highestCommittedUSN when the last read began. USNs are counters of
+ * one DC, so the watermark means something only on that DC as it was: its NTDS Settings DN and invocationId.
+ */
+export interface UsnCursor extends CursorCommon {
+  method: 'usn';
+  /** Decimal (USNs are 64-bit). */
+  usn: string;
+  /** The root DSE's dsServiceName of the DC that issued `usn`. */
+  dsServiceName: string;
+  /** That DC's invocationId (a restore from backup gives it a new one), as GUID text. */
+  invocationId: string;
+}
+
+/** Any other server: modifyTimestamp at or after `since` (GeneralizedTime, the server's clock, margin taken). */
+export interface TimestampCursor extends CursorCommon {
+  method: 'timestamp';
+  since: string;
+}
+
+export type SyncCursor = ContentSyncCursor | UsnCursor | TimestampCursor;
+export type SyncCursorMethod = SyncCursor['method'];
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown): v is string => typeof v === 'string';
 
 /** The cursor as stored, or undefined (with why) when the text is not one this version wrote. */
 export function parseSyncCursor(text: string): { cursor?: SyncCursor; problem?: string } {
@@ -38,21 +67,21 @@ export function parseSyncCursor(text: string): { cursor?: SyncCursor; problem?: 
   } catch {
     return { problem: 'the stored cursor is not JSON' };
   }
-  const c = value as Partial<SyncCursor> | null;
-  const isRecord = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (
-    !c ||
-    c.method !== 'content-sync' ||
-    typeof c.fingerprint !== 'string' ||
-    !isRecord(c.users) ||
-    typeof c.users.cookie !== 'string' ||
-    !isRecord(c.groups) ||
-    !Object.values(c.groups).every((g) => isRecord(g) && typeof g.cookie === 'string') ||
-    !isRecord(c.groupDns) ||
-    !Object.values(c.groupDns).every((dn) => typeof dn === 'string')
-  ) {
-    return { problem: 'the stored cursor is not one this version of the library wrote' };
-  }
-  return { cursor: c as SyncCursor };
+  const c: Record<string, unknown> = isRecord(value) ? value : {};
+  const common = isText(c.fingerprint) && isRecord(c.groupDns) && Object.values(c.groupDns).every((dn) => isText(dn));
+  const valid =
+    common &&
+    ((c.method === 'content-sync' &&
+      isRecord(c.users) &&
+      isText(c.users.cookie) &&
+      isRecord(c.groups) &&
+      Object.values(c.groups).every((g) => isRecord(g) && isText(g.cookie))) ||
+      (c.method === 'usn' &&
+        isText(c.usn) &&
+        /^\d+$/.test(c.usn) &&
+        isText(c.dsServiceName) &&
+        isText(c.invocationId)) ||
+      (c.method === 'timestamp' && isText(c.since) && /^\d{14}Z$/.test(c.since)));
+  if (!valid) return { problem: 'the stored cursor is not one this version of the library wrote' };
+  return { cursor: value as SyncCursor };
 }

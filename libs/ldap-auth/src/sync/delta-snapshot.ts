@@ -21,6 +21,11 @@ export interface DeltaScope {
   nestedGroups: boolean;
   memberAttribute: 'member' | 'uniqueMember' | 'memberUid';
   primaryGroups: boolean;
+  /**
+   * Active Directory: a disabled account is present but disabled, so a row the sync deactivated may stand for
+   * an entry still there; the delta then needs the present entries and which of them are disabled.
+   */
+  activeDirectory: boolean;
 }
 
 export type DeltaReadPlan =
@@ -50,6 +55,9 @@ export function planDeltaRead(changes: DirectoryChanges, state: AppState, scope:
   const rowByUuid = new Map(state.users.map((row) => [row.uuid, row]));
   const deletePhase = !changes.presentUsers;
 
+  if (scope.activeDirectory && (!changes.presentUsers || !changes.disabledUsers)) {
+    return { fullRead: 'on Active Directory the delta needs the entries present and which are disabled' };
+  }
   if (scope.primaryGroups && (changes.changedUsers.length || changes.changedGroups.size)) {
     return { fullRead: 'POSIX primary groups count, and the rows do not keep gidNumber' };
   }
@@ -76,7 +84,7 @@ export function planDeltaRead(changes: DirectoryChanges, state: AppState, scope:
   for (const row of state.users) {
     if (changedByUuid.has(row.uuid)) continue;
     if (!stillPresent(row, changes, deletePhase)) continue;
-    users.push(rowAsEntry(row, ordinal++));
+    users.push(rowAsEntry(row, ordinal++, changes.disabledUsers?.has(row.uuid) ?? false));
   }
 
   const listed = new Set(scope.listedGroups);
@@ -117,9 +125,13 @@ export function planDeltaRead(changes: DirectoryChanges, state: AppState, scope:
   return { users, groupsToRead, readLoginGroup: !!scope.loginGroup && anyChange, carriedGroups };
 }
 
-/** Whether the row's entry was present (and a user) as the last run left it. */
+/**
+ * Whether the row's entry was present (and a user) as the last run left it. Outside AD, the sync deactivates
+ * a row only when its entry is gone or outside the login group. On AD it may also be a disabled entry still
+ * there: "not present" then only costs a read of every listed group for a changed entry (its memberships are
+ * read instead of carried), never a wrong answer; and unchanged rows are told apart by the presence scan.
+ */
 function presentBefore(row: AppLdapUser): boolean {
-  // Outside AD, the sync deactivates a row only when its entry is gone or outside the login group.
   return row.isActive || !row.deactivatedBySync;
 }
 
@@ -130,8 +142,11 @@ function stillPresent(row: AppLdapUser, changes: DirectoryChanges, deletePhase: 
   return !changes.deletedUsers.has(row.uuid) && presentBefore(row);
 }
 
-/** The entry an unchanged row stands for: the values the last run stored are what it read. */
-function rowAsEntry(row: AppLdapUser, ordinal: number): SnapshotUser {
+/**
+ * The entry an unchanged row stands for: the values the last run stored are what it read; whether it is
+ * disabled (AD) comes from the presence scan.
+ */
+function rowAsEntry(row: AppLdapUser, ordinal: number, disabled: boolean): SnapshotUser {
   return {
     ordinal,
     uuid: row.uuid,
@@ -140,7 +155,7 @@ function rowAsEntry(row: AppLdapUser, ordinal: number): SnapshotUser {
     email: row.email,
     firstName: row.firstName,
     lastName: row.lastName,
-    disabled: false,
+    disabled,
   };
 }
 

@@ -77,7 +77,11 @@ export class LdapSyncReads {
     if (!fullReason && nothingChanged(read.changes, state)) {
       return { mode, whole: false, cursor: read.cursor, ...counts };
     }
-    const plan = planDeltaRead(read.changes, state, { ...this.scope(), primaryGroups: read.primaryGroupsMatter });
+    const plan = planDeltaRead(read.changes, state, {
+      ...this.scope(),
+      primaryGroups: read.primaryGroupsMatter,
+      activeDirectory: read.activeDirectory,
+    });
     if (plan.fullRead !== undefined) {
       // The cursor still covers what the whole read sees (it was taken before): the next delta starts there.
       return { ...(await this.whole(onProgress)), modeReason: plan.fullRead, cursor: read.cursor };
@@ -101,6 +105,8 @@ export class LdapSyncReads {
         groupMembership === 'uniqueMember' || groupMembership === 'memberUid' ? groupMembership : 'member',
       // Decided from the listed groups by the read (DeltaRead.primaryGroupsMatter).
       primaryGroups: false,
+      // Told by the read (DeltaRead.activeDirectory).
+      activeDirectory: false,
     };
   }
 }

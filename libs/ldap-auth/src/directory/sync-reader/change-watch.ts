@@ -1,5 +1,5 @@
 import type { BulkReadConnection } from './bulk-read-connection.js';
-import { GROUP_FILTER, groupBases } from './delta-reader.js';
+import { GROUP_FILTER, groupBases } from './delta-common.js';
 import type { SnapshotReadOptions } from './snapshot-reader.js';
 import type { ServerInfo } from '../server-info.js';
 import { userEntriesFilter } from '../active-directory.js';
@@ -16,25 +16,27 @@ export async function watchDirectoryChanges(
   client: BulkReadConnection,
   server: ServerInfo,
   options: SnapshotReadOptions,
-  cursor: SyncCursor | undefined,
+  stored: SyncCursor | undefined,
   onChange: () => void,
 ): Promise<void> {
   if (!server.contentSync) {
     throw new DeltaUnavailableError('the directory offers no content synchronisation: nothing to watch');
   }
+  // Only a content-sync cursor holds cookies (a server with content sync has no other kind once a delta ran).
+  const cookies = stored?.method === 'content-sync' ? stored : undefined;
   // Entry names only: the delta reads the entries.
   const watches = [
     client.watchChanges(
       options.searchBase,
       { scope: 'sub', filter: userEntriesFilter(options.objectClass, server), attributes: ['1.1'] },
-      cursor?.users.cookie,
+      cookies?.users.cookie,
       onChange,
     ),
     ...groupBases(options, server).map((base) =>
       client.watchChanges(
         base,
         { scope: 'sub', filter: GROUP_FILTER, attributes: ['1.1'] },
-        cursor?.groups[base]?.cookie,
+        cookies?.groups[base]?.cookie,
         onChange,
       ),
     ),

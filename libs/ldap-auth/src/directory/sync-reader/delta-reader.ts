@@ -1,41 +1,36 @@
 import { createHash } from 'node:crypto';
 import { NoSuchObjectError } from 'ldapts';
-import type { BulkReadConnection, BulkSearchOptions } from './bulk-read-connection.js';
-import { type ContentSyncRefresh, ContentSyncRefreshRequiredError } from './content-sync.js';
-import { SnapshotReader, type SnapshotReadOptions, userAttributes } from './snapshot-reader.js';
+import type { BulkReadConnection } from './bulk-read-connection.js';
+import { type SnapshotReadOptions, userAttributes } from './snapshot-reader.js';
+import { type DeltaStart, groupBases, groupBasesOf, type MethodRead } from './delta-common.js';
+import { readContentSyncChanges } from './content-sync-changes.js';
+import { readUsnChanges } from './ad-changes.js';
+import { readTimestampChanges } from './timestamp-changes.js';
 import type { ServerInfo } from '../server-info.js';
-import { isWithin } from '../server-info.js';
 import { userEntriesFilter } from '../active-directory.js';
-import { AD_UUID_ATTRIBUTE } from '../../ldap-auth.constants.js';
 import { tryNormalizeDn } from '../../model/dn.js';
-import type { ContentSyncPosition, SyncCursor } from '../../model/sync-cursor.js';
-import type { DirectoryChanges } from '../../model/directory-changes.js';
-import { DeltaUnavailableError } from '../../errors/ldap-auth.errors.js';
+import type { SyncCursor, SyncCursorMethod } from '../../model/sync-cursor.js';
 
-/** Entries a group may be: by class, or by holding member values of any kind (nested groups too). */
-export const GROUP_FILTER =
-  '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=group)' +
-  '(member=*)(uniqueMember=*)(memberUid=*))';
-
-export interface DeltaRead {
-  changes: DirectoryChanges;
-  /** The cursor that covers what was read (store it with the changes it covers, never before). */
-  cursor: SyncCursor;
-  /** Why the users were read whole (no usable cursor), if they were. */
-  fullContent?: string;
+export interface DeltaRead extends MethodRead {
   /**
    * POSIX primary groups count and a listed group (or the login group) is a posixGroup with a gidNumber: a
    * changed user's gidNumber may change its membership.
    */
   primaryGroupsMatter: boolean;
-  entriesRead: number;
+  /** The server is Active Directory: a disabled account is there, and a row the sync deactivated may be one. */
+  activeDirectory: boolean;
+}
+
+/** How changes are read from this server: content sync where it is offered, USNs on AD, timestamps elsewhere. */
+export function deltaMethodOf(server: ServerInfo): SyncCursorMethod {
+  if (server.contentSync) return 'content-sync';
+  return server.activeDirectory ? 'usn' : 'timestamp';
 }
 
 /**
- * What changed in the directory since `cursor`, by RFC 4533 content synchronisation (OpenLDAP's syncprov):
- * the user entries added or changed (complete), those deleted (delete phase) or those still there (present
- * phase), and the group entries that changed (by DN; the caller reads again the listed ones it needs). No
- * usable cursor: every user entry comes as changed, which is a full read.
+ * What changed in the directory since `stored`: the user entries added or changed (complete), those deleted
+ * or those still there, and the group entries that changed (by DN; the caller reads again the listed ones it
+ * needs). No usable cursor: every user entry comes as changed, which is a full read (`fullContent` says why).
  */
 export async function readDirectoryChanges(
   client: BulkReadConnection,
@@ -43,105 +38,36 @@ export async function readDirectoryChanges(
   options: SnapshotReadOptions,
   stored: SyncCursor | undefined,
 ): Promise<DeltaRead> {
-  if (!server.contentSync) {
-    throw new DeltaUnavailableError(
-      'the directory offers no content synchronisation (RFC 4533; on OpenLDAP, the syncprov overlay)',
-    );
-  }
-  const fingerprint = readFingerprint(options, server);
-  let fullContent: string | undefined;
+  const method = deltaMethodOf(server);
+  const start: DeltaStart = { fingerprint: readFingerprint(options, server) };
   let cursor = stored;
-  if (!cursor) fullContent = 'no stored delta state yet';
-  else if (cursor.fingerprint !== fingerprint) {
-    fullContent = 'the configuration of what is read changed since the stored delta state';
+  if (!cursor) start.fullContent = 'no stored delta state yet';
+  else if (cursor.method !== method) {
+    start.fullContent = `the stored delta state was read by ${cursor.method}, and this directory is read by ${method}`;
+    cursor = undefined;
+  } else if (cursor.fingerprint !== start.fingerprint) {
+    start.fullContent = 'the configuration of what is read changed since the stored delta state';
     cursor = undefined;
   }
-  const users = new SnapshotReader(client, server, options);
-  const userSearch: BulkSearchOptions = {
-    scope: 'sub',
-    filter: userEntriesFilter(options.objectClass, server),
-    attributes: userAttributes(options, server),
-    binaryAttributes: [AD_UUID_ATTRIBUTE],
-  };
-  let userRefresh: ContentSyncRefresh;
-  try {
-    userRefresh = await client.syncRefresh(options.searchBase, userSearch, cursor?.users.cookie);
-  } catch (error) {
-    if (!(error instanceof ContentSyncRefreshRequiredError) || !cursor) throw error;
-    // The server no longer holds what happened since the cookie: everything again, from scratch.
-    fullContent = 'the directory asked for a full refresh (the stored cookie is too old for it)';
-    cursor = undefined;
-    userRefresh = await client.syncRefresh(options.searchBase, userSearch, undefined);
+  // A cursor left here was read by `method`.
+  let read: MethodRead;
+  if (method === 'content-sync') {
+    read = await readContentSyncChanges(client, server, options, ifMethod(cursor, 'content-sync'), start);
+  } else if (method === 'usn') {
+    read = await readUsnChanges(client, server, options, ifMethod(cursor, 'usn'), start);
+  } else {
+    read = await readTimestampChanges(client, server, options, ifMethod(cursor, 'timestamp'), start);
   }
-  const changedUsers = userRefresh.changed.map(({ entry }) => users.userOf(entry));
-
-  const groups = await readGroupChanges(client, server, options, cursor);
   const primaryGroupsMatter =
-    !!options.primaryGroups && changedUsers.length > 0 && (await anyHasGid(client, groupBasesOf(options)));
-  const next: SyncCursor = {
-    method: 'content-sync',
-    fingerprint,
-    users: { cookie: userRefresh.cookie ?? cursor?.users.cookie ?? '' },
-    groups: groups.positions,
-    groupDns: groups.groupDns,
-  };
-  return {
-    changes: {
-      changedUsers,
-      // Without a cookie every entry came as changed: nothing else is there.
-      presentUsers: cursor ? userRefresh.present : (userRefresh.present ?? new Set()),
-      deletedUsers: userRefresh.deleted,
-      changedGroups: groups.changed,
-    },
-    cursor: next,
-    fullContent,
-    primaryGroupsMatter,
-    entriesRead: userRefresh.changed.length + groups.entriesRead,
-  };
+    !!options.primaryGroups && read.changes.changedUsers.length > 0 && (await anyHasGid(client, groupBasesOf(options)));
+  return { ...read, primaryGroupsMatter, activeDirectory: server.activeDirectory };
 }
 
-/** The group entries that changed under each base holding a listed group (or the login group). */
-async function readGroupChanges(
-  client: BulkReadConnection,
-  server: ServerInfo,
-  options: SnapshotReadOptions,
+function ifMethod<M extends SyncCursorMethod>(
   cursor: SyncCursor | undefined,
-): Promise<{
-  changed: Set<string>;
-  positions: Record<string, ContentSyncPosition>;
-  groupDns: Record<string, string>;
-  entriesRead: number;
-}> {
-  const changed = new Set<string>();
-  const positions: Record<string, ContentSyncPosition> = {};
-  const known = cursor?.groupDns ?? {};
-  const groupDns: Record<string, string> = {};
-  let entriesRead = 0;
-  for (const base of groupBases(options, server)) {
-    const refresh = await client.syncRefresh(
-      base,
-      { scope: 'sub', filter: GROUP_FILTER, attributes: ['1.1'] },
-      cursor?.groups[base]?.cookie,
-    );
-    entriesRead += refresh.changed.length;
-    positions[base] = { cookie: refresh.cookie ?? cursor?.groups[base]?.cookie ?? '' };
-    const seen = new Set<string>();
-    for (const { uuid, entry } of refresh.changed) {
-      const dn = tryNormalizeDn(entry.dn) ?? entry.dn;
-      seen.add(uuid);
-      changed.add(dn);
-      // A renamed group: what listed it under its old DN changed too.
-      if (known[uuid] !== undefined && known[uuid] !== dn) changed.add(known[uuid]);
-      groupDns[uuid] = dn;
-    }
-    for (const [uuid, dn] of Object.entries(known)) {
-      if (!isWithin(dn, base) || seen.has(uuid)) continue;
-      const gone = refresh.present ? !refresh.present.has(uuid) : refresh.deleted.has(uuid);
-      if (gone) changed.add(dn);
-      else groupDns[uuid] = dn;
-    }
-  }
-  return { changed, positions, groupDns, entriesRead };
+  method: M,
+): Extract<SyncCursor, { method: M }> | undefined {
+  return cursor?.method === method ? (cursor as Extract<SyncCursor, { method: M }>) : undefined;
 }
 
 /** Whether any of these group entries has a gidNumber (one base read each, at most a few in flight). */
@@ -160,21 +86,6 @@ async function anyHasGid(client: BulkReadConnection, dns: readonly string[]): Pr
     if ((await Promise.all(reads)).some(Boolean)) return true;
   }
   return false;
-}
-
-function groupBasesOf(options: SnapshotReadOptions): string[] {
-  return options.loginGroup ? [options.loginGroup, ...options.groupDns] : [...options.groupDns];
-}
-
-/** The naming contexts holding the listed groups and the login group (nested groups may be anywhere in them). */
-export function groupBases(options: SnapshotReadOptions, server: ServerInfo): string[] {
-  const dns = groupBasesOf(options);
-  const bases = new Set<string>();
-  for (const dn of dns) {
-    const context = server.namingContexts.filter((nc) => isWithin(dn, nc)).sort((a, b) => b.length - a.length)[0];
-    bases.add(context ?? dn);
-  }
-  return [...bases].sort();
 }
 
 /** What the reads ask for: a cursor taken for other reads is not one for these. */

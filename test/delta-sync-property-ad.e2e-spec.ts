@@ -1,0 +1,192 @@
+/**
+ * The delta sync equals the full sync on Samba AD, as a property (see delta-sync-property.e2e-spec.ts and
+ * support/delta-property.ts): random sequences of adds, deletes, renames, moves in and out of the search base,
+ * attribute changes, disabling and enabling, membership and nesting changes and logins, with a delta (read by
+ * uSNChanged and a presence scan) checked after each. Fewer sequences than on slapd: Samba writes are slower.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Attribute, type Client } from 'ldapts';
+import { createTestApp, postLogin } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/databases.js';
+import { activeDirectoryEnv, directoryInfo } from './support/env.js';
+import type { SambaInfo } from './support/samba.js';
+import { adminClient, adPassword, escapeDnValue } from './support/directory-admin.js';
+import {
+  type Action,
+  actions,
+  assertDeltaEqualsFull,
+  change,
+  checkDelta,
+  isRefusal,
+  type Place,
+  type PropertyWorld,
+} from './support/delta-property.js';
+
+const NAMES = ['dap-p0', 'dap-p1', 'dap-p2', 'dap-p3', 'dap-p4', 'dap-p5'];
+const GROUPS = ['dap-ga', 'dap-gb', 'dap-gc'];
+/**
+ * What Samba answers to a change that cannot apply in the current state (not a failure of the test):
+ * noSuchAttribute, constraintViolation, attributeOrValueExists, noSuchObject, unwillingToPerform,
+ * objectClassViolation, notAllowedOnRDN, entryAlreadyExists.
+ */
+const REFUSALS = [16, 19, 20, 32, 53, 65, 67, 68];
+const RUNS = Number(process.env.FC_RUNS_AD ?? 100);
+/** userAccountControl: NORMAL_ACCOUNT, with ACCOUNTDISABLE. */
+const ENABLED = '512';
+const DISABLED = '514';
+
+const password = (user: string) => `Prop-${user}-pass1`;
+
+describe('delta sync equals the full sync on Samba AD (uSNChanged)', () => {
+  let samba: SambaInfo;
+  let db: TestDatabase;
+  let app: INestApplication;
+  let admin: Client;
+  const where = new Map<string, Place>();
+  const base = () => `OU=dap-people,${samba.baseDn}`;
+  const ou = (p: Place) =>
+    p === 'people' ? base() : p === 'eng' ? `OU=dap-eng,${base()}` : `OU=dap-alumni,${samba.baseDn}`;
+  const dnOf = (user: string, p: Place) => `CN=${escapeDnValue(user)},${ou(p)}`;
+  const groupDn = (cn: string) => `CN=${cn},${samba.groupsDn}`;
+
+  beforeAll(async () => {
+    samba = directoryInfo('ad') as SambaInfo;
+    admin = await adminClient(samba);
+    for (const dn of [base(), ou('eng'), ou('alumni')]) {
+      await admin.add(dn, { objectClass: ['top', 'organizationalUnit'], ou: dn.slice(3, dn.indexOf(',')) });
+    }
+    // groupType: global security group.
+    const groupType = String(0x2 - 0x80000000);
+    for (const cn of GROUPS)
+      await admin.add(groupDn(cn), { objectClass: ['top', 'group'], cn, sAMAccountName: cn, groupType });
+    await admin.modify(groupDn('dap-gb'), change('add', 'member', groupDn('dap-gc')));
+    for (const user of ['dap-anchor1', 'dap-anchor2']) await createEntry(user, 'people');
+    db = await createTestDatabase('sqlite');
+    app = await createTestApp({
+      ...activeDirectoryEnv(samba),
+      LDAP_AUTH_SEARCH_BASE: base(),
+      DATABASE_URL: db.url,
+      LDAP_SYNC_USER_USERNAME: samba.serviceUser,
+      LDAP_SYNC_USER_PASSWORD: samba.servicePassword,
+      LDAP_SYNC_ENABLED: 'false',
+      LDAP_SYNC_MAX_REMOVALS: '100%',
+      LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
+      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+      LDAP_NESTED_GROUPS: 'true',
+      LDAP_SYNCED_GROUPS: [groupDn('dap-ga'), groupDn('dap-gb')].join(':'),
+    });
+    for (const user of ['dap-anchor1', 'dap-anchor2']) {
+      expect((await postLogin(app, user, password(user))).status).toBe(200);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await admin?.unbind().catch(() => undefined);
+    await app?.close();
+    await db?.drop();
+  });
+
+  async function createEntry(user: string, p: Place): Promise<void> {
+    await admin.add(dnOf(user, p), [
+      new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+      new Attribute({ type: 'sAMAccountName', values: [user] }),
+      new Attribute({ type: 'userPrincipalName', values: [`${user}@${samba.realm}`] }),
+      new Attribute({ type: 'sn', values: ['Prop'] }),
+      new Attribute({ type: 'mail', values: [`${user}@prop.example.com`] }),
+      new Attribute({ type: 'unicodePwd', values: [adPassword(password(user))] }),
+      new Attribute({ type: 'userAccountControl', values: [ENABLED] }),
+    ]);
+    where.set(user, p);
+  }
+
+  /** Applies one change; one the directory refuses (a name taken, a member already there) changes nothing. */
+  async function apply(a: Action): Promise<void> {
+    const at = 'name' in a ? where.get(a.name) : undefined;
+    try {
+      switch (a.kind) {
+        case 'create':
+          if (!at) await createEntry(a.name, a.place);
+          return;
+        case 'delete':
+          if (at) await admin.del(dnOf(a.name, at));
+          where.delete(a.name);
+          return;
+        case 'mail':
+          if (at)
+            await admin.modify(dnOf(a.name, at), change('replace', 'mail', `${a.name}.${a.value}@prop.example.com`));
+          return;
+        case 'rename':
+          if (at && !where.has(a.to)) {
+            await admin.modifyDN(dnOf(a.name, at), `CN=${escapeDnValue(a.to)}`);
+            where.delete(a.name);
+            where.set(a.to, at);
+            await admin.modify(dnOf(a.to, at), [
+              change('replace', 'sAMAccountName', a.to),
+              change('replace', 'userPrincipalName', `${a.to}@${samba.realm}`),
+            ]);
+          }
+          return;
+        case 'move':
+          if (at && at !== a.place) {
+            await admin.modifyDN(dnOf(a.name, at), `CN=${escapeDnValue(a.name)},${ou(a.place)}`);
+            where.set(a.name, a.place);
+          }
+          return;
+        case 'member':
+          if (at) await admin.modify(groupDn(a.group), change(a.add ? 'add' : 'delete', 'member', dnOf(a.name, at)));
+          return;
+        case 'nest':
+          await admin.modify(groupDn('dap-ga'), change(a.add ? 'add' : 'delete', 'member', groupDn('dap-gc')));
+          return;
+        case 'disable':
+          if (at)
+            await admin.modify(
+              dnOf(a.name, at),
+              change('replace', 'userAccountControl', a.disabled ? DISABLED : ENABLED),
+            );
+          return;
+        case 'login':
+          if (at && at !== 'alumni') await postLogin(app, a.name, password(a.name));
+          return;
+        case 'delta':
+          await checkDelta(world);
+      }
+    } catch (error) {
+      if (!isRefusal(error, REFUSALS)) throw error;
+    }
+  }
+
+  async function directoryUuids(): Promise<Set<string>> {
+    const { searchEntries } = await admin.search(base(), {
+      scope: 'sub',
+      filter: '(&(objectClass=user)(objectCategory=person))',
+      attributes: ['objectGUID'],
+      explicitBufferAttributes: ['objectGUID'],
+    });
+    return new Set(searchEntries.map((e) => guidText(e.objectGUID as Buffer)));
+  }
+
+  const world: PropertyWorld = {
+    get app() {
+      return app;
+    },
+    apply,
+    directoryUuids,
+    deltaMode: 'delta',
+  };
+
+  it(`holds over ${RUNS} random sequences of changes`, async () => {
+    await assertDeltaEqualsFull(world, actions(NAMES, GROUPS, true), RUNS, 8);
+  }, 900_000);
+});
+
+/** objectGUID as AD writes it: the first three fields little-endian. */
+function guidText(bytes: Buffer): string {
+  const hex = (from: number, to: number, reverse: boolean) => {
+    const part = [...bytes.subarray(from, to)];
+    return (reverse ? part.reverse() : part).map((b) => b.toString(16).padStart(2, '0')).join('');
+  };
+  return [hex(0, 4, true), hex(4, 6, true), hex(6, 8, true), hex(8, 10, false), hex(10, 16, false)].join('-');
+}

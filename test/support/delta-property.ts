@@ -1,0 +1,103 @@
+/**
+ * What the delta sync's property tests share (test/delta-sync-property*.e2e-spec.ts): the random changes, the
+ * run of a property over them, and the check after every delta: the app's LDAP users are exactly those it had
+ * whose entries are still in the search base, and a full sync finds nothing left to change. Each server's test
+ * says how a change is made on it. fast-check prints the seed and the shrunk sequence of a failure; FC_SEED /
+ * FC_RUNS reproduce or widen a run.
+ */
+import { expect } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import fc from 'fast-check';
+import { Attribute, Change } from 'ldapts';
+import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
+import { appDataSource } from './app.js';
+import { expectFullSyncFindsNothing } from './delta-sync.js';
+
+export type Place = 'people' | 'eng' | 'alumni';
+
+export type Action =
+  | { kind: 'create'; name: string; place: Place }
+  | { kind: 'delete'; name: string }
+  | { kind: 'mail'; name: string; value: number }
+  | { kind: 'rename'; name: string; to: string }
+  | { kind: 'move'; name: string; place: Place }
+  | { kind: 'member'; name: string; group: string; add: boolean }
+  | { kind: 'nest'; add: boolean }
+  | { kind: 'disable'; name: string; disabled: boolean }
+  | { kind: 'login'; name: string }
+  | { kind: 'delta' };
+
+/** Random changes to users `names` and groups `groups`; disabling accounts only where the server has it (AD). */
+export function actions(names: string[], groups: string[], withDisable: boolean): fc.Arbitrary<Action> {
+  const name = fc.constantFrom(...names);
+  const place = fc.constantFrom<Place>('people', 'eng', 'alumni');
+  const kinds: Array<fc.Arbitrary<Action>> = [
+    fc.record({ kind: fc.constant('create' as const), name, place }),
+    fc.record({ kind: fc.constant('delete' as const), name }),
+    fc.record({ kind: fc.constant('mail' as const), name, value: fc.nat(3) }),
+    fc.record({ kind: fc.constant('rename' as const), name, to: name }),
+    fc.record({ kind: fc.constant('move' as const), name, place }),
+    fc.record({ kind: fc.constant('member' as const), name, group: fc.constantFrom(...groups), add: fc.boolean() }),
+    fc.record({ kind: fc.constant('nest' as const), add: fc.boolean() }),
+    fc.record({ kind: fc.constant('login' as const), name }),
+    fc.constant({ kind: 'delta' as const }),
+  ];
+  if (withDisable) kinds.push(fc.record({ kind: fc.constant('disable' as const), name, disabled: fc.boolean() }));
+  return fc.oneof(...kinds);
+}
+
+export interface PropertyWorld {
+  app: INestApplication;
+  /** Applies one change to the directory (a `delta` action runs checkDelta). */
+  apply(action: Action): Promise<void>;
+  /** The stable ids of the user entries now in the search base, as the app stores them. */
+  directoryUuids(): Promise<Set<string>>;
+  /** What every delta after the first must report (where nothing in the setup makes a delta read everything). */
+  deltaMode?: 'delta';
+}
+
+/** A delta; then the rows are those it had whose entries are in the base, and a full sync has nothing to do. */
+export async function checkDelta(world: PropertyWorld): Promise<void> {
+  const before = await rowUuids(world.app);
+  const inBase = await world.directoryUuids();
+  const report = await world.app.get(LdapSyncService).run({ delta: true });
+  expect(report.status).toBe('succeeded');
+  if (world.deltaMode) expect({ mode: report.mode, why: report.modeReason }).toEqual({ mode: world.deltaMode });
+  expect(await rowUuids(world.app)).toEqual(before.filter((uuid) => inBase.has(uuid)));
+  await expectFullSyncFindsNothing(world.app, report);
+}
+
+/** The property over `runs` random sequences of changes, each followed by a delta and its check. */
+export async function assertDeltaEqualsFull(
+  world: PropertyWorld,
+  action: fc.Arbitrary<Action>,
+  runs: number,
+  maxLength = 12,
+): Promise<void> {
+  await world.app.get(LdapSyncService).run({ delta: true });
+  const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
+  await fc.assert(
+    fc.asyncProperty(fc.array(action, { minLength: 1, maxLength }), async (sequence) => {
+      for (const a of sequence) await world.apply(a);
+      await checkDelta(world);
+    }),
+    { numRuns: runs, seed, endOnFailure: true },
+  );
+}
+
+async function rowUuids(app: INestApplication): Promise<string[]> {
+  const rows = await appDataSource(app).query<Array<{ ldap_uuid: string }>>(
+    'SELECT ldap_uuid FROM users WHERE ldap_uuid IS NOT NULL ORDER BY ldap_uuid',
+  );
+  return rows.map((r) => r.ldap_uuid);
+}
+
+export function change(operation: 'add' | 'delete' | 'replace', type: string, value: string): Change {
+  return new Change({ operation, modification: new Attribute({ type, values: [value] }) });
+}
+
+/** Whether `error` is the server refusing a change that cannot apply in the current state (result `codes`). */
+export function isRefusal(error: unknown, codes: readonly number[]): boolean {
+  const code = (error as { code?: number }).code;
+  return code !== undefined && codes.includes(code);
+}
