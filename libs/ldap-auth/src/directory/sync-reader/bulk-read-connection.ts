@@ -188,18 +188,10 @@ export class BulkReadConnection {
     cookie: string | undefined,
   ): Promise<ContentSyncRefresh> {
     if (cookie === '') throw new TypeError('syncRefresh: cookie must be undefined (no cookie) or a cookie, not empty');
-    const messageId = this.nextMessageId();
-    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
-    const controls = [...(options.controls ?? []), new SyncRequestControl(cookie)];
-    const request = new SearchRequest({
-      messageId,
-      baseDN,
-      scope: options.scope,
-      filter,
-      attributes: options.attributes,
-      controls,
-    });
-    const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
+    const { messageId, request, binary } = this.searchRequest(baseDN, options, [
+      ...(options.controls ?? []),
+      new SyncRequestControl(cookie),
+    ]);
     const collector = new ContentSyncCollector(cookie);
     let refresh: ContentSyncRefresh | undefined;
     try {
@@ -244,16 +236,10 @@ export class BulkReadConnection {
     cookie: string | undefined,
     onMessage: () => void,
   ): Promise<void> {
-    const messageId = this.nextMessageId();
-    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
-    const request = new SearchRequest({
-      messageId,
-      baseDN,
-      scope: options.scope,
-      filter,
-      attributes: options.attributes,
-      controls: [...(options.controls ?? []), new SyncRequestControl(cookie || undefined, 'refreshAndPersist')],
-    });
+    const { messageId, request } = this.searchRequest(baseDN, options, [
+      ...(options.controls ?? []),
+      new SyncRequestControl(cookie || undefined, 'refreshAndPersist'),
+    ]);
     return this.exchange(
       request.write(),
       messageId,
@@ -296,17 +282,7 @@ export class BulkReadConnection {
     page: SearchPage,
     maxEntries: number,
   ): Promise<Buffer | undefined> {
-    const messageId = this.nextMessageId();
-    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
-    const request = new SearchRequest({
-      messageId,
-      baseDN,
-      scope: options.scope,
-      filter,
-      attributes: options.attributes,
-      controls,
-    });
-    const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
+    const { messageId, request, binary } = this.searchRequest(baseDN, options, controls);
     let cookie: Buffer | undefined;
     await this.exchange(request.write(), messageId, binary, (response, done) => {
       if (response.op === LdapResponseOp.searchEntry && 'entry' in response) {
@@ -326,6 +302,22 @@ export class BulkReadConnection {
       }
     });
     return cookie;
+  }
+
+  /** A search request with the next message id, and the attributes whose values stay Buffers. */
+  private searchRequest(baseDN: string, options: BulkSearchOptions, controls: Control[]) {
+    const messageId = this.nextMessageId();
+    const filter = typeof options.filter === 'string' ? FilterParser.parseString(options.filter) : options.filter;
+    const request = new SearchRequest({
+      messageId,
+      baseDN,
+      scope: options.scope,
+      filter,
+      attributes: options.attributes,
+      controls,
+    });
+    const binary = new Set((options.binaryAttributes ?? []).map((a) => a.toLowerCase()));
+    return { messageId, request, binary };
   }
 
   /**
