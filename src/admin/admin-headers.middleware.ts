@@ -1,11 +1,11 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LDAP_ADMIN_HEADERS } from '@nest-ldap-auth/ldap-auth';
 
-/** The admin page's security headers on every /admin response, errors and redirects included. */
+/** The admin page's security headers on every /admin response, errors and redirects included (Node's objects on either adapter). */
 @Injectable()
 export class AdminHeadersMiddleware implements NestMiddleware {
-  use(_req: Request, res: Response, next: NextFunction): void {
+  use(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
     for (const [name, value] of Object.entries(LDAP_ADMIN_HEADERS)) res.setHeader(name, value);
     next();
   }

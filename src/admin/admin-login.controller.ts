@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Inject, NotFoundException, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { Request, Response } from 'express';
+import { seeOther, sendResponse, type HttpRequest, type HttpResponse } from '../http/http-platform.js';
 import {
   adminPage,
   html,
@@ -29,22 +29,21 @@ export class AdminLoginController {
   ) {}
 
   @Get('login')
-  form(@Res() res: Response): void {
+  form(@Res() res: HttpResponse): void {
     this.render(res, 200);
   }
 
   @Post('login')
   @UseGuards(LoginThrottlerGuard)
-  async login(@Req() req: Request, @Res() res: Response, @Body() body: Form): Promise<void> {
+  async login(@Req() req: HttpRequest, @Res() res: HttpResponse, @Body() body: Form): Promise<void> {
     this.ensureOn();
     if (!this.sessions.loginTokenMatches(req, body?._csrf))
       return this.render(res, 403, 'The form expired: try again.');
     const { usernameField, passwordField } = this.options;
     try {
       const user = await this.logins.login(body?.[usernameField], body?.[passwordField]);
-      res.setHeader('Set-Cookie', this.sessions.start(user.id));
       // 303: the throttle counts it as a success (see LoginThrottlerGuard); the page checks the admin group.
-      res.redirect(303, '/admin/ldap');
+      seeOther(res, '/admin/ldap', { 'Set-Cookie': this.sessions.start(user.id) });
     } catch (error) {
       // The reason is in the log (LdapLoginService); the form says no more than POST /auth/login does.
       if (error instanceof InvalidCredentialsError) return this.render(res, 401, 'Wrong username or password.');
@@ -53,18 +52,17 @@ export class AdminLoginController {
   }
 
   @Post('logout')
-  logout(@Req() req: Request, @Res() res: Response, @Body() body: Form): void {
+  logout(@Req() req: HttpRequest, @Res() res: HttpResponse, @Body() body: Form): void {
     this.ensureOn();
     const token = this.sessions.tokenFor(req);
-    if (token && body?._csrf === token) res.setHeader('Set-Cookie', this.sessions.end());
-    res.redirect(303, '/admin/login');
+    seeOther(res, '/admin/login', token && body?._csrf === token ? { 'Set-Cookie': this.sessions.end() } : {});
   }
 
   private ensureOn(): void {
     if (!this.config.adminGroup) throw new NotFoundException();
   }
 
-  private render(res: Response, status: number, error?: string): void {
+  private render(res: HttpResponse, status: number, error?: string): void {
     this.ensureOn();
     const { setCookie, token } = this.sessions.loginNonce();
     const { usernameField, passwordField } = this.options;
@@ -87,6 +85,7 @@ export class AdminLoginController {
       </form>
       <p class="muted">Members of LDAP_ADMIN_GROUP only.</p>
     </section>`;
-    res.status(status).setHeader('Set-Cookie', setCookie).type('html').send(adminPage('LDAP admin', body));
+    const headers = { 'Set-Cookie': setCookie, 'Content-Type': 'text/html; charset=utf-8' };
+    sendResponse(res, status, headers, adminPage('LDAP admin', body));
   }
 }

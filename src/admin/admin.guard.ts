@@ -12,7 +12,7 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { Request, Response } from 'express';
+import { seeOther, type HttpRequest, type HttpResponse } from '../http/http-platform.js';
 import { LdapAdminService, LdapLoginService, oneLine } from '@nest-ldap-auth/ldap-auth';
 import { appConfig } from '../config/app.config.js';
 import { AdminSessions } from './admin-sessions.js';
@@ -41,7 +41,7 @@ export class AdminGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const group = this.config.adminGroup;
     if (!group) throw new NotFoundException();
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const session = this.sessions.read(req);
     if (!session) throw new AdminLoginRequired();
     let member: boolean;
@@ -68,6 +68,6 @@ export class AdminGuard implements CanActivate {
 @Catch(AdminLoginRequired)
 export class AdminLoginRedirect implements ExceptionFilter {
   catch(_error: AdminLoginRequired, host: ArgumentsHost): void {
-    host.switchToHttp().getResponse<Response>().redirect(303, '/admin/login');
+    seeOther(host.switchToHttp().getResponse<HttpResponse>(), '/admin/login');
   }
 }

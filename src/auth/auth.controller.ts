@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { Request } from 'express';
+import type { HttpRequest } from '../http/http-platform.js';
 import { LdapGuard, type AppUser } from '@nest-ldap-auth/ldap-auth';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { LoginThrottlerGuard } from './login-throttler.guard.js';
@@ -13,7 +13,7 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @UseGuards(LoginThrottlerGuard, LdapGuard)
-  async login(@Req() req: Request): Promise<{ accessToken: string; user: AppUser }> {
+  async login(@Req() req: HttpRequest): Promise<{ accessToken: string; user: AppUser }> {
     const user = req.user as AppUser;
     const accessToken = await this.jwt.signAsync({ sub: String(user.id), username: user.username });
     return { accessToken, user };
@@ -21,7 +21,7 @@ export class AuthController {
 
   @Get('me')
   @UseGuards(JwtAuthGuard)
-  me(@Req() req: Request): AppUser {
+  me(@Req() req: HttpRequest): AppUser {
     return req.user as AppUser;
   }
 }

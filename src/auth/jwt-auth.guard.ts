@@ -7,7 +7,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { Request } from 'express';
+import type { HttpRequest } from '../http/http-platform.js';
 import { DatabaseUnavailableError, LdapLoginService } from '@nest-ldap-auth/ldap-auth';
 
 /** Accepts `Authorization: Bearer <token>` for a user who still exists and is active. */
@@ -21,7 +21,7 @@ export class JwtAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const [scheme, token] = (req.headers.authorization ?? '').split(' ');
     if (scheme !== 'Bearer' || !token) throw new UnauthorizedException();
     let payload: { sub?: string };

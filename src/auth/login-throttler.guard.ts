@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { rawResponse, type HttpRequest, type HttpResponse } from '../http/http-platform.js';
 import {
   LDAP_AUTH_RESOLVED_OPTIONS,
   ldapAuthMetrics,
@@ -28,8 +28,9 @@ export class LoginThrottlerGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
+    const req = http.getRequest<HttpRequest>();
+    // Node's response under either adapter: its 'close' event and final status.
+    const res = rawResponse(http.getResponse<HttpResponse>());
     const body = req.body as Record<string, unknown> | undefined;
     const keys = loginThrottleKeys(req.ip, body?.[this.options.usernameField], (name) =>
       this.formatter.toLookupName(name),

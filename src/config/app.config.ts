@@ -9,12 +9,13 @@ import {
   redactUrl,
 } from '@nest-ldap-auth/ldap-auth';
 import { logSettingsFromEnvironment } from '../logging/log-settings.js';
+import { HTTP_ADAPTERS, type HttpAdapterKind } from '../http/http-adapter-kind.js';
 
 /** Heading of the demo app's own configuration problems (the LDAP library's are "Invalid LDAP configuration"). */
 export const APP_CONFIGURATION_HEADING = 'Invalid app configuration';
 
 /**
- * A variable of the demo app itself (PORT, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*, METRICS_ENABLED, LDAP_ADMIN_GROUP,
+ * A variable of the demo app itself (PORT, HTTP_ADAPTER, JWT_SECRET, DATABASE_URL, LOGIN_THROTTLE_*, METRICS_ENABLED, LDAP_ADMIN_GROUP,
  * LDAP_DEV_DIRECTORY_LDIF) is wrong. Each problem names the variable and says what is allowed.
  */
 export class AppConfigurationError extends Error {
@@ -27,6 +28,8 @@ export class AppConfigurationError extends Error {
 export interface AppConfig {
   production: boolean;
   port: number;
+  /** Express (the default) or Fastify: see src/http/http-platform.ts. */
+  httpAdapter: HttpAdapterKind;
   host: string;
   databaseUrl: string;
   jwtSecret: string;
@@ -145,8 +148,12 @@ export function appConfigFromEnvironment(
     problems.push(
       `LDAP_ADMIN_GROUP must be the DN of a group, such as cn=ldap-admins,ou=groups,dc=example,dc=com (got ${JSON.stringify(adminGroup)})`,
     );
+  const httpAdapter = (env.HTTP_ADAPTER?.trim().toLowerCase() || 'express') as HttpAdapterKind;
+  if (!HTTP_ADAPTERS.includes(httpAdapter))
+    problems.push(`HTTP_ADAPTER must be express or fastify (got ${JSON.stringify(env.HTTP_ADAPTER)})`);
   if (problems.length) throw new AppConfigurationError(problems);
   return {
+    httpAdapter,
     adminGroup,
     metricsEnabled: metricsText !== 'false',
     loginThrottleLimit,

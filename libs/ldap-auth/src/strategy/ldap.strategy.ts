@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passport from 'passport';
-import type { Request } from 'express';
 import { LDAP_AUTH_RESOLVED_OPTIONS, LDAP_STRATEGY_NAME } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapLoginService } from '../login/ldap-login.service.js';
@@ -24,7 +23,8 @@ export class LdapPassportStrategy extends passport.Strategy {
     super();
   }
 
-  override authenticate(req: Request): void {
+  /** `req` is the adapter's request, Express's or Fastify's: both carry the parsed `body`. */
+  override authenticate(req: { body?: unknown }): void {
     const body: unknown = req.body;
     const record = body && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
     const username = record?.[this.fields.usernameField];
