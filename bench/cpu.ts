@@ -34,14 +34,21 @@ export interface CpuShare {
   others: number | null;
 }
 
-/** `postgres`: also sample PostgreSQL's processes (otherwise they count among the others). */
-export function cpuSnapshot(slapdPid: number, appPid?: number, postgres = false): CpuSnapshot {
+/**
+ * `database`: also sample the database server's processes (otherwise they count among the others): `true` or
+ * `'postgres'` for PostgreSQL, `'mariadbd'` for MariaDB. They are reported in the `postgres` fields.
+ */
+export function cpuSnapshot(
+  slapdPid: number,
+  appPid?: number,
+  database: boolean | DatabaseServer = false,
+): CpuSnapshot {
   return {
     at: performance.now(),
     bench: process.cpuUsage(),
     slapdTicks: processTicks(slapdPid),
     appTicks: appPid === undefined ? null : processTicks(appPid),
-    postgresTicks: postgres ? postgresTicks() : null,
+    postgresTicks: database ? serverTicks(database === true ? 'postgres' : database) : null,
     busyTicks: busyTicks(),
   };
 }
@@ -95,8 +102,11 @@ export function cpuSeconds(from: CpuSnapshot, to: CpuSnapshot): CpuSeconds {
   };
 }
 
-/** utime + stime of every process named postgres, by pid. */
-function postgresTicks(): Map<number, number> | null {
+/** The process names of the database servers the login bench runs on. */
+export type DatabaseServer = 'postgres' | 'mariadbd';
+
+/** utime + stime of every process of that name, by pid. */
+function serverTicks(server: DatabaseServer): Map<number, number> | null {
   try {
     const ticks = new Map<number, number>();
     for (const name of readdirSync('/proc')) {
@@ -107,7 +117,7 @@ function postgresTicks(): Map<number, number> | null {
       } catch {
         continue;
       }
-      if (!stat.includes(' (postgres) ')) continue;
+      if (!stat.includes(` (${server}) `)) continue;
       const fields = stat.split(') ')[1].split(' ');
       ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, logTail, stopProcess, waitForPorts, type ServerProcess } from '../test/support/servers.js';
 import type { SlapdInfo } from '../test/support/slapd.js';
-import type { LoginImplementation, Outcome } from './logins.js';
+import { databaseServerOf, type LoginImplementation, type Outcome } from './logins.js';
 
 /** This file runs compiled, from dist/bench/bench/. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -86,20 +86,23 @@ async function startApp(
     throw error;
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  /** BENCH_APP_PROFILE: the preloaded profiler writes the app's profile so far on SIGUSR2; give it a moment. */
+  const profileSoFar = async () => {
+    if (!process.env.BENCH_APP_PROFILE) return;
+    process.kill(proc.pid, 'SIGUSR2');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+  };
   return {
     name: label,
     key,
     pid: proc.pid,
     port,
-    postgres: options.databaseUrl.startsWith('postgres'),
+    postgres: databaseServerOf(options.databaseUrl.split(':', 1)[0]),
     login: (username, password) => postLogin(agent, port, username, password),
+    profileSoFar,
     async close() {
       agent.destroy();
-      if (process.env.BENCH_APP_PROFILE) {
-        // The preloaded profiler writes the app's profile on SIGUSR2; give it a moment.
-        process.kill(proc.pid, 'SIGUSR2');
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-      }
+      await profileSoFar();
       await stopProcess(proc);
       if (proc.hasExited() && !(await proc.exited).match(/^(0|SIGTERM)$/)) {
         console.error(`${label} exited with ${await proc.exited}:\n${await logTail(logFile)}`);

@@ -19,6 +19,7 @@ import {
 // Internal, not part of the package's surface: this file reads the directory through it directly.
 import { LdapDirectory } from '../libs/ldap-auth/src/directory/ldap-directory.js';
 import type { SlapdInfo } from '../test/support/slapd.js';
+import type { DatabaseServer } from './cpu.js';
 
 export type Outcome = 'ok' | 'refused';
 
@@ -31,9 +32,11 @@ export interface LoginImplementation {
   pid?: number;
   /** The port an app in its own process listens on (HTTP scenario). */
   port?: number;
-  /** Records logins in PostgreSQL (whose CPU is then reported). */
-  postgres?: boolean;
+  /** The database server whose processes' CPU the cells measure (PostgreSQL's or MariaDB's). */
+  postgres?: DatabaseServer;
   login(username: string, password: string): Promise<Outcome>;
+  /** BENCH_APP_PROFILE: an app in its own process writes its CPU profile so far (one file per mode). */
+  profileSoFar?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -234,7 +237,7 @@ export async function ourFullLogin(
   const service = context.get(LdapLoginService);
   return {
     name: `ours: full login (LdapLoginService + ${database.label})`,
-    postgres: database.key === 'postgres',
+    postgres: databaseServerOf(database.key),
     key: `ours-full-login-${database.key}`,
     async login(username, password) {
       try {
@@ -247,4 +250,11 @@ export async function ourFullLogin(
     },
     close: () => context.close(),
   };
+}
+
+/** The server process of a database kind or URL scheme (none for SQLite, which runs in the app). */
+export function databaseServerOf(kind: string): DatabaseServer | undefined {
+  if (kind === 'postgres' || kind === 'postgresql') return 'postgres';
+  if (kind === 'mariadb' || kind === 'mysql') return 'mariadbd';
+  return undefined;
 }
