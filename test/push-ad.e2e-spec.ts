@@ -88,6 +88,13 @@ describe('pushed changes on Samba AD (change notifications) through the demo', (
       .filter((l) => /sync|push|change/i.test(l))
       .join('\n');
 
+  /** Whether, after log line `from`, the stream was opened again and a delta ran after that. */
+  function reopened(from: number): boolean {
+    const lines = logsOf(app).slice(from);
+    const watching = lines.findIndex((l) => l.includes('Watching the directory for changes'));
+    return watching >= 0 && lines.slice(watching + 1).some((l) => l.includes('LDAP delta sync succeeded'));
+  }
+
   /** Milliseconds from `since` until the user's token (issued before) is refused. */
   async function refusedAfter(user: FixtureUser, since: number, timeoutMs: number): Promise<number> {
     await waitFor(async () => (await me(user)).status === 401, timeoutMs).catch((error: unknown) => {
@@ -120,13 +127,16 @@ describe('pushed changes on Samba AD (change notifications) through the demo', (
     const disabled = Date.now();
     // Down for a while: the stream was lost, and a reconnection was refused too.
     await waitFor(() => Promise.resolve(lost() >= before + 2), 20_000);
+    const resumed = logsOf(app).length;
     proxy.refuse(false);
     const picked = await refusedAfter(second, disabled, 30_000);
     process.stdout.write(
       `a user disabled while the push connection was down was refused ${picked} ms after (Samba AD)\n`,
     );
 
-    // Open again: the next change is pushed as the first one was.
+    // Open again (the delta run once the server took the searches came after it), and the next change is
+    // pushed as the first one was.
+    await waitFor(() => Promise.resolve(reopened(resumed)), 30_000);
     expect((await me(third)).status).toBe(200);
     await setAccountDisabled(samba, third.username, true);
     const delay = await refusedAfter(third, Date.now(), 15_000);
