@@ -61,7 +61,8 @@ export async function watchAdChanges(
   );
   const ended = Promise.race(watches);
   ended.catch(() => undefined); // awaited below, after the barrier
-  // The server answers requests on a connection in order: once a later one is answered, the searches are in place.
+  // Samba takes a connection's requests one at a time: once a later one is answered, the searches are in place.
+  // A server that answers out of order may run that delta early: a change in between waits for the polled one.
   const barrier = client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
   if ((await Promise.race([ended.then(() => false), barrier.then(() => true)])) === true) onChange();
   await ended;
