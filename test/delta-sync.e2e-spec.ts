@@ -6,13 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import net from 'node:net';
 import request from 'supertest';
 import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
 import { appDataSource, createTestApp, logsOf, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { openLdapEnv } from './support/env.js';
 import { type SlapdHandle, startSlapd } from './support/slapd.js';
+import { type DroppingProxy, startDroppingProxy } from './support/tcp-proxy.js';
 import {
   addUserToGroup,
   createGroup,
@@ -355,35 +355,3 @@ describe('pushed changes through the demo (refreshAndPersist)', () => {
     await expectFullSyncFindsNothing(app);
   }, 60_000);
 });
-
-interface DroppingProxy {
-  url: string;
-  dropAll(): void;
-  close(): Promise<void>;
-}
-
-/** A TCP proxy to slapd whose open connections can all be cut at once (the push stream among them). */
-async function startDroppingProxy(targetPort: number): Promise<DroppingProxy> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `ldap://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    dropAll: () => sockets.forEach((socket) => socket.destroy()),
-    close: () =>
-      new Promise<void>((resolve) => {
-        sockets.forEach((socket) => socket.destroy());
-        server.close(() => resolve());
-      }),
-  };
-}

@@ -69,3 +69,50 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * A TCP proxy whose open connections can all be cut at once (a push stream among them), and which can close
+ * every new connection as soon as it is accepted for a while (the directory out of reach).
+ */
+export interface DroppingProxy {
+  /** `scheme://127.0.0.1:port` (TLS, if any, passes through: the client checks the server's certificate). */
+  url: string;
+  dropAll(): void;
+  /** While on, a new connection is closed as soon as it is accepted. */
+  refuse(on: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startDroppingProxy(
+  targetPort: number,
+  scheme: 'ldap' | 'ldaps' = 'ldap',
+): Promise<DroppingProxy> {
+  const sockets = new Set<net.Socket>();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `${scheme}://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    dropAll: () => sockets.forEach((socket) => socket.destroy()),
+    refuse: (on) => (refusing = on),
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((socket) => socket.destroy());
+        server.close(() => resolve());
+      }),
+  };
+}

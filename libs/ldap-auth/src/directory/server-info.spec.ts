@@ -14,6 +14,7 @@ describe('serverInfoFromRootDse', () => {
       activeDirectory: true,
       whoAmI: false,
       contentSync: false,
+      changeNotifications: false,
       namingContexts: ['dc=example,dc=test', 'cn=configuration,dc=example,dc=test'],
       subschemaSubentry: undefined,
     });
@@ -37,11 +38,24 @@ describe('serverInfoFromRootDse', () => {
     expect(serverInfoFromRootDse(rootDse(['1.2.840.113556.1.4.319'])).contentSync).toBe(false);
   });
 
+  it('sees AD change notifications where supportedControl lists LDAP_SERVER_NOTIFICATION_OID', () => {
+    const rootDse = (supportedControl: string[]) => ({
+      dn: '',
+      supportedControl,
+      namingContexts: 'DC=example,DC=test',
+    });
+    expect(
+      serverInfoFromRootDse(rootDse(['1.2.840.113556.1.4.319', '1.2.840.113556.1.4.528'])).changeNotifications,
+    ).toBe(true);
+    expect(serverInfoFromRootDse(rootDse(['1.2.840.113556.1.4.319'])).changeNotifications).toBe(false);
+  });
+
   it('knows nothing of a server whose root DSE could not be read', () => {
     expect(serverInfoFromRootDse(undefined)).toEqual({
       activeDirectory: false,
       whoAmI: false,
       contentSync: false,
+      changeNotifications: false,
       namingContexts: [],
       subschemaSubentry: undefined,
     });

@@ -6,6 +6,8 @@ import { parentDn, tryNormalizeDn } from '../model/dn.js';
 export const AD_CAPABILITY_OID = '1.2.840.113556.1.4.800';
 /** RFC 4533 Sync Request control: the server does content synchronisation (OpenLDAP's syncprov overlay). */
 export const CONTENT_SYNC_OID = '1.3.6.1.4.1.4203.1.9.1.1';
+/** LDAP_SERVER_NOTIFICATION_OID (MS-ADTS 3.1.1.3.4.1.9): AD's change notifications (Samba AD's too). */
+export const CHANGE_NOTIFICATION_OID = '1.2.840.113556.1.4.528';
 /** RFC 4532 "Who am I?" extended operation. */
 export const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3';
 
@@ -27,6 +29,8 @@ export interface ServerInfo {
   whoAmI: boolean;
   /** The server advertises RFC 4533 content synchronisation (the Sync Request control) in supportedControl. */
   contentSync: boolean;
+  /** The server advertises AD's change notifications (LDAP_SERVER_NOTIFICATION_OID) in supportedControl. */
+  changeNotifications: boolean;
   /** Normalised DNs of the naming contexts it holds (the default one first on AD). */
   namingContexts: string[];
   /** Where its schema can be read. */
@@ -43,6 +47,7 @@ export function serverInfoFromRootDse(entry: Entry | undefined): ServerInfo {
     activeDirectory: values('supportedCapabilities').includes(AD_CAPABILITY_OID),
     whoAmI: values('supportedExtension').includes(WHO_AM_I_OID),
     contentSync: values('supportedControl').includes(CONTENT_SYNC_OID),
+    changeNotifications: values('supportedControl').includes(CHANGE_NOTIFICATION_OID),
     namingContexts: [...new Set(contexts)],
     subschemaSubentry: values('subschemaSubentry')[0],
   };

@@ -124,8 +124,9 @@ export interface LdapSyncOptions {
    */
   deltaInterval?: number;
   /**
-   * Keep the directory's change stream open (RFC 4533 refreshAndPersist, OpenLDAP syncprov) and run a delta as
-   * changes are written, on one replica at a time; needs deltas on (`deltaInterval`). @default true
+   * Keep the directory's change stream open (RFC 4533 refreshAndPersist on OpenLDAP syncprov, change
+   * notifications on Active Directory) and run a delta as changes are written, on one replica at a time; needs
+   * deltas on (`deltaInterval`). @default true
    */
   push?: boolean;
 }

@@ -27,6 +27,7 @@ import {
   LdapMessageTooLargeError,
   type LdapResponse,
   LdapResponseOp,
+  type LdapResult,
   pagedResultsCookie,
 } from './ldap-message-decoder.js';
 
@@ -225,30 +226,27 @@ export class BulkReadConnection {
   }
 
   /**
-   * RFC 4533 refreshAndPersist: the server first sends what changed since `cookie`, then keeps the search open
-   * and sends each change as it is written. `onMessage` is called for every message of it (the content is
-   * read again by a delta: this is only the signal). Resolves when the server ends the search; rejects when
-   * the connection fails. No timeout between messages: a quiet directory sends nothing for hours.
+   * A search the server keeps open, answering as the directory changes (refreshAndPersist, AD's change
+   * notifications): `onMessage` gets every message but the result, which `onDone` judges (throwing rejects).
+   * Resolves when the server ends the search; rejects when the connection fails. No timeout between
+   * messages: a quiet directory sends nothing for hours.
    */
-  watchChanges(
+  persistentSearch(
     baseDN: string,
     options: BulkSearchOptions,
-    cookie: string | undefined,
-    onMessage: () => void,
+    onMessage: (response: LdapResponse) => void,
+    onDone: (result: LdapResult, messageId: number) => void,
   ): Promise<void> {
-    const { messageId, request } = this.searchRequest(baseDN, options, [
-      ...(options.controls ?? []),
-      new SyncRequestControl(cookie || undefined, 'refreshAndPersist'),
-    ]);
+    const { messageId, request, binary } = this.searchRequest(baseDN, options, options.controls ?? []);
     return this.exchange(
       request.write(),
       messageId,
-      NO_BINARY,
+      binary,
       (response, done) => {
         if (response.op === LdapResponseOp.searchDone && 'result' in response) {
-          refuseRefreshResult(messageId, response.result, !!cookie);
+          onDone(response.result, messageId);
           done();
-        } else onMessage();
+        } else onMessage(response);
       },
       false,
     );
