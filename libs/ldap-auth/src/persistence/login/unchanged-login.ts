@@ -6,20 +6,29 @@ import type { DirectoryUser } from '../../model/directory-user.js';
 import { storedUsername, usernameKey } from '../../model/username-key.js';
 import type { UserRow } from '../user-row.js';
 import type { FittedEntry } from './login-column-fit.js';
+import type { LoginTimes } from './login-times.js';
 
-/** The login of a returning user whose row already says what the entry says: no transaction, two statements. */
+/**
+ * The login of a returning user whose row already says what the entry says: one read, no transaction; the
+ * login time goes to `times` (written behind the request) or, without it (SQLite), with a second statement.
+ */
 export class UnchangedLogin {
   private statements?: LoginStatements;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly times?: LoginTimes,
+  ) {}
 
   /**
    * The common login: the user's row (found by the entry's id, and no other row holding its name) already says
    * what the entry says, is active, and has exactly the managed groups the plan wants. Then nothing needs
-   * writing but the login time: one read of the row with all its groups, one update guarded on the row still
-   * being active (a deactivation between the two makes it miss). No transaction: the update is the only
-   * write. Returns null in every other case, and the full path (LdapLoginStore.recordLogin's transaction)
-   * decides. Raw, parameterised SQL: TypeORM's query building and hydration were most of this path's CPU.
+   * writing but the login time: one read of the row with all its groups. On SQLite (in-process, where the write
+   * costs little) one update guarded on the row still being active writes the time; elsewhere LoginTimes
+   * writes it within a second. Without the guard, a deactivation racing the read orders after the login: the
+   * token it issues is refused at its first use (findActiveUser re-reads is_active). Returns null in every
+   * other case, and the full path (LdapLoginStore.recordLogin's transaction) decides. Raw, parameterised
+   * SQL: TypeORM's query building and hydration were most of this path's CPU.
    */
   async record(
     entry: DirectoryUser,
@@ -59,8 +68,12 @@ export class UnchangedLogin {
         );
         if (!plan.join.every((g) => member.has(g.ldapDn)) || plan.leave.some((dn) => member.has(dn))) return null;
       }
-      const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
-      if (touched.affected !== 1) return null;
+      if (this.times) {
+        await this.times.record(own.id, new Date());
+      } else {
+        const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
+        if (touched.affected !== 1) return null;
+      }
       return {
         id: own.id,
         username: own.username,
