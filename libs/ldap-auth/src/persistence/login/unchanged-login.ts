@@ -7,6 +7,7 @@ import { storedUsername, usernameKey } from '../../model/username-key.js';
 import type { UserRow } from '../user-row.js';
 import type { FittedEntry } from './login-column-fit.js';
 import type { LoginTimes } from './login-times.js';
+import { PreparedRead } from './prepared-read.js';
 
 /**
  * The login of a returning user whose row already says what the entry says: one read, no transaction; the
@@ -14,11 +15,14 @@ import type { LoginTimes } from './login-times.js';
  */
 export class UnchangedLogin {
   private statements?: LoginStatements;
+  private readonly prepared: PreparedRead;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly times?: LoginTimes,
-  ) {}
+  ) {
+    this.prepared = new PreparedRead(dataSource);
+  }
 
   /**
    * The common login: the user's row (found by the entry's id, and no other row holding its name) already says
@@ -40,7 +44,9 @@ export class UnchangedLogin {
     const sql = (this.statements ??= loginStatements(this.dataSource));
     const runner = this.dataSource.createQueryRunner();
     try {
-      const rows = (await runner.query(sql.read(keys.length), [entry.uuid, ...keys])) as LoginRow[];
+      const read = sql.read(keys.length);
+      const name = `ldap_auth_login_read_${keys.length}`;
+      const rows = (await this.prepared.query(runner, name, read, [entry.uuid, ...keys])) as LoginRow[];
       const own = rows.find((row) => row.ldap_uuid === entry.uuid);
       if (!own) return null;
       const username = storedUsername(values, own.username);
