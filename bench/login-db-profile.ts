@@ -19,6 +19,8 @@ import pg from 'pg';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { LdapAuthModule, LdapLoginService, databaseOptionsFromUrl } from '../libs/ldap-auth/src/index.js';
 import { LdapLoginStore } from '../libs/ldap-auth/src/persistence/login/ldap-login.store.js';
+import { LoginTimes } from '../libs/ldap-auth/src/persistence/login/login-times.js';
+import type { TransactionRunner } from '../libs/ldap-auth/src/persistence/transaction-runner.js';
 import { startSlapd } from '../test/support/slapd.js';
 import { createTestDatabase } from '../test/support/databases.js';
 import { createLoginBenchDatabase } from './postgres.js';
@@ -86,6 +88,12 @@ async function main(): Promise<void> {
     const app = await NestFactory.createApplicationContext(ProfileModule, { logger: ['error', 'warn'] });
     const service = app.get(LdapLoginService);
     const store = app.get(LdapLoginStore, { strict: false });
+    if (kind === 'sqlite' && process.env.PROFILE_SQLITE_DEFERRED) {
+      // For comparison only: SQLite's login times written behind, as elsewhere (its default writes them at once).
+      const inner = store as unknown as { unchangedLogin: { times?: LoginTimes }; transactions: TransactionRunner };
+      const { dataSource, dialect } = inner.transactions;
+      inner.unchangedLogin.times = new LoginTimes(dataSource, dialect, console);
+    }
     const recorded: Array<Parameters<LdapLoginStore['recordLogin']>> = [];
     const record = store.recordLogin.bind(store);
     store.recordLogin = (...args) => {
