@@ -95,12 +95,15 @@ export class LoginTimes {
     }
   }
 
-  /** One statement setting each row's time, unless it holds a later one already (a full login's). */
+  /**
+   * One statement setting each row's time, unless it holds a later one already (a full login's). `updated_at`
+   * stays: a login time is no change of the user (MySQL moves it on any update unless the statement sets it).
+   */
   private statement(batch: Array<[number, unknown]>): [string, unknown[]] {
     if (this.sql.kind === 'postgres') {
       return [
-        'UPDATE users AS u SET last_login_at = GREATEST(COALESCE(u.last_login_at, v.at), v.at),' +
-          ' updated_at = CURRENT_TIMESTAMP FROM unnest($1::integer[], $2::timestamp[]) AS v(id, at) WHERE u.id = v.id',
+        'UPDATE users AS u SET last_login_at = GREATEST(COALESCE(u.last_login_at, v.at), v.at)' +
+          ' FROM unnest($1::integer[], $2::timestamp[]) AS v(id, at) WHERE u.id = v.id',
         [batch.map(([id]) => id), batch.map(([, at]) => at)],
       ];
     }
@@ -110,7 +113,7 @@ export class LoginTimes {
     );
     return [
       `UPDATE users u JOIN (${rows.join(' UNION ALL ')}) v ON u.id = v.id` +
-        ' SET u.last_login_at = GREATEST(COALESCE(u.last_login_at, v.at), v.at), u.updated_at = CURRENT_TIMESTAMP',
+        ' SET u.last_login_at = GREATEST(COALESCE(u.last_login_at, v.at), v.at), u.updated_at = u.updated_at',
       batch.flat(),
     ];
   }

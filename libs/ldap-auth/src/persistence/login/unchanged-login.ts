@@ -133,7 +133,8 @@ function loginStatements(dataSource: DataSource) {
     ` ORDER BY g.${q('name')}`;
   const readOne = read(1);
   const touch =
-    `UPDATE ${q('users')} SET ${q('last_login_at')} = ${p(1)}, ${q('updated_at')} = CURRENT_TIMESTAMP` +
+    // updated_at stays, as LoginTimes leaves it: a login time is no change of the user.
+    `UPDATE ${q('users')} SET ${q('last_login_at')} = ${p(1)}` +
     ` WHERE ${q('id')} = ${p(2)} AND ${q('is_active')} = ${p(3)} AND ${q('deactivated_by_sync')} = ${p(4)}`;
   const yes: unknown = driver.preparePersistentValue(true, column('isActive'));
   const no: unknown = driver.preparePersistentValue(false, column('deactivatedBySync'));
