@@ -78,16 +78,22 @@ export class LdapLoginStore implements OnModuleDestroy {
     const unchanged = await this.transactions.serialized(() =>
       this.unchangedLogin.record(entry, values, keys, fitted, plan),
     );
-    if (unchanged) return unchanged;
+    if (unchanged.user) return unchanged.user;
     // Events are published once the transaction committed (a retried or failed one publishes nothing).
     let events: Array<() => void> = [];
+    // Only when the read just now met rows without a key (a retry always): one round trip less for most logins.
+    let fill = unchanged.unkeyed;
     const user = await this.transaction(async (manager) => {
       events = [];
       const users = manager.getRepository(UserEntity);
       const query: Query = (sql, params) => manager.query(sql, params);
-      // Rows an app wrote without a key get theirs first: the lookups by key below then see every name.
-      const filled = await fillUsernameKeys(query, this.transactions.dialect);
-      for (const note of filled.notes) this.logger.debug(note);
+      // Rows an app wrote without a key get theirs first: the lookups by key below then see every name (a row
+      // written without one since that read is still read below, its key computed here).
+      if (fill) {
+        const filled = await fillUsernameKeys(query, this.transactions.dialect);
+        for (const note of filled.notes) this.logger.debug(note);
+      }
+      fill = true;
       // One statement reads the entry's row and every row holding one of its names (rows still without a key
       // are read too, and their keys computed here), so a concurrent first login of the same entry is either
       // seen here or fails our insert (and the transaction is retried).

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { UserEntity } from '../../entities/user.entity.js';
 import type { GroupSyncPlan } from '../../group-mirroring/group-sync.js';
 import type { AppUser } from '../../interfaces/app-user.interface.js';
@@ -40,58 +40,78 @@ export class UnchangedLogin {
     keys: string[],
     fitted: FittedEntry,
     plan: GroupSyncPlan | null,
-  ): Promise<AppUser | null> {
+  ): Promise<UnchangedLoginResult> {
     const sql = (this.statements ??= loginStatements(this.dataSource));
     const runner = this.dataSource.createQueryRunner();
     try {
       const read = sql.read(keys.length);
       const name = `ldap_auth_login_read_${keys.length}`;
       const rows = (await this.prepared.query(runner, name, read, [entry.uuid, ...keys])) as LoginRow[];
-      const own = rows.find((row) => row.ldap_uuid === entry.uuid);
-      if (!own) return null;
-      const username = storedUsername(values, own.username);
-      const key = username === undefined ? undefined : usernameKey(username);
-      if (own.username !== username || own.username_key !== key) return null;
-      // Another row holding the name (by its key, or by its name when it has no key): the full path decides.
-      if (rows.some((row) => row.id !== own.id && (row.username_key ?? usernameKey(row.username)) === key)) {
-        return null;
-      }
-      if (!sql.hydrate(own.is_active, 'isActive') || sql.hydrate(own.deactivated_by_sync, 'deactivatedBySync')) {
-        return null;
-      }
-      if (
-        own.email !== fitted.email ||
-        own.first_name !== fitted.firstName ||
-        own.last_name !== fitted.lastName ||
-        own.ldap_dn !== fitted.ldapDn
-      ) {
-        return null;
-      }
-      const groups = rows.filter((row) => row.id === own.id && row.group_id !== null);
-      if (plan) {
-        const member = new Set(
-          groups.filter((g) => Number(g.group_organisation_id) === plan.organisationId).map((g) => g.group_dn),
-        );
-        if (!plan.join.every((g) => member.has(g.ldapDn)) || plan.leave.some((dn) => member.has(dn))) return null;
-      }
-      if (this.times) {
-        await this.times.record(own.id, new Date());
-      } else {
-        const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
-        if (touched.affected !== 1) return null;
-      }
-      return {
-        id: own.id,
-        username: own.username,
-        email: own.email,
-        firstName: own.first_name,
-        lastName: own.last_name,
-        groups: groups.map((g) => ({ name: g.group_name!, ldapDn: g.group_dn })),
-      };
+      const user = await this.unchanged(runner, sql, rows, entry, values, fitted, plan);
+      return { user, unkeyed: rows.some((row) => row.username_key === null) };
     } finally {
       await runner.release();
     }
   }
+
+  private async unchanged(
+    runner: QueryRunner,
+    sql: LoginStatements,
+    rows: LoginRow[],
+    entry: DirectoryUser,
+    values: string[],
+    fitted: FittedEntry,
+    plan: GroupSyncPlan | null,
+  ): Promise<AppUser | null> {
+    const own = rows.find((row) => row.ldap_uuid === entry.uuid);
+    if (!own) return null;
+    const username = storedUsername(values, own.username);
+    const key = username === undefined ? undefined : usernameKey(username);
+    if (own.username !== username || own.username_key !== key) return null;
+    // Another row holding the name (by its key, or by its name when it has no key): the full path decides.
+    if (rows.some((row) => row.id !== own.id && (row.username_key ?? usernameKey(row.username)) === key)) {
+      return null;
+    }
+    if (!sql.hydrate(own.is_active, 'isActive') || sql.hydrate(own.deactivated_by_sync, 'deactivatedBySync')) {
+      return null;
+    }
+    if (
+      own.email !== fitted.email ||
+      own.first_name !== fitted.firstName ||
+      own.last_name !== fitted.lastName ||
+      own.ldap_dn !== fitted.ldapDn
+    ) {
+      return null;
+    }
+    const groups = rows.filter((row) => row.id === own.id && row.group_id !== null);
+    if (plan) {
+      const member = new Set(
+        groups.filter((g) => Number(g.group_organisation_id) === plan.organisationId).map((g) => g.group_dn),
+      );
+      if (!plan.join.every((g) => member.has(g.ldapDn)) || plan.leave.some((dn) => member.has(dn))) return null;
+    }
+    if (this.times) {
+      await this.times.record(own.id, new Date());
+    } else {
+      const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
+      if (touched.affected !== 1) return null;
+    }
+    return {
+      id: own.id,
+      username: own.username,
+      email: own.email,
+      firstName: own.first_name,
+      lastName: own.last_name,
+      groups: groups.map((g) => ({ name: g.group_name!, ldapDn: g.group_dn })),
+    };
+  }
+}
+
+export interface UnchangedLoginResult {
+  /** The user, when the login was an unchanged one (and is recorded); null: the full path decides. */
+  user: AppUser | null;
+  /** The read met rows without a `username_key` (the full path then fills them in first). */
+  unkeyed: boolean;
 }
 
 /** A row of the unchanged-login read: the user's columns, and one of its groups (null when it has none). */
