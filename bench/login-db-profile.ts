@@ -9,6 +9,7 @@
  */
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,14 +63,19 @@ async function main(): Promise<void> {
   // A second connection reads which backends serve the bench's database (their CPU is PostgreSQL's share).
   const watcher = kind === 'postgres' ? new pg.Client({ connectionString: db.url }) : undefined;
   await watcher?.connect();
+  // MariaDB: the whole server process (its threads; other users of the server count too).
+  const mariadbd =
+    kind === 'mariadb' ? Number(execFileSync('pgrep', ['-x', 'mariadbd'], { encoding: 'utf8' }).split('\n')[0]) : 0;
   const backends = async (): Promise<number[]> =>
-    watcher
-      ? (
-          await watcher.query<{ pid: number }>(
-            'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-          )
-        ).rows.map((r) => r.pid)
-      : [];
+    mariadbd
+      ? [mariadbd]
+      : watcher
+        ? (
+            await watcher.query<{ pid: number }>(
+              'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+            )
+          ).rows.map((r) => r.pid)
+        : [];
   try {
     await seedUsers(slapd, users);
     await seedGroups(slapd, users, 4);
@@ -136,7 +142,7 @@ async function main(): Promise<void> {
       const perLogin = (s: number) => ((s / n) * 1000).toFixed(3);
       console.log(
         `${label}: ${n} at c=8, ${Math.round(n / seconds)}/s; CPU per login: node ${perLogin((cpu.user + cpu.system) / 1e6)} ms` +
-          (watcher ? `, postgres ${perLogin(dbSeconds)} ms (${after.length} backends)` : ''),
+          (watcher || mariadbd ? `, ${kind} ${perLogin(dbSeconds)} ms (${after.length} backends)` : ''),
       );
     };
     for (let pass = 0; pass < 2; pass++) {

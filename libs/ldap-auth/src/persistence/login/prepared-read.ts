@@ -9,22 +9,35 @@ interface PgClient {
 }
 
 /**
- * A read the login runs on every request, as a named prepared statement on PostgreSQL: the server parses and
- * plans it once per connection instead of on every login (planning was most of PostgreSQL's CPU for that read).
+ * A read the login runs on every request, as a prepared statement: on PostgreSQL a named one, parsed and planned
+ * once per connection instead of on every login (planning was most of PostgreSQL's CPU for that read); on MySQL /
+ * MariaDB through mysql2's `execute` (prepared once per connection, parsed once; values sent apart).
  * A pooler that does not keep named statements per client (PgBouncer in transaction mode before 1.21) makes
- * it fail with "prepared statement does not exist": from then on the read is sent unnamed, as elsewhere.
+ * PostgreSQL's fail with "prepared statement does not exist": from then on the read is sent unnamed.
  */
 export class PreparedRead {
   private readonly logger = new Logger(PreparedRead.name);
+  /** PostgreSQL, until a pooler lost a named statement. */
   private named: boolean;
+  private readonly mysql: boolean;
 
   constructor(private readonly dataSource: DataSource) {
     this.named = dataSource.options.type === 'postgres';
+    this.mysql = dataSource.options.type === 'mysql' || dataSource.options.type === 'mariadb';
   }
 
   async query(runner: QueryRunner, name: string, text: string, values: unknown[]): Promise<unknown[]> {
+    // TypeORM's query() would log it; a prepared statement goes to the driver's connection, so it is logged here.
+    if (this.mysql) {
+      this.dataSource.logger.logQuery(text, values, runner);
+      const connection = (await runner.connect()) as {
+        execute(sql: string, values: unknown[], done: (error: Error | null, rows: unknown[]) => void): void;
+      };
+      return new Promise((resolve, reject) =>
+        connection.execute(text, values, (error, rows) => (error ? reject(error) : resolve(rows))),
+      );
+    }
     if (!this.named) return (await runner.query(text, values)) as unknown[];
-    // TypeORM's query() would log it; a named statement goes to the driver's client, so it is logged here.
     this.dataSource.logger.logQuery(text, values, runner);
     const client = (await runner.connect()) as PgClient;
     try {
