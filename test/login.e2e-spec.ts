@@ -183,6 +183,18 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
       else await waitFor(async () => loggedInAfter2001(await row('alice')), 10_000);
     });
 
+    it('leaves updated_at as it was when a returning login changes nothing but the login time', async () => {
+      const alice = fixtureUser('alice');
+      await login('alice', alice.password).expect(200);
+      await appDataSource(app).query(
+        `UPDATE users SET last_login_at = '2001-02-03 04:05:06', updated_at = '2001-02-03 04:05:06' WHERE username = 'alice'`,
+      );
+      await login('alice', alice.password).expect(200);
+      await waitFor(async () => loggedInAfter2001(await row('alice')), 10_000);
+      const [stored] = (await row('alice')) as Array<UserRow & { updated_at: unknown }>;
+      expect(new Date(stored.updated_at as string).getFullYear()).toBe(2001);
+    });
+
     it('refuses a returning user deactivated in the app, and the token from before', async () => {
       const alice = fixtureUser('alice');
       const token = (await login('alice', alice.password).expect(200)).body.accessToken as string;
