@@ -1,8 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { errorText } from '../../logging/one-line.js';
 
-/** SQLSTATEs of a named statement the connection does not hold, or holds twice: a pooler between app and server. */
-const NAMED_STATEMENTS_LOST = new Set(['26000', '42P05']);
+/**
+ * SQLSTATEs of a named statement the connection does not hold, or holds twice (a pooler between app and server),
+ * or can no longer run ("cached plan must not change result type": a migration changed a column it returns).
+ */
+const NAMED_STATEMENTS_UNUSABLE = new Set(['26000', '42P05', '0A000']);
 
 interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
@@ -13,7 +17,8 @@ interface PgClient {
  * once per connection instead of on every login (planning was most of PostgreSQL's CPU for that read); on MySQL /
  * MariaDB through mysql2's `execute` (prepared once per connection, parsed once; values sent apart).
  * A pooler that does not keep named statements per client (PgBouncer in transaction mode before 1.21) makes
- * PostgreSQL's fail with "prepared statement does not exist": from then on the read is sent unnamed.
+ * PostgreSQL's fail with "prepared statement does not exist" (a migration changing a column it returns, with
+ * "cached plan must not change result type"): from then on the read is sent unnamed.
  */
 export class PreparedRead {
   private readonly logger = new Logger(PreparedRead.name);
@@ -43,10 +48,10 @@ export class PreparedRead {
     try {
       return (await client.query({ name, text, values })).rows;
     } catch (error) {
-      if (!NAMED_STATEMENTS_LOST.has((error as { code?: string }).code ?? '')) throw error;
+      if (!NAMED_STATEMENTS_UNUSABLE.has((error as { code?: string }).code ?? '')) throw error;
       this.named = false;
       this.logger.warn(
-        `The database connection lost a prepared statement (a connection pooler in transaction mode?): the login read is sent unprepared from now on`,
+        `The login's prepared read failed (${errorText(error)}; a connection pooler in transaction mode, or a migration while the app ran?): it is sent unprepared from now on`,
       );
       return (await runner.query(text, values)) as unknown[];
     }
