@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GroupEntity } from '../../entities/group.entity.js';
 import { OrganisationEntity } from '../../entities/organisation.entity.js';
@@ -16,6 +16,7 @@ import type { AppUser } from '../../interfaces/app-user.interface.js';
 import { checkUsernameFits, fitEntryToColumns } from './login-column-fit.js';
 import { applyLoginGroupPlan } from './login-group-memberships.js';
 import { UnchangedLogin } from './unchanged-login.js';
+import { LoginTimes } from './login-times.js';
 import { isReleasedBySync, refuseUsernameTakeover } from './username-takeover.js';
 
 /** Attempts at a login's transaction when a concurrent login wrote the same row first. */
@@ -26,27 +27,40 @@ const MAX_ATTEMPTS = 3;
  * users and groups (no LDAP id) are never changed here. The full sync writes through persistence/sync/.
  */
 @Injectable()
-export class LdapLoginStore {
+export class LdapLoginStore implements OnModuleDestroy {
   private readonly logger = new Logger(LdapLoginStore.name);
   private readonly dataSource: DataSource;
   private readonly unchangedLogin: UnchangedLogin;
+  /** Returning logins' times, written behind the request; none on SQLite (written with the login there). */
+  private readonly loginTimes?: LoginTimes;
 
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly events: LdapAuthEventPublisher,
   ) {
     this.dataSource = transactions.dataSource;
-    this.unchangedLogin = new UnchangedLogin(this.dataSource);
+    if (transactions.dialect.kind !== 'sqlite') {
+      this.loginTimes = new LoginTimes(this.dataSource, transactions.dialect, this.logger);
+    }
+    this.unchangedLogin = new UnchangedLogin(this.dataSource, this.loginTimes);
+  }
+
+  /**
+   * Shutdown: the pending login times are written (before Nest closes the HTTP server and TypeORM's pool, both
+   * later hooks), and logins still in flight write theirs at once.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.loginTimes?.close();
   }
 
   /**
    * Creates or refreshes the user of a successful login, matched by the directory's stable id, applies the
    * group plan, and returns the user as the API shows it. A returning user whose entry and managed groups are
-   * as stored (most logins) costs two statements (UnchangedLogin); anything else runs in one
-   * transaction, in as few statements as that allows.
+   * as stored (most logins) costs one read (UnchangedLogin; its time is written behind, see LoginTimes);
+   * anything else runs in one transaction, in as few statements as that allows.
    */
   recordLogin(entry: DirectoryUser, plan: GroupSyncPlan | null, defaultOrganisationId?: number): Promise<AppUser> {
-    // Safe to run again: the unchanged path's one write is the login time, and a transaction that lost its
+    // Safe to run again: the unchanged path writes only the login time, and a transaction that lost its
     // connection did not commit (were its commit's answer lost, the second run finds the row as written).
     return retryOnceOnLostConnection('a login', () => this.recordLoginOnce(entry, plan, defaultOrganisationId));
   }
@@ -64,16 +78,22 @@ export class LdapLoginStore {
     const unchanged = await this.transactions.serialized(() =>
       this.unchangedLogin.record(entry, values, keys, fitted, plan),
     );
-    if (unchanged) return unchanged;
+    if (unchanged.user) return unchanged.user;
     // Events are published once the transaction committed (a retried or failed one publishes nothing).
     let events: Array<() => void> = [];
+    // Only when the read just now met rows without a key (a retry always): one round trip less for most logins.
+    let fill = unchanged.unkeyed;
     const user = await this.transaction(async (manager) => {
       events = [];
       const users = manager.getRepository(UserEntity);
       const query: Query = (sql, params) => manager.query(sql, params);
-      // Rows an app wrote without a key get theirs first: the lookups by key below then see every name.
-      const filled = await fillUsernameKeys(query, this.transactions.dialect);
-      for (const note of filled.notes) this.logger.debug(note);
+      // Rows an app wrote without a key get theirs first: the lookups by key below then see every name (a row
+      // written without one since that read is still read below, its key computed here).
+      if (fill) {
+        const filled = await fillUsernameKeys(query, this.transactions.dialect);
+        for (const note of filled.notes) this.logger.debug(note);
+      }
+      fill = true;
       // One statement reads the entry's row and every row holding one of its names (rows still without a key
       // are read too, and their keys computed here), so a concurrent first login of the same entry is either
       // seen here or fails our insert (and the transaction is retried).

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { UserEntity } from '../../entities/user.entity.js';
 import type { GroupSyncPlan } from '../../group-mirroring/group-sync.js';
 import type { AppUser } from '../../interfaces/app-user.interface.js';
@@ -6,20 +6,33 @@ import type { DirectoryUser } from '../../model/directory-user.js';
 import { storedUsername, usernameKey } from '../../model/username-key.js';
 import type { UserRow } from '../user-row.js';
 import type { FittedEntry } from './login-column-fit.js';
+import type { LoginTimes } from './login-times.js';
+import { PreparedRead } from './prepared-read.js';
 
-/** The login of a returning user whose row already says what the entry says: no transaction, two statements. */
+/**
+ * The login of a returning user whose row already says what the entry says: one read, no transaction; the
+ * login time goes to `times` (written behind the request) or, without it (SQLite), with a second statement.
+ */
 export class UnchangedLogin {
   private statements?: LoginStatements;
+  private readonly prepared: PreparedRead;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly times?: LoginTimes,
+  ) {
+    this.prepared = new PreparedRead(dataSource);
+  }
 
   /**
    * The common login: the user's row (found by the entry's id, and no other row holding its name) already says
    * what the entry says, is active, and has exactly the managed groups the plan wants. Then nothing needs
-   * writing but the login time: one read of the row with all its groups, one update guarded on the row still
-   * being active (a deactivation between the two makes it miss). No transaction: the update is the only
-   * write. Returns null in every other case, and the full path (LdapLoginStore.recordLogin's transaction)
-   * decides. Raw, parameterised SQL: TypeORM's query building and hydration were most of this path's CPU.
+   * writing but the login time: one read of the row with all its groups. On SQLite (in-process, where the write
+   * costs little) one update guarded on the row still being active writes the time; elsewhere LoginTimes
+   * writes it within a second. Without the guard, a deactivation racing the read orders after the login: the
+   * token it issues is refused at its first use (findActiveUser re-reads is_active). Returns null in every
+   * other case, and the full path (LdapLoginStore.recordLogin's transaction) decides. Raw, parameterised
+   * SQL: TypeORM's query building and hydration were most of this path's CPU.
    */
   async record(
     entry: DirectoryUser,
@@ -27,52 +40,78 @@ export class UnchangedLogin {
     keys: string[],
     fitted: FittedEntry,
     plan: GroupSyncPlan | null,
-  ): Promise<AppUser | null> {
+  ): Promise<UnchangedLoginResult> {
     const sql = (this.statements ??= loginStatements(this.dataSource));
     const runner = this.dataSource.createQueryRunner();
     try {
-      const rows = (await runner.query(sql.read(keys.length), [entry.uuid, ...keys])) as LoginRow[];
-      const own = rows.find((row) => row.ldap_uuid === entry.uuid);
-      if (!own) return null;
-      const username = storedUsername(values, own.username);
-      const key = username === undefined ? undefined : usernameKey(username);
-      if (own.username !== username || own.username_key !== key) return null;
-      // Another row holding the name (by its key, or by its name when it has no key): the full path decides.
-      if (rows.some((row) => row.id !== own.id && (row.username_key ?? usernameKey(row.username)) === key)) {
-        return null;
-      }
-      if (!sql.hydrate(own.is_active, 'isActive') || sql.hydrate(own.deactivated_by_sync, 'deactivatedBySync')) {
-        return null;
-      }
-      if (
-        own.email !== fitted.email ||
-        own.first_name !== fitted.firstName ||
-        own.last_name !== fitted.lastName ||
-        own.ldap_dn !== fitted.ldapDn
-      ) {
-        return null;
-      }
-      const groups = rows.filter((row) => row.id === own.id && row.group_id !== null);
-      if (plan) {
-        const member = new Set(
-          groups.filter((g) => Number(g.group_organisation_id) === plan.organisationId).map((g) => g.group_dn),
-        );
-        if (!plan.join.every((g) => member.has(g.ldapDn)) || plan.leave.some((dn) => member.has(dn))) return null;
-      }
-      const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
-      if (touched.affected !== 1) return null;
-      return {
-        id: own.id,
-        username: own.username,
-        email: own.email,
-        firstName: own.first_name,
-        lastName: own.last_name,
-        groups: groups.map((g) => ({ name: g.group_name!, ldapDn: g.group_dn })),
-      };
+      const read = sql.read(keys.length);
+      const name = `ldap_auth_login_read_${keys.length}`;
+      const rows = (await this.prepared.query(runner, name, read, [entry.uuid, ...keys])) as LoginRow[];
+      const user = await this.unchanged(runner, sql, rows, entry, values, fitted, plan);
+      return { user, unkeyed: rows.some((row) => row.username_key === null) };
     } finally {
       await runner.release();
     }
   }
+
+  private async unchanged(
+    runner: QueryRunner,
+    sql: LoginStatements,
+    rows: LoginRow[],
+    entry: DirectoryUser,
+    values: string[],
+    fitted: FittedEntry,
+    plan: GroupSyncPlan | null,
+  ): Promise<AppUser | null> {
+    const own = rows.find((row) => row.ldap_uuid === entry.uuid);
+    if (!own) return null;
+    const username = storedUsername(values, own.username);
+    const key = username === undefined ? undefined : usernameKey(username);
+    if (own.username !== username || own.username_key !== key) return null;
+    // Another row holding the name (by its key, or by its name when it has no key): the full path decides.
+    if (rows.some((row) => row.id !== own.id && (row.username_key ?? usernameKey(row.username)) === key)) {
+      return null;
+    }
+    if (!sql.hydrate(own.is_active, 'isActive') || sql.hydrate(own.deactivated_by_sync, 'deactivatedBySync')) {
+      return null;
+    }
+    if (
+      own.email !== fitted.email ||
+      own.first_name !== fitted.firstName ||
+      own.last_name !== fitted.lastName ||
+      own.ldap_dn !== fitted.ldapDn
+    ) {
+      return null;
+    }
+    const groups = rows.filter((row) => row.id === own.id && row.group_id !== null);
+    if (plan) {
+      const member = new Set(
+        groups.filter((g) => Number(g.group_organisation_id) === plan.organisationId).map((g) => g.group_dn),
+      );
+      if (!plan.join.every((g) => member.has(g.ldapDn)) || plan.leave.some((dn) => member.has(dn))) return null;
+    }
+    if (this.times) {
+      await this.times.record(own.id, new Date());
+    } else {
+      const touched = await runner.query(sql.touch, sql.touchParameters(own.id, new Date()), true);
+      if (touched.affected !== 1) return null;
+    }
+    return {
+      id: own.id,
+      username: own.username,
+      email: own.email,
+      firstName: own.first_name,
+      lastName: own.last_name,
+      groups: groups.map((g) => ({ name: g.group_name!, ldapDn: g.group_dn })),
+    };
+  }
+}
+
+export interface UnchangedLoginResult {
+  /** The user, when the login was an unchanged one (and is recorded); null: the full path decides. */
+  user: AppUser | null;
+  /** The read met rows without a `username_key` (the full path then fills them in first). */
+  unkeyed: boolean;
 }
 
 /** A row of the unchanged-login read: the user's columns, and one of its groups (null when it has none). */
@@ -114,7 +153,8 @@ function loginStatements(dataSource: DataSource) {
     ` ORDER BY g.${q('name')}`;
   const readOne = read(1);
   const touch =
-    `UPDATE ${q('users')} SET ${q('last_login_at')} = ${p(1)}, ${q('updated_at')} = CURRENT_TIMESTAMP` +
+    // updated_at stays, as LoginTimes leaves it: a login time is no change of the user.
+    `UPDATE ${q('users')} SET ${q('last_login_at')} = ${p(1)}` +
     ` WHERE ${q('id')} = ${p(2)} AND ${q('is_active')} = ${p(3)} AND ${q('deactivated_by_sync')} = ${p(4)}`;
   const yes: unknown = driver.preparePersistentValue(true, column('isActive'));
   const no: unknown = driver.preparePersistentValue(false, column('deactivatedBySync'));
