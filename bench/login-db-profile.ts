@@ -5,8 +5,7 @@
  * directory). Prints logins/s and CPU per login of this process and of the database's server processes
  * (PostgreSQL: the backends of the bench's database). A tool for looking, not part of `npm run bench`.
  *
- * It is not in bench/tsconfig.build.json's files: compile it with a tsconfig of its own, e.g. dist/tsconfig.profile.json
- * `{ "extends": "../bench/tsconfig.build.json", "files": ["../bench/login-db-profile.ts"] }`, then
+ * Compiled with the bench (`npx tsc -p bench/tsconfig.build.json`), then
  *   PROFILE_DB=postgres|sqlite|mariadb BENCH_USERS=1000 PROFILE_ROUNDS=3 node dist/bench/bench/login-db-profile.js
  * (PROFILE_KEEP=1 keeps the database for EXPLAIN; PROFILE_SQLITE_DEFERRED=1 times SQLite without the write).
  */
