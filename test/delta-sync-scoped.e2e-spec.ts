@@ -1,7 +1,8 @@
 /**
  * The delta that reads only the rows its changes concern (no nesting, PostgreSQL: see sync/delta-scope.ts),
  * on slapd with syncprov: memberships that move between two listed groups read again in one delta, and a
- * deletion, end as a full sync would leave them.
+ * deletion, end as a full sync would leave them; a change of the login group reaches rows whose entries did not
+ * change.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
@@ -88,6 +89,54 @@ describe('a delta scoped to the rows its changes concern (slapd, no nesting, Pos
       'scoped-team:scoped-ben',
       'scoped-team:scoped-dot',
     ]);
+    await expectFullSyncFindsNothing(app, report);
+  });
+});
+
+describe('a delta after a change of the login group (slapd present phase, no nesting, PostgreSQL)', () => {
+  let slapd: SlapdHandle;
+  let db: TestDatabase;
+  let app: INestApplication;
+  const [fay, gus] = ['fay', 'gus'].map(person);
+
+  beforeAll(async () => {
+    slapd = await startSlapd({ contentSync: 'present' });
+    for (const user of [fay, gus]) await createUser(slapd, user);
+    await createGroup(slapd, 'scoped-staff', [fay.username, gus.username]);
+    await createGroup(slapd, 'scoped-crew', [fay.username, gus.username]);
+    db = await createTestDatabase('postgres');
+    app = await createTestApp({
+      ...openLdapEnv(slapd),
+      DATABASE_URL: db.url,
+      LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
+      LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
+      LDAP_SYNC_ENABLED: 'false',
+      LDAP_SYNC_MAX_REMOVALS: '100%',
+      LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
+      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+      LDAP_NESTED_GROUPS: 'false',
+      LDAP_SYNCED_GROUPS: groupDn(slapd, 'scoped-crew'),
+      LDAP_LOGIN_GROUP: groupDn(slapd, 'scoped-staff'),
+      LDAP_AUTH_FORMAT_SEARCH_FILTERS: 'login_group_search_filter',
+    });
+    for (const user of [fay, gus]) expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+    expect(await run(app, false)).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(await run(app)).toMatchObject({ status: 'succeeded', mode: 'full' });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    await slapd?.stop();
+  });
+
+  it('removes a user taken out of the login group, whose own entry did not change', async () => {
+    await removeUserFromGroup(slapd, gus.username, 'scoped-staff');
+    const report = await run(app);
+    expect(report).toMatchObject({ status: 'succeeded', mode: 'delta', usersRemoved: 1 });
+    expect([...(await rows(app)).keys()]).toEqual([fay.username]);
+    expect(await memberships(app)).toEqual(['scoped-crew:scoped-fay']);
     await expectFullSyncFindsNothing(app, report);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { composeDeltaSnapshot, type DeltaScope, planDeltaRead } from './delta-snapshot.js';
-import { memberDiff, scopedState, scopeQuery, someValueUnmatched } from './delta-scope.js';
+import { memberDiff, scopedState, scopeQuery, scopeRefused, someValueUnmatched } from './delta-scope.js';
 import { reconcile } from './reconcile.js';
 import type { AppLdapUser, AppState } from '../model/sync-plan.js';
 import type { DirectoryChanges } from '../model/directory-changes.js';
@@ -141,5 +141,16 @@ describe('memberDiff', () => {
     const rows = [{ id: 4, dn: dnOfName('Carol') }];
     expect(someValueUnmatched([dnOfName('carol')], rows)).toBe(false);
     expect(someValueUnmatched([dnOfName('carol'), 'cn=M\\C3\\BCller,dc=test'], rows)).toBe(true);
+  });
+});
+
+describe('scopeRefused', () => {
+  it('refuses to scope a delta in which the login group changed: any row may come in or go out', () => {
+    const login = 'cn=staff,dc=example,dc=test';
+    const withLogin = { ...scope, loginGroup: login };
+    expect(scopeRefused(changes({ changedGroups: new Set([login]) }), withLogin)).toMatch(/login group/);
+    expect(scopeRefused(changes({ changedGroups: new Set(['cn=other,dc=example,dc=test']) }), withLogin)).toBe(
+      undefined,
+    );
   });
 });

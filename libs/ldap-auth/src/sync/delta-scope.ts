@@ -29,6 +29,8 @@ export interface GroupEntryValues {
 /** Why this delta cannot be scoped (undefined: it can). */
 export function scopeRefused(changes: DirectoryChanges, scope: DeltaScope): string | undefined {
   if (scope.nestedGroups) return 'nested groups are followed: a member value may be a group';
+  // Who is a user at all changed: any row may come in or go out, whatever its entry did.
+  if (scope.loginGroup && changes.changedGroups.has(scope.loginGroup)) return 'the login group changed';
   if (scope.memberAttribute === 'memberUid') return 'members are named by username';
   if (scope.primaryGroups || scope.activeDirectory) return 'primary groups or Active Directory';
   return undefined;
