@@ -21,6 +21,7 @@ import { GroupMembership, type MembershipDetail } from './group-membership.js';
 import { verifyBoundIdentity } from './bound-identity.js';
 import { boundConnectionOf, ForestDomainCache } from './identity-reads.js';
 import { readDirectorySnapshot, SnapshotReader, type SnapshotReadOptions } from './sync-reader/snapshot-reader.js';
+import { type GroupEntry, GroupEntryReader } from './sync-reader/group-entries.js';
 import { type DeltaRead, readDirectoryChanges } from './sync-reader/delta-reader.js';
 import { ContentSyncUnavailableError } from './sync-reader/content-sync.js';
 import { watchDirectoryChanges } from './sync-reader/change-watch.js';
@@ -210,6 +211,27 @@ export class LdapDirectory implements OnApplicationBootstrap, OnApplicationShutd
         loginGroup: loginGroup ? options.loginGroup : undefined,
       });
       return await reader.readGroupsFor(users);
+    } catch (error) {
+      if (error instanceof IncompleteDirectoryReadError) throw error;
+      throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });
+    } finally {
+      connection.reader.close();
+    }
+  }
+
+  /**
+   * For a scoped delta: the entries of the groups `dns` with their member values as written (undefined: no
+   * such entry), not resolved to users; and how many entries that read.
+   */
+  async readGroupEntries(
+    dns: readonly string[],
+  ): Promise<{ entries: Map<string, GroupEntry | undefined>; entriesRead: number }> {
+    const connection = await this.connections.connectForBulkRead();
+    try {
+      const stats = { entriesRead: 0 };
+      const { memberAttribute } = this.readOptions(connection.server);
+      const entries = await new GroupEntryReader(connection.reader, memberAttribute, stats).readGroupEntries(dns);
+      return { entries, entriesRead: stats.entriesRead };
     } catch (error) {
       if (error instanceof IncompleteDirectoryReadError) throw error;
       throw new IncompleteDirectoryReadError(`the directory read failed: ${errorText(error)}`, { cause: error });

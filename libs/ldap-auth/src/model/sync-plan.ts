@@ -26,6 +26,8 @@ export interface AppLdapGroup {
   name: string;
   /** Ids of its LDAP member users (local users' memberships are not the sync's), in any order. */
   memberIds: number[];
+  /** In a scoped state: how many LDAP members it has in all (memberIds then holds only the scoped rows'). */
+  memberCount?: number;
 }
 
 /** What the database holds, as far as the sync may touch it. */
@@ -37,6 +39,11 @@ export interface AppState {
   localUsernames: Set<string>;
   /** Rows without a stored `username_key` (written by the app without it): a run that writes fills them in. */
   unkeyedUsers?: number;
+  /**
+   * A delta's scoped state: only the rows a change may concern (sync/delta-scope.ts). Rows not in it are left
+   * as they are; the guards' bases are counted over every row.
+   */
+  scoped?: { activeUsers: number };
 }
 
 export interface UserUpdate {

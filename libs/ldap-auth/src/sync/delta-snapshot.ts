@@ -40,10 +40,12 @@ export type DeltaReadPlan =
       readLoginGroup: boolean;
       /** The listed groups not read again: their stored members that are still present. */
       carriedGroups: SnapshotGroup[];
+      /** Every listed group is read again (a row came back, a nested group changed, a memberUid rename). */
+      readAll: boolean;
     };
 
 /** Whether the delta saw anything at all: nothing changed means nothing to plan. */
-export function nothingChanged(changes: DirectoryChanges, state?: AppState): boolean {
+export function nothingChanged(changes: DirectoryChanges, state?: { users: ReadonlyArray<{ uuid: string }> }): boolean {
   if (changes.changedUsers.length || changes.deletedUsers.size || changes.changedGroups.size) return false;
   if (!changes.presentUsers) return true;
   // A present phase names every entry still there: a row missing from it is an entry gone (ask with the state).
@@ -122,7 +124,7 @@ export function planDeltaRead(changes: DirectoryChanges, state: AppState, scope:
       return { fullRead: `a group must be read again and user ${withoutDn.uuid} has no stored DN to match` };
     }
   }
-  return { users, groupsToRead, readLoginGroup: !!scope.loginGroup && anyChange, carriedGroups };
+  return { users, groupsToRead, readLoginGroup: !!scope.loginGroup && anyChange, carriedGroups, readAll };
 }
 
 /**

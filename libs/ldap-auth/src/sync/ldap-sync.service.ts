@@ -145,7 +145,8 @@ export class LdapSyncService {
       const { snapshot, notes } = fitSnapshotToColumns(read.snapshot);
       report.notes.push(...notes);
       const { state } = read;
-      if (snapshot.users.size === 0 && state.users.length > 0) {
+      // A scoped delta's snapshot holds only the changed users: it may rightly be empty.
+      if (!state.scoped && snapshot.users.size === 0 && state.users.length > 0) {
         throw new SyncAbort(
           `the directory returned no user entries while the app has ${state.users.length} LDAP users: check LDAP_AUTH_SEARCH_BASE, LDAP_AUTH_OBJECT_CLASS and the service account's rights`,
         );
@@ -202,7 +203,7 @@ export class LdapSyncService {
   private checkSafety(plan: SyncPlan, state: AppState, report: SyncReport, force: boolean): void {
     const { sync } = this.options;
     // Rows deactivated earlier are not at stake: counting them would loosen the guard as leavers pile up.
-    const activeUsers = state.users.reduce((n, user) => (user.isActive ? n + 1 : n), 0);
+    const activeUsers = state.scoped?.activeUsers ?? state.users.reduce((n, user) => (user.isActive ? n + 1 : n), 0);
     report.removals = plan.removals;
     report.maxRemovals = maxRemovals(sync.maxRemovals, activeUsers);
     report.membershipRemovals = plan.membershipRemovals;

@@ -174,7 +174,7 @@ export function reconcile(snapshot: DirectorySnapshot, state: AppState, options:
       continue;
     }
     if (row.name !== group.name) plan.renameGroups.push({ id: row.id, name: group.name });
-    plan.listedMemberships += row.memberIds.length;
+    plan.listedMemberships += row.memberCount ?? row.memberIds.length;
     const current = Float64Array.from(row.memberIds).sort();
     let w = 0;
     let c = 0;

@@ -3,31 +3,17 @@ import { LDAP_AUTH_RESOLVED_OPTIONS } from '../ldap-auth.constants.js';
 import type { ResolvedLdapAuthOptions } from '../config/resolve-options.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
 import { LdapSyncStore } from '../persistence/sync/ldap-sync.store.js';
-import type { DirectorySnapshot, ReadProgress } from '../model/directory-snapshot.js';
-import type { AppState } from '../model/sync-plan.js';
+import type { ReadProgress } from '../model/directory-snapshot.js';
 import type { SyncMode } from '../model/sync-report.js';
-import { parseSyncCursor, type SyncCursor } from '../model/sync-cursor.js';
+import { parseSyncCursor } from '../model/sync-cursor.js';
 import { normalizeDn } from '../model/dn.js';
 import { DeltaUnavailableError } from '../errors/ldap-auth.errors.js';
 import { composeDeltaSnapshot, type DeltaScope, nothingChanged, planDeltaRead } from './delta-snapshot.js';
+import { scopeRefused } from './delta-scope.js';
+import { readScopedDelta } from './scoped-delta-read.js';
+import type { RunRead } from './run-read.js';
 
-/** What a run read, for the reconciliation. */
-export interface RunRead {
-  mode: SyncMode;
-  /** Why a delta run read everything. */
-  modeReason?: string;
-  /** Undefined when the delta saw nothing change: nothing to plan. */
-  snapshot?: DirectorySnapshot;
-  state?: AppState;
-  /** The whole directory was read (the zero-users rule applies). */
-  whole: boolean;
-  /** The delta cursor covering this read: stored with the run's changes. */
-  cursor?: SyncCursor;
-  /** User entries read (every one for a whole read; the changed ones for a delta). */
-  usersSeen: number;
-  entriesRead: number;
-  pages: number;
-}
+export type { RunRead } from './run-read.js';
 
 /**
  * The two ways a run reads: the whole directory, or (a delta) what changed since the stored cursor, turned into
@@ -37,7 +23,8 @@ export interface RunRead {
 @Injectable()
 export class LdapSyncReads {
   constructor(
-    @Inject(LDAP_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedLdapAuthOptions,
+    @Inject(LDAP_AUTH_RESOLVED_OPTIONS)
+    private readonly options: ResolvedLdapAuthOptions,
     private readonly directory: LdapDirectory,
     private readonly store: LdapSyncStore,
   ) {}
@@ -68,23 +55,44 @@ export class LdapSyncReads {
       if (!(error instanceof DeltaUnavailableError)) throw error;
       return { ...(await this.whole(onProgress)), modeReason: error.message };
     }
-    const counts = { usersSeen: read.changes.changedUsers.length, entriesRead: read.entriesRead, pages: 0 };
+    const counts = {
+      usersSeen: read.changes.changedUsers.length,
+      entriesRead: read.entriesRead,
+      pages: 0,
+    };
     const fullReason = parsed.problem ?? read.fullContent;
     const mode: SyncMode = fullReason ? 'full' : 'delta';
     // Nothing reported (the common case, every minute): the database is not even read.
     if (!fullReason && nothingChanged(read.changes)) return { mode, whole: false, cursor: read.cursor, ...counts };
+    const scope = {
+      ...this.scope(),
+      primaryGroups: read.primaryGroupsMatter,
+      activeDirectory: read.activeDirectory,
+    };
+    if (!fullReason && this.store.canReadScoped && !scopeRefused(read.changes, scope)) {
+      const whole = async (reason: string): Promise<RunRead> => ({
+        ...(await this.whole(onProgress)),
+        modeReason: reason,
+        cursor: read.cursor,
+      });
+      const scoped = await readScopedDelta(
+        { directory: this.directory, store: this.store, options: this.options },
+        { read, scope, counts, whole },
+      );
+      if (scoped) return scoped;
+    }
     const state = await this.store.readState(this.options.defaultOrganisationId);
     if (!fullReason && nothingChanged(read.changes, state)) {
       return { mode, whole: false, cursor: read.cursor, ...counts };
     }
-    const plan = planDeltaRead(read.changes, state, {
-      ...this.scope(),
-      primaryGroups: read.primaryGroupsMatter,
-      activeDirectory: read.activeDirectory,
-    });
+    const plan = planDeltaRead(read.changes, state, scope);
     if (plan.fullRead !== undefined) {
       // The cursor still covers what the whole read sees (it was taken before): the next delta starts there.
-      return { ...(await this.whole(onProgress)), modeReason: plan.fullRead, cursor: read.cursor };
+      return {
+        ...(await this.whole(onProgress)),
+        modeReason: plan.fullRead,
+        cursor: read.cursor,
+      };
     }
     const needsRead = plan.groupsToRead.length > 0 || plan.readLoginGroup;
     const groups = needsRead
@@ -92,7 +100,15 @@ export class LdapSyncReads {
       : undefined;
     const snapshot = composeDeltaSnapshot(plan, groups);
     counts.entriesRead += snapshot.stats.entriesRead;
-    return { mode, modeReason: fullReason, snapshot, state, whole: !!fullReason, cursor: read.cursor, ...counts };
+    return {
+      mode,
+      modeReason: fullReason,
+      snapshot,
+      state,
+      whole: !!fullReason,
+      cursor: read.cursor,
+      ...counts,
+    };
   }
 
   private scope(): DeltaScope {

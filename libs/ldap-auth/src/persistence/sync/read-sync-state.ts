@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { AppLdapGroup, AppState } from '../../model/sync-plan.js';
+import type { AppLdapGroup, AppLdapUser, AppState } from '../../model/sync-plan.js';
 import { usernameKey } from '../../model/username-key.js';
 import type { SqlDialect } from '../sql-dialect.js';
 import type { UserRow } from '../user-row.js';
@@ -16,7 +16,7 @@ export async function readSyncState(
   // Three reads at once: on a server database each runs on a pooled connection of its own.
   const [users, local, groups] = await Promise.all([
     manager.query<Array<UserRow & { ldap_uuid: string; keyed: unknown }>>(
-      'SELECT id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync, ' +
+      `SELECT ${SYNC_USER_COLUMNS}, ` +
         'CASE WHEN username_key IS NULL THEN 0 ELSE 1 END AS keyed FROM users WHERE ldap_uuid IS NOT NULL',
     ),
     manager.query<Array<{ username: string; keyed: unknown }>>(
@@ -25,21 +25,29 @@ export async function readSyncState(
     organisationId === undefined ? [] : readGroupsWithMembers(manager, sql, organisationId),
   ]);
   return {
-    users: users.map((u) => ({
-      id: Number(u.id),
-      uuid: u.ldap_uuid,
-      username: u.username,
-      email: u.email,
-      firstName: u.first_name,
-      lastName: u.last_name,
-      dn: u.ldap_dn,
-      isActive: Boolean(u.is_active),
-      deactivatedBySync: Boolean(u.deactivated_by_sync),
-    })),
+    users: users.map(toAppLdapUser),
     groups,
     // Computed from the names, whatever key a row holds: the rule is usernameKey's, on every database.
     localUsernames: new Set(local.map((l) => usernameKey(l.username))),
     unkeyedUsers: [...users, ...local].filter((u) => Number(u.keyed) === 0).length,
+  };
+}
+
+/** The columns the sync reads of an LDAP user row. */
+export const SYNC_USER_COLUMNS =
+  'id, username, email, first_name, last_name, ldap_dn, ldap_uuid, is_active, deactivated_by_sync';
+
+export function toAppLdapUser(u: UserRow & { ldap_uuid: string }): AppLdapUser {
+  return {
+    id: Number(u.id),
+    uuid: u.ldap_uuid,
+    username: u.username,
+    email: u.email,
+    firstName: u.first_name,
+    lastName: u.last_name,
+    dn: u.ldap_dn,
+    isActive: Boolean(u.is_active),
+    deactivatedBySync: Boolean(u.deactivated_by_sync),
   };
 }
 
