@@ -86,10 +86,10 @@ async function startApp(
     throw error;
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  /** BENCH_APP_PROFILE: the preloaded profiler writes the app's profile so far on SIGUSR2; give it a moment. */
+  /** BENCH_APP_PROFILE: the preloaded profiler writes the app's profile so far on SIGWINCH; give it a moment. */
   const profileSoFar = async () => {
     if (!process.env.BENCH_APP_PROFILE) return;
-    process.kill(proc.pid, 'SIGUSR2');
+    process.kill(proc.pid, 'SIGWINCH');
     await new Promise((resolve) => setTimeout(resolve, 3000));
   };
   return {

@@ -37,7 +37,9 @@ export function summarizeProfile(profile: Profile, from = 0, to = 1, top = 25): 
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const first = Math.floor(from * profile.samples.length);
   const last = Math.ceil(to * profile.samples.length);
-  const samples = profile.samples.slice(first, last);
+  // Idle samples (the app waiting for work) are left out: the shares are of the CPU time the app used.
+  const slice = profile.samples.slice(first, last);
+  const samples = slice.filter((id) => byId.get(id)!.callFrame.functionName !== '(idle)');
   const selfByOwner = new Map<string, number>();
   const selfByFrame = new Map<string, number>();
   const underFrame = new Map<string, number>();
@@ -64,7 +66,8 @@ export function summarizeProfile(profile: Profile, from = 0, to = 1, top = 25): 
       )
       .join('\n');
   return [
-    `${samples.length} samples (${(from * 100).toFixed(0)}–${(to * 100).toFixed(0)} % of the run)`,
+    `${samples.length} busy samples of ${slice.length} (${(from * 100).toFixed(0)}–${(to * 100).toFixed(0)} % of the` +
+      ` run; shares are of the busy ones)`,
     table('self time by owner', selfByOwner, top),
     table('self time by function', selfByFrame, top),
     table('time under a frame (inclusive)', underFrame, top * 2),
