@@ -10,10 +10,36 @@ export interface LoginGroup {
   ldapDn: string | null;
 }
 
-interface GroupRow {
+export interface GroupRow {
   id: number;
   name: string;
   ldap_dn: string;
+}
+
+/** A login's group plan fitted to the columns: the groups to join, and every managed DN (to join or leave). */
+export interface FittedGroupPlan {
+  organisationId: number;
+  join: GroupToJoin[];
+  leave: string[];
+  managedDns: string[];
+}
+
+/** The plan's groups that fit the columns (the others are left out, with a warning). */
+export function fitGroupPlan(plan: GroupSyncPlan, warn: (message: string) => void): FittedGroupPlan {
+  const join: GroupToJoin[] = [];
+  for (const wanted of plan.join) {
+    const { group, warning } = fitGroupToJoin(wanted);
+    if (warning) warn(warning);
+    if (group) join.push(group);
+  }
+  const managedDns = [...join.map((g) => g.ldapDn), ...plan.leave];
+  return { organisationId: plan.organisationId, join, leave: plan.leave, managedDns };
+}
+
+/** What a first login's insert (PostgreSQL: one statement) already read and joined of the plan's groups. */
+export interface JoinedGroups {
+  known: GroupRow[];
+  added: number[];
 }
 
 /**
@@ -24,21 +50,15 @@ export async function applyLoginGroupPlan(
   query: Query,
   sql: SqlDialect,
   userId: number,
-  plan: GroupSyncPlan,
+  plan: FittedGroupPlan,
   newUser: boolean,
-  warn: (message: string) => void,
+  joined?: JoinedGroups,
 ): Promise<{ changes: GroupMembershipChangedEvent[]; groups: LoginGroup[] }> {
-  const join: GroupToJoin[] = [];
-  for (const wanted of plan.join) {
-    const { group, warning } = fitGroupToJoin(wanted);
-    if (warning) warn(warning);
-    if (group) join.push(group);
-  }
-  const managedDns = [...join.map((g) => g.ldapDn), ...plan.leave];
+  const { join, managedDns } = plan;
   if (managedDns.length === 0) return { changes: [], groups: [] };
 
   const read = () => readGroups(query, sql, plan.organisationId, managedDns);
-  let known = await read();
+  let known = joined?.known ?? (await read());
   const missing = join.filter((g) => !known.some((row) => row.ldap_dn === g.ldapDn));
   if (missing.length) {
     // Two first logins into a new group at once: the second insert is ignored, both then read the one row.
@@ -52,7 +72,9 @@ export async function applyLoginGroupPlan(
   }
   const idOf = new Map(known.map((g) => [g.ldap_dn, g.id]));
   // A user inserted by this transaction is in no group yet: nothing to read.
-  const current = new Set(newUser ? [] : await memberships(query, sql, userId, plan.organisationId, managedDns));
+  const current = new Set(
+    joined?.added ?? (newUser ? [] : await memberships(query, sql, userId, plan.organisationId, managedDns)),
+  );
   const toAdd = [...new Set(join.map((g) => idOf.get(g.ldapDn)))].filter(
     (id): id is number => id !== undefined && !current.has(id),
   );
@@ -82,9 +104,13 @@ export async function applyLoginGroupPlan(
     removed: added ? [] : [userId],
     source: 'login',
   });
-  const added = new Set(toAdd);
+  // In the plan's order, whichever statement joined them.
+  const added = new Set([...(joined?.added ?? []), ...toAdd]);
+  const addedInOrder = [...new Set(join.map((g) => idOf.get(g.ldapDn)))].filter(
+    (id): id is number => id !== undefined && added.has(id),
+  );
   return {
-    changes: [...toAdd.map((id) => change(id, true)), ...toRemove.map((id) => change(id, false))],
+    changes: [...addedInOrder.map((id) => change(id, true)), ...toRemove.map((id) => change(id, false))],
     // `known` is in the database's name order, as the API's reads list groups.
     groups: known.filter((g) => added.has(g.id)).map((g) => ({ name: g.name, ldapDn: g.ldap_dn })),
   };

@@ -10,7 +10,8 @@ import type { SqlDialect } from '../sql-dialect.js';
 import type { UserRow } from '../user-row.js';
 import { displacedUsername, type Query } from '../username-keys.js';
 import { checkUsernameFits, type FittedEntry } from './login-column-fit.js';
-import { applyLoginGroupPlan, type LoginGroup } from './login-group-memberships.js';
+import { applyLoginGroupPlan, fitGroupPlan, type JoinedGroups, type LoginGroup } from './login-group-memberships.js';
+import { insertPostgresUser } from './postgres-first-login.js';
 import { isReleasedBySync, refuseUsernameTakeover, type StoredUser } from './username-takeover.js';
 
 /** What the transaction did, for the events published after its commit. */
@@ -82,9 +83,11 @@ export class LoginTransaction {
       changes.push({ kind: 'released', userId: holder.id, username: released.username, from: username });
     }
 
+    const groupPlan = plan ? fitGroupPlan(plan, warn) : undefined;
     // A login proves the entry exists and may log in: a user the sync deactivated is active again.
     const columns = this.persistent(fitted, username, key);
     let id: number;
+    let joined: JoinedGroups | undefined;
     if (own) {
       id = own.id;
       await this.updateUser(query, id, columns);
@@ -92,12 +95,17 @@ export class LoginTransaction {
       if (changed.length) changes.push({ kind: 'updated', userId: id, username, changed });
       if (!own.isActive) changes.push({ kind: 'reactivated', userId: id, username });
     } else {
-      id = await this.insertUser(query, { ...columns, ldap_uuid: entry.uuid }, input.defaultOrganisationId);
+      const row = { ...columns, ldap_uuid: entry.uuid };
+      if (this.sql.kind === 'postgres') {
+        ({ id, joined } = await insertPostgresUser(query, row, input.defaultOrganisationId, groupPlan));
+      } else {
+        id = await this.insertUser(query, row, input.defaultOrganisationId);
+      }
       changes.push({ kind: 'created', userId: id, username });
     }
     let groups: LoginGroup[] | undefined;
-    if (plan) {
-      const applied = await applyLoginGroupPlan(query, this.sql, id, plan, !own, warn);
+    if (groupPlan) {
+      const applied = await applyLoginGroupPlan(query, this.sql, id, groupPlan, !own, joined);
       groups = applied.groups;
       changes.push(...applied.changes.map((change) => ({ kind: 'membership' as const, ...change })));
     }
@@ -155,21 +163,12 @@ export class LoginTransaction {
     ]);
   }
 
-  /** Inserts the user (and links the organisation: in the same statement on PostgreSQL); returns its id. */
+  /** SQLite, MySQL / MariaDB: inserts the user and links the organisation; returns the user's id. */
   private async insertUser(query: Query, columns: Record<string, unknown>, organisationId?: number): Promise<number> {
     const names = Object.keys(columns);
     const params = Object.values(columns);
     const insert = `INSERT INTO users (${names.join(', ')}) VALUES ${this.sql.valuesList(1, names.length)}`;
     const link = 'INSERT INTO user_organisations (user_id, organisation_id)';
-    if (this.sql.kind === 'postgres') {
-      const linked = organisationId === undefined ? '' : `, o AS (${link} SELECT id, $${names.length + 1} FROM u)`;
-      const extra = organisationId === undefined ? [] : [organisationId];
-      const [row] = (await query(`WITH u AS (${insert} RETURNING id)${linked} SELECT id FROM u`, [
-        ...params,
-        ...extra,
-      ])) as Array<{ id: number | string }>;
-      return Number(row.id);
-    }
     let id: number;
     if (this.sql.kind === 'sqlite') {
       const [row] = (await query(`${insert} RETURNING id`, params)) as Array<{ id: number | string }>;
