@@ -54,19 +54,20 @@ export async function applyLoginGroupPlan(
   newUser: boolean,
   joined?: JoinedGroups,
 ): Promise<{ changes: GroupMembershipChangedEvent[]; groups: LoginGroup[] }> {
-  const { join, managedDns } = plan;
+  const { managedDns } = plan;
+  // In DN order: every login locks group rows (inserting them, or their keys for a membership) in the same
+  // order, so concurrent logins cannot deadlock on them.
+  const join = [...plan.join].sort((a, b) => (a.ldapDn < b.ldapDn ? -1 : a.ldapDn > b.ldapDn ? 1 : 0));
   if (managedDns.length === 0) return { changes: [], groups: [] };
 
   const read = () => readGroups(query, sql, plan.organisationId, managedDns);
   let known = joined?.known ?? (await read());
-  const missing = join.filter((g) => !known.some((row) => row.ldap_dn === g.ldapDn));
-  if (missing.length) {
+  if (join.some((g) => !known.some((row) => row.ldap_dn === g.ldapDn))) {
     // Two first logins into a new group at once: the second insert is ignored, both then read the one row.
-    // Rows in DN order, so concurrent logins lock the keys in the same order and cannot deadlock on them.
-    const rows = missing.sort((a, b) => (a.ldapDn < b.ldapDn ? -1 : a.ldapDn > b.ldapDn ? 1 : 0));
+    // All the plan's groups, not only the missing ones: MySQL's upsert locks each, in DN order.
     await query(
-      sql.insertUnlessExists('groups', ['organisation_id', 'name', 'ldap_dn'], sql.valuesList(rows.length, 3)),
-      rows.flatMap((g) => [plan.organisationId, g.name, g.ldapDn]),
+      sql.insertUnlessExists('groups', ['organisation_id', 'name', 'ldap_dn'], sql.valuesList(join.length, 3)),
+      join.flatMap((g) => [plan.organisationId, g.name, g.ldapDn]),
     );
     known = await read();
   }
@@ -104,7 +105,7 @@ export async function applyLoginGroupPlan(
     removed: added ? [] : [userId],
     source: 'login',
   });
-  // In the plan's order, whichever statement joined them.
+  // In DN order, whichever statement joined them.
   const added = new Set([...(joined?.added ?? []), ...toAdd]);
   const addedInOrder = [...new Set(join.map((g) => idOf.get(g.ldapDn)))].filter(
     (id): id is number => id !== undefined && added.has(id),
