@@ -1,23 +1,20 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupEntity } from '../../entities/group.entity.js';
 import { OrganisationEntity } from '../../entities/organisation.entity.js';
 import { UserEntity } from '../../entities/user.entity.js';
 import type { DirectoryUser } from '../../model/directory-user.js';
-import { storedUsername, usernameKey } from '../../model/username-key.js';
+import { usernameKey } from '../../model/username-key.js';
 import type { GroupSyncPlan } from '../../group-mirroring/group-sync.js';
-import { InvalidCredentialsError } from '../../errors/ldap-auth.errors.js';
 import { TransactionRunner } from '../transaction-runner.js';
 import { retryOnceOnLostConnection } from '../lost-connection.js';
-import { displacedUsername, fillUsernameKeys, type Query } from '../username-keys.js';
+import { fillUsernameKeys } from '../username-keys.js';
 import { LdapAuthEventPublisher } from '../../events/ldap-auth-event.publisher.js';
 import { LDAP_AUTH_EVENTS } from '../../events/ldap-auth.events.js';
 import type { AppUser } from '../../interfaces/app-user.interface.js';
-import { checkUsernameFits, fitEntryToColumns } from './login-column-fit.js';
-import { applyLoginGroupPlan } from './login-group-memberships.js';
+import { fitEntryToColumns } from './login-column-fit.js';
+import { groupsOf, LoginTransaction, type LoginChange } from './login-transaction.js';
 import { UnchangedLogin } from './unchanged-login.js';
 import { LoginTimes } from './login-times.js';
-import { isReleasedBySync, refuseUsernameTakeover } from './username-takeover.js';
 
 /** Attempts at a login's transaction when a concurrent login wrote the same row first. */
 const MAX_ATTEMPTS = 3;
@@ -31,6 +28,7 @@ export class LdapLoginStore implements OnModuleDestroy {
   private readonly logger = new Logger(LdapLoginStore.name);
   private readonly dataSource: DataSource;
   private readonly unchangedLogin: UnchangedLogin;
+  private readonly loginTransaction: LoginTransaction;
   /** Returning logins' times, written behind the request; none on SQLite (written with the login there). */
   private readonly loginTimes?: LoginTimes;
 
@@ -43,6 +41,7 @@ export class LdapLoginStore implements OnModuleDestroy {
       this.loginTimes = new LoginTimes(this.dataSource, transactions.dialect, this.logger);
     }
     this.unchangedLogin = new UnchangedLogin(this.dataSource, this.loginTimes);
+    this.loginTransaction = new LoginTransaction(this.dataSource, transactions.dialect);
   }
 
   /**
@@ -80,117 +79,48 @@ export class LdapLoginStore implements OnModuleDestroy {
     );
     if (unchanged.user) return unchanged.user;
     // Events are published once the transaction committed (a retried or failed one publishes nothing).
-    let events: Array<() => void> = [];
+    let changes: LoginChange[] = [];
     // Only when the read just now met rows without a key (a retry always): one round trip less for most logins.
     let fill = unchanged.unkeyed;
+    // The read just now found no row of the entry's id or names: the first attempt inserts without reading
+    // again (a row written since fails the insert on a unique key, and the retry reads).
+    let known = unchanged.none ? [] : undefined;
+    const input = { entry, values, keys, fitted, plan, defaultOrganisationId };
     const user = await this.transaction(async (manager) => {
-      events = [];
-      const users = manager.getRepository(UserEntity);
-      const query: Query = (sql, params) => manager.query(sql, params);
-      // Rows an app wrote without a key get theirs first: the lookups by key below then see every name (a row
-      // written without one since that read is still read below, its key computed here).
+      changes = [];
+      // Rows an app wrote without a key get theirs first: the lookups by key then see every name (a row
+      // written without one since that read is still read, its key computed then).
       if (fill) {
-        const filled = await fillUsernameKeys(query, this.transactions.dialect);
+        const filled = await fillUsernameKeys((text, params) => manager.query(text, params), this.transactions.dialect);
         for (const note of filled.notes) this.logger.debug(note);
       }
       fill = true;
-      // One statement reads the entry's row and every row holding one of its names (rows still without a key
-      // are read too, and their keys computed here), so a concurrent first login of the same entry is either
-      // seen here or fails our insert (and the transaction is retried).
-      const rows = await users
-        .createQueryBuilder('u')
-        .where('u.ldap_uuid = :uuid OR u.username_key IN (:...keys) OR u.username_key IS NULL', {
-          uuid: entry.uuid,
-          keys,
-        })
-        .getMany();
-      const own = rows.find((row) => row.ldapUuid === entry.uuid);
-      const username = storedUsername(values, own?.username) ?? entry.username;
-      checkUsernameFits(entry, username);
-      const key = usernameKey(username);
-      const holders = rows.filter((row) => row !== own && (row.usernameKey ?? usernameKey(row.username)) === key);
-      if (own && !own.isActive && !own.deactivatedBySync) {
-        throw new InvalidCredentialsError(
-          `user ${own.id} was deactivated in the app; only the app can reactivate them`,
-          'deactivated_in_app',
-        );
-      }
-      // Every row holding the name counts: one that may not give it up refuses the login, whatever the others.
-      const keeper = holders.find((holder) => !isReleasedBySync(holder));
-      if (keeper) refuseUsernameTakeover(username, entry, keeper);
-      for (const holder of holders) {
-        // A removed entry's row the sync kept deactivated gives its name to the entry that now has it.
-        const released = await displacedUsername(query, this.transactions.dialect, holder.username, holder.id);
-        await users.update({ id: holder.id }, { username: released.username, usernameKey: released.key });
-        events.push(() =>
-          this.events.emit(LDAP_AUTH_EVENTS.userUpdated, {
-            userId: holder.id,
-            username: released.username,
-            changed: ['username'],
-            source: 'login',
-          }),
-        );
-        this.logger.log(
-          `User ${holder.id} (deactivated by the sync) gave the name ${JSON.stringify(username)} to the entry ${entry.dn}; it is now ${JSON.stringify(released.username)}`,
-        );
-      }
-
-      // A login proves the entry exists and may log in: a user the sync deactivated is active again.
-      const fields = {
-        ...fitted,
-        username,
-        usernameKey: key,
-        isActive: true,
-        deactivatedBySync: false,
-        lastLoginAt: new Date(),
-      };
-      let id: number;
-      if (own) {
-        id = own.id;
-        await users.update({ id }, fields);
-        const userId = id;
-        const changed = changedColumns(own, { ...fitted, username });
-        if (changed.length) {
-          events.push(() =>
-            this.events.emit(LDAP_AUTH_EVENTS.userUpdated, {
-              userId,
-              username,
-              changed,
-              source: 'login',
-            }),
-          );
-        }
-        if (!own.isActive) {
-          events.push(() => this.events.emit(LDAP_AUTH_EVENTS.userReactivated, { userId, username, source: 'login' }));
-        }
-      } else {
-        const inserted = await users.insert({ ...fields, ldapUuid: entry.uuid });
-        id = (inserted.identifiers[0] as { id: number }).id;
-        if (defaultOrganisationId !== undefined) {
-          await manager.createQueryBuilder().relation(UserEntity, 'organisations').of(id).add(defaultOrganisationId);
-        }
-        const userId = id;
-        events.push(() =>
-          this.events.emit(LDAP_AUTH_EVENTS.userCreated, {
-            userId,
-            username,
-            ldapUuid: entry.uuid,
-            dn: entry.dn,
-            source: 'login',
-          }),
-        );
-      }
-      if (plan) {
-        const warn = (message: string) => this.logger.warn(message);
-        const sql = this.transactions.dialect;
-        for (const change of await applyLoginGroupPlan(manager, sql, id, plan, !own, warn)) {
-          events.push(() => this.events.emit(LDAP_AUTH_EVENTS.groupMembershipChanged, change));
-        }
-      }
-      return { id, ...pick(fields), groups: await this.groupsOf(manager, id) };
+      const attempt = { ...input, known };
+      known = undefined;
+      return this.loginTransaction.run(manager, attempt, changes, (message) => this.logger.warn(message));
     });
-    for (const publish of events) publish();
+    for (const change of changes) this.publish(change, entry);
     return user;
+  }
+
+  private publish(change: LoginChange, entry: DirectoryUser): void {
+    const { userId, username } = change as { userId: number; username: string };
+    if (change.kind === 'created') {
+      const event = { userId, username, ldapUuid: entry.uuid, dn: entry.dn, source: 'login' as const };
+      this.events.emit(LDAP_AUTH_EVENTS.userCreated, event);
+    } else if (change.kind === 'updated') {
+      this.events.emit(LDAP_AUTH_EVENTS.userUpdated, { userId, username, changed: change.changed, source: 'login' });
+    } else if (change.kind === 'reactivated') {
+      this.events.emit(LDAP_AUTH_EVENTS.userReactivated, { userId, username, source: 'login' });
+    } else if (change.kind === 'released') {
+      this.events.emit(LDAP_AUTH_EVENTS.userUpdated, { userId, username, changed: ['username'], source: 'login' });
+      this.logger.log(
+        `User ${userId} (deactivated by the sync) gave the name ${JSON.stringify(change.from)} to the entry ${entry.dn}; it is now ${JSON.stringify(username)}`,
+      );
+    } else {
+      const { kind: _kind, ...event } = change;
+      this.events.emit(LDAP_AUTH_EVENTS.groupMembershipChanged, event);
+    }
   }
 
   /**
@@ -205,18 +135,8 @@ export class LdapLoginStore implements OnModuleDestroy {
     const manager = this.dataSource.manager;
     const user = await manager.getRepository(UserEntity).findOne({ where: { id, isActive: true } });
     if (!user) return null;
-    return { id: user.id, ...pick(user), groups: await this.groupsOf(manager, id) };
-  }
-
-  private async groupsOf(manager: EntityManager, userId: number): Promise<AppUser['groups']> {
-    const groups = await manager
-      .getRepository(GroupEntity)
-      .createQueryBuilder('g')
-      .innerJoin('user_groups', 'ug', 'ug.group_id = g.id')
-      .where('ug.user_id = :userId', { userId })
-      .orderBy('g.name')
-      .getMany();
-    return groups.map((g) => ({ name: g.name, ldapDn: g.ldapDn }));
+    const groups = await groupsOf((text, params) => manager.query(text, params), this.transactions.dialect, id);
+    return { id: user.id, ...pick(user), groups };
   }
 
   /** Creates the organisation (named `Default`) if no organisation has that id. Returns whether it did. */
@@ -251,20 +171,6 @@ export class LdapLoginStore implements OnModuleDestroy {
       }
     }
   }
-}
-
-/** The columns whose stored value differs from what the entry says now. */
-function changedColumns(
-  row: UserEntity,
-  now: { username: string; email: string | null; firstName: string | null; lastName: string | null; ldapDn: string },
-): string[] {
-  const changed: string[] = [];
-  if (row.username !== now.username) changed.push('username');
-  if (row.email !== now.email) changed.push('email');
-  if (row.firstName !== now.firstName) changed.push('first_name');
-  if (row.lastName !== now.lastName) changed.push('last_name');
-  if (row.ldapDn !== now.ldapDn) changed.push('ldap_dn');
-  return changed;
 }
 
 function pick(user: Pick<UserEntity, 'username' | 'email' | 'firstName' | 'lastName'>) {

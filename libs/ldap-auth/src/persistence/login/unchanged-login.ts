@@ -48,7 +48,7 @@ export class UnchangedLogin {
       const name = `ldap_auth_login_read_${keys.length}`;
       const rows = (await this.prepared.query(runner, name, read, [entry.uuid, ...keys])) as LoginRow[];
       const user = await this.unchanged(runner, sql, rows, entry, values, fitted, plan);
-      return { user, unkeyed: rows.some((row) => row.username_key === null) };
+      return { user, unkeyed: rows.some((row) => row.username_key === null), none: rows.length === 0 };
     } finally {
       await runner.release();
     }
@@ -112,6 +112,8 @@ export interface UnchangedLoginResult {
   user: AppUser | null;
   /** The read met rows without a `username_key` (the full path then fills them in first). */
   unkeyed: boolean;
+  /** The read found no row: no user of the entry's id, none holding one of its names, none without a key. */
+  none: boolean;
 }
 
 /** A row of the unchanged-login read: the user's columns, and one of its groups (null when it has none). */
