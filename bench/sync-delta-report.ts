@@ -22,14 +22,21 @@ export function deltaTable(d: DeltaSection): string {
   const w = d.warm;
   if (failed(w)) failedRow('  full resync and nothing-changed deltas', w.failed);
   else if (w) {
-    rows.push(['  full unchanged resync (reference; warm process)', secs(w.full.median), range(w.full), '1×', '', '']);
+    rows.push([
+      '  full unchanged resync (reference; one process, peak RSS of all its runs)',
+      secs(w.full.median),
+      range(w.full),
+      '1×',
+      '',
+      `${fmt(w.peakRssMb)} MB`,
+    ]);
     rows.push([
       `  first delta (no cursor yet: read whole, mode ${w.firstDeltaMode})`,
       secs(w.firstDeltaSeconds),
       '',
       times(w.firstDeltaSeconds, w.full.median),
       '',
-      `${fmt(w.peakRssMb)} MB`,
+      '',
     ]);
     rows.push([
       '  delta, nothing changed (same process)',
