@@ -28,6 +28,7 @@ import {
   LdapSyncService,
   type SyncReport,
 } from '../libs/ldap-auth/src/index.js';
+import { applyBenchReadLimits } from './sync-limits.js';
 
 export interface DeltaChildDirectory {
   url: string;
@@ -72,6 +73,7 @@ export type DeltaChildResult =
 const run = promisify(execFile);
 
 async function main(): Promise<void> {
+  applyBenchReadLimits();
   const job = JSON.parse(process.argv[2]) as DeltaChildJob;
   const deprovision = job.kind === 'deprovision' ? job : undefined;
   const logs: string[] = [];

@@ -58,6 +58,7 @@ const USAGE = `npm run bench:sync -- [options]
   --no-library         no library-sync runs
   --no-reference       no hand-written reference sync runs (sync-reference.ts)
   --no-delta           no delta section (sync-delta.ts; it needs the library)
+  --max-message-mb N   raise the library's 16 MiB limit on one LDAP message (sync-limits.ts) to N MiB
   --delta-runs N       full resyncs and 100-change deltas of the delta section [same as --runs]
   --json               one JSON object on stdout; progress on stderr`;
 
@@ -76,6 +77,8 @@ interface Options {
   reference: boolean;
   delta: boolean;
   deltaRuns: number;
+  /** The library's limit on one LDAP message, raised for the run (MiB), or undefined: the library's own. */
+  maxMessageMb?: number;
   json: boolean;
 }
 
@@ -96,6 +99,7 @@ function options(): Options {
       'no-reference': { type: 'boolean', default: false },
       'no-delta': { type: 'boolean', default: false },
       'delta-runs': { type: 'string' },
+      'max-message-mb': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -129,6 +133,8 @@ function options(): Options {
     reference: !values['no-reference'],
     delta: !values['no-delta'],
     deltaRuns: values['delta-runs'] === undefined ? runs : whole('delta-runs', values['delta-runs'], 1),
+    maxMessageMb:
+      values['max-message-mb'] === undefined ? undefined : whole('max-message-mb', values['max-message-mb'], 1),
     json: values.json,
   };
 }
@@ -271,6 +277,11 @@ async function main(): Promise<void> {
       (OPTIONS.reference ? `, ${OPTIONS.referenceRuns} per reference-sync scenario` : ''),
   );
   say(`node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.slapd}, ${machine.postgres}`);
+  if (OPTIONS.maxMessageMb !== undefined) {
+    // The children (library syncs, reads, deltas) inherit it: see sync-limits.ts.
+    process.env.BENCH_MAX_MESSAGE_BYTES = String(OPTIONS.maxMessageMb * 1024 * 1024);
+    say(`NOTE: the library's limit on one LDAP message raised to ${OPTIONS.maxMessageMb} MiB (default 16 MiB)`);
+  }
 
   const sizes: SizeResult[] = [];
   let failed = false;
@@ -987,6 +998,12 @@ function report(size: SizeResult): string {
       'timed, extrapolated to every row at that rate. Peak RSS: the child process that did the read (getrusage maxrss).',
     ...phaseNotes(size.measurements),
   ];
+  if (OPTIONS.maxMessageMb !== undefined) {
+    notes.push(
+      `NOTE: the library's limit on one LDAP message was raised to ${OPTIONS.maxMessageMb} MiB for this run ` +
+        '(--max-message-mb; its default, 16 MiB, refuses a group of about 380,000 members or more).',
+    );
+  }
   if (sync.scenarios.length) {
     notes.push(
       `Full syncs: ${OPTIONS.libraryRuns} runs each for the library, ${OPTIONS.referenceRuns} for the reference, each ` +
