@@ -18,7 +18,8 @@ export function deltaTable(d: DeltaSection): string {
   const rows: string[][] = [
     [`Delta sync, ${fmt(d.users)} users, PostgreSQL`, 'median', 'min–max', '× full resync', '× floor', 'peak RSS'],
   ];
-  const failedRow = (label: string, reason: string) => rows.push([label, `failed: ${reason}`, '', '', '', '']);
+  // One cell: a line of its own, which does not widen the columns.
+  const failedRow = (label: string, reason: string) => rows.push([`${label}: failed: ${reason}`]);
   const w = d.warm;
   if (failed(w)) failedRow('  full resync and nothing-changed deltas', w.failed);
   else if (w) {

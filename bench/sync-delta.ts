@@ -214,9 +214,9 @@ async function inChild(job: DeltaChildJob): Promise<DeltaChildResult> {
   const { stdout, stderr, code } = await runNode(['--expose-gc', CHILD, JSON.stringify(job)], CHILD_TIMEOUT_MS);
   const line = stdout.trim().split('\n').at(-1);
   if (code !== 0 || !line?.startsWith('{')) {
-    throw new Error(
-      `delta child (${job.kind}) exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-    );
+    // The error's message, not its stack.
+    const said = stderr.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+    throw new Error(`delta child (${job.kind}) exited with ${code}: ${said.slice(-3).join(' | ')}`);
   }
   return JSON.parse(line) as DeltaChildResult;
 }
