@@ -23,6 +23,13 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   say(`delta bench: ${users} users, 200 groups, ${users * 3} memberships`);
+  // sync-limits.ts: set in the environment, they reach the child processes.
+  if (process.env.BENCH_MAX_MESSAGE_BYTES) {
+    say(`NOTE: the library's limit on one LDAP message raised to ${process.env.BENCH_MAX_MESSAGE_BYTES} bytes`);
+  }
+  if (process.env.BENCH_NO_SEARCH_TIME_LIMIT === '1') {
+    say("NOTE: the library's searches sent with no time limit (ldapts's default asks the server for 10 s)");
+  }
   const { cleanups, cleanUp } = cleanUpOnExit();
   try {
     const { data, directory } = await startBenchDirectory(defaultShape(users), { cache: true, log: say });

@@ -59,6 +59,7 @@ const USAGE = `npm run bench:sync -- [options]
   --no-reference       no hand-written reference sync runs (sync-reference.ts)
   --no-delta           no delta section (sync-delta.ts; it needs the library)
   --max-message-mb N   raise the library's 16 MiB limit on one LDAP message (sync-limits.ts) to N MiB
+  --no-search-time-limit  the library's searches ask for no server time limit (ldapts's default: 10 s)
   --delta-runs N       full resyncs and 100-change deltas of the delta section [same as --runs]
   --json               one JSON object on stdout; progress on stderr`;
 
@@ -79,6 +80,8 @@ interface Options {
   deltaRuns: number;
   /** The library's limit on one LDAP message, raised for the run (MiB), or undefined: the library's own. */
   maxMessageMb?: number;
+  /** The library's searches sent without ldapts's default 10 s time limit (sync-limits.ts). */
+  noSearchTimeLimit: boolean;
   json: boolean;
 }
 
@@ -100,6 +103,7 @@ function options(): Options {
       'no-delta': { type: 'boolean', default: false },
       'delta-runs': { type: 'string' },
       'max-message-mb': { type: 'string' },
+      'no-search-time-limit': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -135,6 +139,7 @@ function options(): Options {
     deltaRuns: values['delta-runs'] === undefined ? runs : whole('delta-runs', values['delta-runs'], 1),
     maxMessageMb:
       values['max-message-mb'] === undefined ? undefined : whole('max-message-mb', values['max-message-mb'], 1),
+    noSearchTimeLimit: values['no-search-time-limit'],
     json: values.json,
   };
 }
@@ -281,6 +286,10 @@ async function main(): Promise<void> {
     // The children (library syncs, reads, deltas) inherit it: see sync-limits.ts.
     process.env.BENCH_MAX_MESSAGE_BYTES = String(OPTIONS.maxMessageMb * 1024 * 1024);
     say(`NOTE: the library's limit on one LDAP message raised to ${OPTIONS.maxMessageMb} MiB (default 16 MiB)`);
+  }
+  if (OPTIONS.noSearchTimeLimit) {
+    process.env.BENCH_NO_SEARCH_TIME_LIMIT = '1';
+    say("NOTE: the library's searches sent with no time limit (ldapts's default asks the server for 10 s)");
   }
 
   const sizes: SizeResult[] = [];
@@ -1002,6 +1011,12 @@ function report(size: SizeResult): string {
     notes.push(
       `NOTE: the library's limit on one LDAP message was raised to ${OPTIONS.maxMessageMb} MiB for this run ` +
         '(--max-message-mb; its default, 16 MiB, refuses a group of about 380,000 members or more).',
+    );
+  }
+  if (OPTIONS.noSearchTimeLimit) {
+    notes.push(
+      "NOTE: the library's searches were sent with no time limit (--no-search-time-limit; as it is, ldapts asks " +
+        'for 10 s, and a first delta, one content-sync search of every entry, ends with timeLimitExceeded past it).',
     );
   }
   if (sync.scenarios.length) {
