@@ -10,7 +10,7 @@ export interface DeltaTarget {
 }
 
 const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
-const times = (a: number, b: number): string => `${(a / b).toFixed(3)}×`;
+const times = (a: number, b: number): string => `${(a / b).toFixed(a / b < 0.01 ? 4 : 3)}×`;
 const msRange = (s: Stats): string =>
   s.samples.length < 2 ? '–' : `${(s.min * 1000).toFixed(0)}–${(s.max * 1000).toFixed(0)} ms`;
 
