@@ -128,7 +128,7 @@ export async function startBenchDirectory(
       }
       t = performance.now();
       // The "changed" scenario modifies the directory: it gets a copy. slapadd leaves data.mdb as a sparse
-      // file of maxsize (4 GiB, a few hundred MB used): cp keeps the holes, a plain copy would fill them in.
+      // file of maxsize (16 GiB; a few hundred MB used at 100,000 users): cp keeps the holes, a plain copy would fill them in.
       await run('cp', [
         '--sparse=always',
         '--reflink=auto',
@@ -324,7 +324,7 @@ moduleload memberof
 moduleload syncprov
 
 database mdb
-maxsize 4294967296
+maxsize 17179869184
 suffix "${BASE_DN}"
 rootdn "${ADMIN_DN}"
 rootpw ${sshaPassword(ADMIN_PASSWORD)}

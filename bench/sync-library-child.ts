@@ -13,12 +13,14 @@ import { Session } from 'node:inspector';
 import path from 'node:path';
 import { runLibrarySync, type LibrarySyncResult, type LibrarySyncScenario } from './sync-library.js';
 import { runReferenceSync } from './sync-reference.js';
+import { applyBenchReadLimits } from './sync-limits.js';
 
 export type LibraryChildOutcome =
   | { ok: true; result: LibrarySyncResult; peakRssMb: number; rssStartMb: number }
   | { ok: false; notWired: boolean; error: string; peakRssMb: number; rssStartMb: number };
 
 async function main(): Promise<void> {
+  applyBenchReadLimits();
   const [scenarioFile, resultFile, implementation = 'library'] = process.argv.slice(2);
   if (!scenarioFile || !resultFile || !['library', 'reference'].includes(implementation)) {
     throw new Error('usage: sync-library-child.js <scenario.json> <result.json> [library|reference]');

@@ -23,6 +23,7 @@ import { serverInfoFromRootDse } from '../libs/ldap-auth/src/directory/server-in
 import { readDirectorySnapshot } from '../libs/ldap-auth/src/directory/sync-reader/snapshot-reader.js';
 import { normalizeDn } from '../libs/ldap-auth/src/model/dn.js';
 import { GROUP_ATTRIBUTES, GROUP_FILTER, PAGE_SIZE, USER_ATTRIBUTES, USER_FILTER } from './sync-dataset.js';
+import { applyBenchReadLimits } from './sync-limits.js';
 
 export type ReadMode = 'idle' | 'paged' | 'flat' | 'groups' | 'snapshot' | 'library';
 
@@ -62,6 +63,7 @@ interface CompactUser {
 }
 
 async function main(): Promise<void> {
+  applyBenchReadLimits();
   const config = JSON.parse(process.argv[2] ?? '') as ReadChildConfig;
   const rssStartMb = mb(process.memoryUsage().rss);
   if (config.mode === 'library') return readWithLibrary(config, rssStartMb);

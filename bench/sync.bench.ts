@@ -41,6 +41,8 @@ import { ldapmodify, startBenchDirectory, type BenchDirectory, type SeedInfo } f
 import type { LibraryChildOutcome } from './sync-library-child.js';
 import type { LibrarySyncKind, LibrarySyncScenario } from './sync-library.js';
 import type { ReadChildResult, ReadMode } from './sync-read-child.js';
+import { deltaSection, failed as failed_, type DeltaSection } from './sync-delta.js';
+import { deltaNotes, deltaTable, deltaTargets } from './sync-delta-report.js';
 import { fmt, range, round, secs, stats, table, type Stats } from './sync-report.js';
 
 const USAGE = `npm run bench:sync -- [options]
@@ -55,6 +57,10 @@ const USAGE = `npm run bench:sync -- [options]
   --cache              keep the slapadd database between runs (under ${os.tmpdir()}); --fresh rebuilds it
   --no-library         no library-sync runs
   --no-reference       no hand-written reference sync runs (sync-reference.ts)
+  --no-delta           no delta section (sync-delta.ts; it needs the library)
+  --max-message-mb N   raise the library's 16 MiB limit on one LDAP message (sync-limits.ts) to N MiB
+  --no-search-time-limit  the library's searches ask for no server time limit (ldapts's default: 10 s)
+  --delta-runs N       full resyncs and 100-change deltas of the delta section [same as --runs]
   --json               one JSON object on stdout; progress on stderr`;
 
 interface Options {
@@ -70,6 +76,12 @@ interface Options {
   fresh: boolean;
   library: boolean;
   reference: boolean;
+  delta: boolean;
+  deltaRuns: number;
+  /** The library's limit on one LDAP message, raised for the run (MiB), or undefined: the library's own. */
+  maxMessageMb?: number;
+  /** The library's searches sent without ldapts's default 10 s time limit (sync-limits.ts). */
+  noSearchTimeLimit: boolean;
   json: boolean;
 }
 
@@ -88,6 +100,10 @@ function options(): Options {
       fresh: { type: 'boolean', default: false },
       'no-library': { type: 'boolean', default: false },
       'no-reference': { type: 'boolean', default: false },
+      'no-delta': { type: 'boolean', default: false },
+      'delta-runs': { type: 'string' },
+      'max-message-mb': { type: 'string' },
+      'no-search-time-limit': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -119,6 +135,11 @@ function options(): Options {
     fresh: values.fresh,
     library: !values['no-library'],
     reference: !values['no-reference'],
+    delta: !values['no-delta'],
+    deltaRuns: values['delta-runs'] === undefined ? runs : whole('delta-runs', values['delta-runs'], 1),
+    maxMessageMb:
+      values['max-message-mb'] === undefined ? undefined : whole('max-message-mb', values['max-message-mb'], 1),
+    noSearchTimeLimit: values['no-search-time-limit'],
     json: values.json,
   };
 }
@@ -143,7 +164,10 @@ interface Measurement {
   key: string;
   section: Section;
   label: string;
-  seconds: Stats;
+  /** Absent when the baseline failed (see `failed`). */
+  seconds?: Stats;
+  /** Why this baseline failed: reported as failed, the bench goes on without it. */
+  failed?: string;
   /** Entries read or rows written/read. */
   rows: number;
   /** member values (group reads). */
@@ -234,6 +258,8 @@ interface SizeResult {
   measurements: Measurement[];
   sync: SyncSection;
   seconds: number;
+  /** The delta section (library only), or why it could not run. */
+  delta?: DeltaSection | { failed: string };
   /** The issue's targets, against this run's floors. */
   targets: Target[];
 }
@@ -256,6 +282,15 @@ async function main(): Promise<void> {
       (OPTIONS.reference ? `, ${OPTIONS.referenceRuns} per reference-sync scenario` : ''),
   );
   say(`node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.slapd}, ${machine.postgres}`);
+  if (OPTIONS.maxMessageMb !== undefined) {
+    // The children (library syncs, reads, deltas) inherit it: see sync-limits.ts.
+    process.env.BENCH_MAX_MESSAGE_BYTES = String(OPTIONS.maxMessageMb * 1024 * 1024);
+    say(`NOTE: the library's limit on one LDAP message raised to ${OPTIONS.maxMessageMb} MiB (default 16 MiB)`);
+  }
+  if (OPTIONS.noSearchTimeLimit) {
+    process.env.BENCH_NO_SEARCH_TIME_LIMIT = '1';
+    say("NOTE: the library's searches sent with no time limit (ldapts's default asks the server for 10 s)");
+  }
 
   const sizes: SizeResult[] = [];
   let failed = false;
@@ -266,6 +301,8 @@ async function main(): Promise<void> {
       sizes.push(result);
       if (result.sync.status.library === 'not-wired') libraryWired = false;
       if (Object.values(result.sync.status).includes('failed')) failed = true;
+      const d = result.delta;
+      if (d && (failed_(d) || failed_(d.warm) || failed_(d.changed))) failed = true;
       say(`\n${report(result)}\n`);
     }
   } finally {
@@ -336,6 +373,7 @@ async function benchSize(
   await sampleIdle();
 
   const sync = await syncRuns(directory, data, measurements, cleanups, libraryWired);
+  const delta = await deltaRuns(directory, data, sync, cleanups);
 
   cleanups.splice(cleanups.indexOf(stopDirectory), 1);
   await directory.stop();
@@ -347,6 +385,7 @@ async function benchSize(
     idleOthersPercent: idle.some((x) => x !== null) ? Math.max(...idle.map((x) => x ?? 0)) : null,
     measurements,
     sync,
+    delta,
     seconds: round((performance.now() - started) / 1000, 1),
     targets: [],
   };
@@ -365,30 +404,32 @@ async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measure
       );
     }
   };
-  // Untimed: slapd's caches and the page cache warm, as they are on a server that has been up.
-  await ldapsearchDump(directory, 'users');
-  await ldapsearchDump(directory, 'groups');
-
   say('LDAP floors: ldapsearch paged dumps, then ldapts reads in child processes (peak RSS)');
   const usersDump: number[] = [];
   const groupsDump: number[] = [];
   const dumpCpu: CpuSeconds[] = [];
-  for (let r = 0; r < OPTIONS.runs; r++) {
-    const before = cpuSnapshot(directory.pid);
-    const u = await ldapsearchDump(directory, 'users');
-    check('ldapsearch users', u, expected.users);
-    const g = await ldapsearchDump(directory, 'groups');
-    check('ldapsearch groups', g, expected.groups, expected.values);
-    dumpCpu.push(cpuSeconds(before, cpuSnapshot(directory.pid)));
-    usersDump.push(u.seconds);
-    groupsDump.push(g.seconds);
-  }
-  out.push(
+  const dumpFailed = await failure(async () => {
+    // Untimed: slapd's caches and the page cache warm, as they are on a server that has been up.
+    await ldapsearchDump(directory, 'users');
+    await ldapsearchDump(directory, 'groups');
+    for (let r = 0; r < OPTIONS.runs; r++) {
+      const before = cpuSnapshot(directory.pid);
+      const u = await ldapsearchDump(directory, 'users');
+      check('ldapsearch users', u, expected.users);
+      const g = await ldapsearchDump(directory, 'groups');
+      check('ldapsearch groups', g, expected.groups, expected.values);
+      dumpCpu.push(cpuSeconds(before, cpuSnapshot(directory.pid)));
+      usersDump.push(u.seconds);
+      groupsDump.push(g.seconds);
+    }
+  });
+  if (dumpFailed) say(`  ldapsearch dumps FAILED: ${dumpFailed}`);
+  const dumps: Measurement[] = [
     {
       key: 'ldapsearch-users',
       section: 'LDAP read',
       label: 'ldapsearch paged dump: users (floor)',
-      seconds: stats(usersDump),
+      seconds: dumpFailed ? undefined : stats(usersDump),
       rows: expected.users,
       floor: 'ldapsearch-users',
     },
@@ -396,7 +437,7 @@ async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measure
       key: 'ldapsearch-groups',
       section: 'LDAP read',
       label: "ldapsearch paged dump: groups' member (floor)",
-      seconds: stats(groupsDump),
+      seconds: dumpFailed ? undefined : stats(groupsDump),
       rows: expected.groups,
       values: expected.values,
       floor: 'ldapsearch-groups',
@@ -405,13 +446,14 @@ async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measure
       key: 'ldapsearch-all',
       section: 'LDAP read',
       label: 'ldapsearch users + groups (LDAP floor)',
-      seconds: stats(usersDump.map((u, i) => u + groupsDump[i])),
+      seconds: dumpFailed ? undefined : stats(usersDump.map((u, i) => u + groupsDump[i])),
       cpu: { machine: statsOf(dumpCpu.map((c) => c.machine)), slapd: statsOf(dumpCpu.map((c) => c.slapd)) },
       rows: expected.users + expected.groups,
       values: expected.values,
       floor: 'ldapsearch-all',
     },
-  );
+  ];
+  out.push(...dumps.map((m) => (dumpFailed ? { ...m, seconds: undefined, cpu: undefined, failed: dumpFailed } : m)));
 
   const modes: Array<{ mode: ReadMode; label: string; floor: string; entries: number; values?: number }> = [
     { mode: 'paged', label: 'ldapts searchPaginated: users', floor: 'ldapsearch-users', entries: expected.users },
@@ -439,41 +481,53 @@ async function ldapFloors(directory: BenchDirectory, data: Dataset, out: Measure
     },
   ];
   const samples = new Map<ReadMode, ReadChildResult[]>(modes.map((m) => [m.mode, []]));
+  const failures = new Map<ReadMode, string>();
   for (let r = 0; r < OPTIONS.runs; r++) {
     for (const m of modes) {
-      const result = await readInChild(
-        directory,
-        m.mode,
-        m.mode === 'library' ? data.groups.map((g) => g.dn) : undefined,
-      );
-      check(m.mode === 'library' ? 'library reader' : `ldapts ${m.mode}`, result, m.entries, m.values);
-      if ((m.mode === 'snapshot' || m.mode === 'library') && result.kept?.memberships !== expected.values) {
-        throw new Error(`snapshot kept ${result.kept?.memberships} memberships, expected ${expected.values}`);
+      if (failures.has(m.mode)) continue;
+      const problem = await failure(async () => {
+        const result = await readInChild(
+          directory,
+          m.mode,
+          m.mode === 'library' ? data.groups.map((g) => g.dn) : undefined,
+        );
+        check(m.mode === 'library' ? 'library reader' : `ldapts ${m.mode}`, result, m.entries, m.values);
+        if ((m.mode === 'snapshot' || m.mode === 'library') && result.kept?.memberships !== expected.values) {
+          throw new Error(`snapshot kept ${result.kept?.memberships} memberships, expected ${expected.values}`);
+        }
+        samples.get(m.mode)!.push(result);
+      });
+      if (problem) {
+        failures.set(m.mode, problem);
+        say(`  ${m.label} FAILED: ${problem}`);
       }
-      samples.get(m.mode)!.push(result);
     }
   }
-  const idle = await readInChild(directory, 'idle');
   for (const m of modes) {
     const results = samples.get(m.mode)!;
+    const problem = failures.get(m.mode);
     out.push({
       key: m.mode === 'library' ? 'library-reader' : `ldapts-${m.mode}`,
       section: 'LDAP read',
       label: m.label,
-      seconds: stats(results.map((x) => x.seconds)),
+      seconds: problem ? undefined : stats(results.map((x) => x.seconds)),
+      failed: problem,
       rows: m.entries,
       values: m.values,
-      peakRssMb: stats(results.map((x) => x.peakRssMb)),
+      peakRssMb: problem ? undefined : stats(results.map((x) => x.peakRssMb)),
       floor: m.floor,
     });
   }
+  let idle: ReadChildResult | undefined;
+  const idleFailed = await failure(async () => void (idle = await readInChild(directory, 'idle')));
   out.push({
     key: 'ldapts-idle',
     section: 'LDAP read',
     label: 'ldapts connect + bind only (RSS base)',
-    seconds: stats([idle.seconds]),
+    seconds: idle && stats([idle.seconds]),
+    failed: idleFailed,
     rows: 0,
-    peakRssMb: stats([idle.peakRssMb]),
+    peakRssMb: idle && stats([idle.peakRssMb]),
     floor: 'ldapts-idle',
     note: 'Node + ldapts with nothing read: subtract from the peaks above for what the reads hold',
   });
@@ -499,16 +553,26 @@ async function databaseFloors(data: Dataset, out: Measurement[], cleanups: Array
     perRow: [] as WriteResult[],
     sqlite: [] as WriteResult[],
   };
+  const failures = new Map<keyof typeof runs, string>();
+  /** One run of a baseline; after a failure, that baseline is reported as failed and not run again. */
+  const once = async (name: keyof typeof runs, fn: () => Promise<WriteResult>): Promise<void> => {
+    if (failures.has(name)) return;
+    const problem = await failure(async () => void runs[name].push(await fn()));
+    if (problem) {
+      failures.set(name, problem);
+      say(`  ${name} FAILED: ${problem}`);
+    }
+  };
   for (let r = 0; r < Math.max(OPTIONS.runs, OPTIONS.contextRuns); r++) {
     if (r < OPTIONS.runs) {
-      runs.copy.push(await floors.copyThenKeys(payload));
-      runs.read.push(await floors.readBack());
-      runs.sqlite.push(await sqliteOneTransaction(data));
+      await once('copy', () => floors.copyThenKeys(payload));
+      await once('read', () => floors.readBack());
+      await once('sqlite', () => sqliteOneTransaction(data));
     }
     if (r < OPTIONS.contextRuns) {
-      runs.keyed.push(await floors.copyIntoKeyedTables(payload));
-      runs.batched.push(await floors.batchedInserts(1000));
-      runs.perRow.push(await floors.rowByRowInserts(OPTIONS.perRowSample));
+      await once('keyed', () => floors.copyIntoKeyedTables(payload));
+      await once('batched', () => floors.batchedInserts(1000));
+      await once('perRow', () => floors.rowByRowInserts(OPTIONS.perRowSample));
     }
   }
   cleanups.splice(cleanups.indexOf(closeFloors), 1);
@@ -516,11 +580,15 @@ async function databaseFloors(data: Dataset, out: Measurement[], cleanups: Array
   cleanups.splice(cleanups.indexOf(dropScratch), 1);
   await scratch.drop();
 
-  const seconds = (list: WriteResult[]): Stats => stats(list.map((x) => x.seconds));
-  const phases = (list: WriteResult[]): Record<string, Stats> =>
-    Object.fromEntries(Object.keys(list[0].phases ?? {}).map((k) => [k, stats(list.map((x) => x.phases![k]))]));
-  const rows = runs.copy[0].rows;
-  out.push(
+  const failedIn = (list: WriteResult[]) => [...failures].find(([name]) => runs[name] === list)?.[1];
+  const seconds = (list: WriteResult[]): Stats | undefined =>
+    failedIn(list) ? undefined : stats(list.map((x) => x.seconds));
+  const phases = (list: WriteResult[]): Record<string, Stats> | undefined =>
+    failedIn(list)
+      ? undefined
+      : Object.fromEntries(Object.keys(list[0].phases ?? {}).map((k) => [k, stats(list.map((x) => x.phases![k]))]));
+  const rows = data.shape.users + data.groups.length + data.membershipCount;
+  const measured: Measurement[] = [
     {
       key: 'pg-copy',
       section: 'PostgreSQL write',
@@ -549,10 +617,10 @@ async function databaseFloors(data: Dataset, out: Measurement[], cleanups: Array
     {
       key: 'pg-insert-per-row',
       section: 'PostgreSQL write',
-      label: `INSERT, one per row (${fmt(runs.perRow[0].sampledRows ?? 0)} rows, extrapolated)`,
+      label: `INSERT, one per row (${fmt(OPTIONS.perRowSample)} rows, extrapolated)`,
       seconds: seconds(runs.perRow),
-      extrapolatedSeconds: stats(runs.perRow.map((x) => x.extrapolatedSeconds!)),
-      sampledRows: runs.perRow[0].sampledRows,
+      extrapolatedSeconds: failedIn(runs.perRow) ? undefined : stats(runs.perRow.map((x) => x.extrapolatedSeconds!)),
+      sampledRows: runs.perRow[0]?.sampledRows,
       rows,
       floor: 'pg-copy',
       note: 'seconds: the sample; extrapolatedSeconds: every row at the sampled rate',
@@ -562,7 +630,7 @@ async function databaseFloors(data: Dataset, out: Measurement[], cleanups: Array
       section: 'PostgreSQL read',
       label: 'SELECT users, groups, memberships (floor)',
       seconds: seconds(runs.read),
-      rows: runs.read[0].rows,
+      rows: runs.read[0]?.rows ?? 0,
       floor: 'pg-read',
     },
     {
@@ -574,16 +642,36 @@ async function databaseFloors(data: Dataset, out: Measurement[], cleanups: Array
       phases: phases(runs.sqlite),
       floor: 'sqlite-write',
     },
-  );
+  ];
+  const lists: Record<string, WriteResult[]> = {
+    'pg-copy': runs.copy,
+    'pg-copy-keyed': runs.keyed,
+    'pg-insert-1000': runs.batched,
+    'pg-insert-per-row': runs.perRow,
+    'pg-read': runs.read,
+    'sqlite-write': runs.sqlite,
+  };
+  out.push(...measured.map((m) => ({ ...m, failed: failedIn(lists[m.key]) })));
   addRatios(out);
 }
 
 function addRatios(measurements: Measurement[]): void {
   for (const m of measurements) {
-    const floor = measurements.find((f) => f.key === m.floor);
-    if (!floor) continue;
-    const value = m.extrapolatedSeconds?.median ?? m.seconds.median;
-    m.ratioToFloor = round(value / floor.seconds.median, 2);
+    const floor = measurements.find((f) => f.key === m.floor)?.seconds;
+    const value = m.extrapolatedSeconds?.median ?? m.seconds?.median;
+    if (!floor || value === undefined) continue;
+    m.ratioToFloor = round(value / floor.median, 2);
+  }
+}
+
+/** Runs `fn`; the reason it failed (first lines), or undefined when it did not. */
+async function failure(fn: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await fn();
+    return undefined;
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    return text.split('\n').slice(0, 3).join(' | ').slice(0, 300);
   }
 }
 
@@ -597,6 +685,36 @@ async function idleLoad(slapdPid: number): Promise<number | null> {
   const before = cpuSnapshot(slapdPid);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   return cpuShare(before, cpuSnapshot(slapdPid)).others;
+}
+
+// ---- the delta section (sync-delta.ts) ----
+
+/** The library's deltas, after the full syncs (which changed 1 % of the users: the delta's changes avoid them). */
+async function deltaRuns(
+  directory: BenchDirectory,
+  data: Dataset,
+  sync: SyncSection,
+  cleanups: Array<() => Promise<void>>,
+): Promise<SizeResult['delta']> {
+  if (!OPTIONS.delta || sync.status.library !== 'ok') return undefined;
+  say(`delta sync (library): ${OPTIONS.deltaRuns} runs`);
+  const avoid = new Set<number>();
+  if (sync.changes) {
+    const changes = planChanges(data, OPTIONS.changes);
+    for (const i of [...changes.renames, ...changes.removals, ...changes.moves.map((m) => m.user)]) avoid.add(i);
+  }
+  try {
+    return await deltaSection(
+      directory,
+      data,
+      { runs: OPTIONS.deltaRuns, nothingRuns: 5, avoid, deprovisionUsers: 3, log: say },
+      cleanups,
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    say(`delta section FAILED: ${message}`);
+    return { failed: message.split('\n')[0] };
+  }
 }
 
 // ---- the full syncs: the library's, and the hand-written reference ----
@@ -620,7 +738,8 @@ async function syncRuns(
 
   const databases: AppDatabaseKind[] = ['postgres'];
   if (data.shape.users <= OPTIONS.sqliteMaxUsers) databases.push('sqlite');
-  const floorMedian = (key: string): number => floors.find((m) => m.key === key)!.seconds.median;
+  // A failed floor: NaN, and the ratios to it are not reported.
+  const floorMedian = (key: string): number => floors.find((m) => m.key === key)?.seconds?.median ?? NaN;
   const floorKeys = (database: AppDatabaseKind, kind: LibrarySyncKind): string[] => {
     if (kind === 'first') return ['ldapsearch-all', database === 'postgres' ? 'pg-copy' : 'sqlite-write'];
     return database === 'postgres' ? ['ldapsearch-all', 'pg-read'] : ['ldapsearch-all'];
@@ -842,6 +961,11 @@ function report(size: SizeResult): string {
       section = m.section;
       rows.push([section]);
     }
+    if (m.failed || !m.seconds) {
+      // One cell: a line of its own, which does not widen the columns.
+      rows.push([`  ${m.label}: failed: ${m.failed ?? 'no result'}`]);
+      continue;
+    }
     const median = m.extrapolatedSeconds ? `${secs(m.extrapolatedSeconds.median)}*` : secs(m.seconds.median);
     const spread = m.extrapolatedSeconds ? range(m.extrapolatedSeconds) : range(m.seconds);
     rows.push([
@@ -866,7 +990,7 @@ function report(size: SizeResult): string {
         s.seconds ? secs(s.seconds.median) : 'failed',
         s.seconds ? range(s.seconds) : '',
         '',
-        s.ratioToFloor !== undefined ? `${s.ratioToFloor.toFixed(2)}×` : '',
+        s.ratioToFloor !== undefined && Number.isFinite(s.ratioToFloor) ? `${s.ratioToFloor.toFixed(2)}×` : '',
         s.peakRssMb ? `${fmt(s.peakRssMb.median)} MB` : '',
       ]);
     }
@@ -883,6 +1007,18 @@ function report(size: SizeResult): string {
       'timed, extrapolated to every row at that rate. Peak RSS: the child process that did the read (getrusage maxrss).',
     ...phaseNotes(size.measurements),
   ];
+  if (OPTIONS.maxMessageMb !== undefined) {
+    notes.push(
+      `NOTE: the library's limit on one LDAP message was raised to ${OPTIONS.maxMessageMb} MiB for this run ` +
+        '(--max-message-mb; its default, 16 MiB, refuses a group of about 380,000 members or more).',
+    );
+  }
+  if (OPTIONS.noSearchTimeLimit) {
+    notes.push(
+      "NOTE: the library's searches were sent with no time limit (--no-search-time-limit; as it is, ldapts asks " +
+        'for 10 s, and a first delta, one content-sync search of every entry, ends with timeLimitExceeded past it).',
+    );
+  }
   if (sync.scenarios.length) {
     notes.push(
       `Full syncs: ${OPTIONS.libraryRuns} runs each for the library, ${OPTIONS.referenceRuns} for the reference, each ` +
@@ -904,7 +1040,13 @@ function report(size: SizeResult): string {
         `(samples ${size.idleOthersSamples.join(' / ')}): the machine was busy, the numbers are low and noisy.`,
     );
   }
-  const extra = [...cpuLines(size), '', ...targetLines(size)];
+  const delta = size.delta;
+  const deltaLines = !delta
+    ? []
+    : failed_(delta)
+      ? ['', `Delta sync: failed: ${delta.failed}`]
+      : ['', deltaTable(delta), ...deltaNotes(delta)];
+  const extra = [...deltaLines, '', ...cpuLines(size), '', ...targetLines(size)];
   return `${table(rows)}\n${notes.join('\n')}\n\n${extra.join('\n')}`;
 }
 
@@ -952,7 +1094,7 @@ interface Target {
 function targets(size: SizeResult): Target[] {
   const out: Target[] = [];
   const large = size.shape.users >= 100_000;
-  const floor = (key: string) => size.measurements.find((m) => m.key === key)?.seconds.median;
+  const floor = (key: string) => size.measurements.find((m) => m.key === key)?.seconds?.median;
   const scenario = (kind: LibrarySyncKind, database: AppDatabaseKind) =>
     size.sync.scenarios.find((x) => x.implementation === 'library' && x.kind === kind && x.database === database);
   const dump = floor('ldapsearch-all');
@@ -987,6 +1129,7 @@ function targets(size: SizeResult): Target[] {
     const ratio = sqlite / postgres;
     out.push({ target: `SQLite ≤ 2× PostgreSQL, ${kind} sync`, measured: `${ratio.toFixed(2)}×`, met: ratio <= 2 });
   }
+  if (size.delta && !failed_(size.delta)) out.push(...deltaTargets(size.delta));
   return out;
 }
 
