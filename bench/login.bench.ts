@@ -37,7 +37,7 @@ import { measureMetricsCost, type MetricsCostResult } from './metrics-cost.js';
 /** Fixed by default so runs compare; the environment overrides them for experiments. */
 const CONFIG = {
   users: envInt('BENCH_USERS', 10_000),
-  loginsPerCell: envInt('BENCH_LOGINS', 2_000),
+  loginsPerCell: envInt('BENCH_LOGINS', 6_000),
   /** Logins before each cell's clock starts (JIT, pools, slapd caches); not counted. */
   warmup: envInt('BENCH_WARMUP', 100),
   concurrencies: envList('BENCH_CONCURRENCY', [1, 8, 32]),
@@ -45,10 +45,13 @@ const CONFIG = {
   cellDeadlineMs: envInt('BENCH_CELL_DEADLINE_MS', 10_000),
   /** Extra rows: raw pooled ldapts and LdapDirectory with these pool sizes (the library's default is 8). */
   extraPoolSizes: envList('BENCH_POOL_SIZES', [32]),
-  /** Logins per cell of the full-login section (SQLite and PostgreSQL, first and returning: 12 cells). */
-  fullLoginsPerCell: envInt('BENCH_FULL_LOGINS', 1_500),
-  /** Logins per cell of the HTTP section (four apps, first and returning: 24 cells). */
-  httpLoginsPerCell: envInt('BENCH_HTTP_LOGINS', 600),
+  /**
+   * Logins per cell of the full-login and HTTP sections (each database, first and returning). Long enough for
+   * the JIT and the app's caches to settle: at 600 per HTTP cell (under a second at c=8) the HTTP rows came
+   * out 25–35 % lower than at 6,000. First logins need (logins + warm-up) × concurrencies users.
+   */
+  fullLoginsPerCell: envInt('BENCH_FULL_LOGINS', 3_000),
+  httpLoginsPerCell: envInt('BENCH_HTTP_LOGINS', 3_000),
   /** Groups in the directory; every user is in two, and the apps mirror all of them. */
   groups: envInt('BENCH_GROUPS', 4),
   /** Sections to run: ldap, full, http, metrics. */

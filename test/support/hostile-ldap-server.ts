@@ -18,6 +18,8 @@ import {
 export interface SearchSeen {
   messageId: number;
   baseDN: string;
+  /** The request's timeLimit, in seconds (0: none). */
+  timeLimit: number;
 }
 
 /** One client connection, as the script sees it. */
@@ -105,7 +107,11 @@ export class HostileLdapServer {
         else if (op === 0x42) socket.end();
         else if (op === 0x63) {
           r.readSequence(0x63);
-          const search = { messageId, baseDN: r.readString() ?? '' };
+          const baseDN = r.readString() ?? '';
+          r.readEnumeration(); // scope
+          r.readEnumeration(); // derefAliases
+          r.readInt(); // sizeLimit
+          const search = { messageId, baseDN, timeLimit: r.readInt() ?? 0 };
           this.searches.push(search);
           void script(search, client);
         }
