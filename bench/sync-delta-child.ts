@@ -15,6 +15,9 @@
  */
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ConsoleLogger, Module, type INestApplicationContext } from '@nestjs/common';
@@ -133,7 +136,9 @@ async function runJob(
     const maxBefore = process.resourceUsage().maxRSS * 1024;
     let peak = idle;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 2);
+    const profiling = await startProfile();
     const changed = await timed(true);
+    await profiling?.stop();
     clearInterval(sampler);
     const maxAfter = process.resourceUsage().maxRSS * 1024;
     // getrusage's high-water mark moved during the run: that is the run's peak, samples can miss it.
@@ -141,6 +146,27 @@ async function runJob(
     return { kind: 'changed', ...changed, idleRssMb: mb(idle), peakRssMb: mb(peak) };
   }
   return { kind: 'deprovision', delaysMs: await deprovision(job, app, logs), peakRssMb: maxRssMb() };
+}
+
+/**
+ * BENCH_DELTA_PROFILE=<folder>: a CPU profile of each 100-change delta (`delta-<pid>.cpuprofile`, for
+ * profile-summary.ts). It slows the run: the bench's figures of a profiled run are not the ones to report.
+ */
+async function startProfile(): Promise<{ stop(): Promise<void> } | undefined> {
+  const folder = process.env.BENCH_DELTA_PROFILE;
+  if (!folder) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, `delta-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** Delays from each deletion to the first refused token check, in ms. */

@@ -361,6 +361,7 @@ describe.each(DIRECTORY_KINDS)('login against %s', (kind) => {
         { name: 'UsernameKey1796342400000' },
         { name: 'SyncRunChanges1796428800000' },
         { name: 'DeltaSync1796515200000' },
+        { name: 'LdapDnLookupIndex1796601600000' },
       ]);
     });
   });

@@ -41,6 +41,7 @@ describe('MySQL migrations on MariaDB', () => {
       'migration UsernameKey1796342400000',
       'migration SyncRunChanges1796428800000',
       'migration DeltaSync1796515200000',
+      'migration LdapDnLookupIndex1796601600000',
     ]);
     const groups = reference.find((line) => line.startsWith('CREATE TABLE `groups`'));
     expect(groups).toMatch(/`ldap_dn_key` binary\(32\) GENERATED ALWAYS AS \(unhex\(sha2\(`ldap_dn`,256\)\)\) STORED/);

@@ -24,8 +24,13 @@ import { USERNAME_KEY_MAX_LENGTH, usernameKey } from '../model/username-key.js';
 /** The unique index on `users.username_key` (migration UsernameKey1796342400000). */
 export const USERNAME_KEY_INDEX = 'UQ_users_username_key';
 
+/** The index on `LOWER(users.ldap_dn)` (migration LdapDnLookupIndex1796601600000; PostgreSQL and SQLite). */
+export const LDAP_DN_LOWER_INDEX = 'IDX_users_ldap_dn_lower';
+
 /** An app user. `ldapUuid` (entryUUID / objectGUID) is set for directory users, null for local ones. */
 @Entity({ name: 'users' })
+// An index on an expression, which TypeORM cannot describe: declared so that its schema sync keeps it.
+@Index(LDAP_DN_LOWER_INDEX, { synchronize: false })
 export class UserEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;

@@ -22,7 +22,8 @@ export class UsernameLookupIndex1796256000000 implements MigrationInterface {
   }
 }
 
-function hasExpressionIndexes(queryRunner: QueryRunner): boolean {
+/** SQLite and PostgreSQL index an expression; MySQL and MariaDB do not (not as these migrations need). */
+export function hasExpressionIndexes(queryRunner: QueryRunner): boolean {
   const type = queryRunner.connection.options.type;
   return type === 'better-sqlite3' || type === 'postgres';
 }

@@ -5,6 +5,7 @@ import { UsernameLookupIndex1796256000000 } from './1796256000000-username-looku
 import { UsernameKey1796342400000 } from './1796342400000-username-key.js';
 import { SyncRunChanges1796428800000 } from './1796428800000-sync-run-changes.js';
 import { DeltaSync1796515200000 } from './1796515200000-delta-sync.js';
+import { LdapDnLookupIndex1796601600000 } from './1796601600000-ldap-dn-lookup-index.js';
 
 /** The library's migrations, oldest first: list them in your TypeORM options and run them. */
 export const LDAP_AUTH_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const LDAP_AUTH_MIGRATIONS = [
   UsernameKey1796342400000,
   SyncRunChanges1796428800000,
   DeltaSync1796515200000,
+  LdapDnLookupIndex1796601600000,
 ];

@@ -30,6 +30,13 @@ export async function readContentSyncChanges(
     attributes: userAttributes(options, server),
     binaryAttributes: [AD_UUID_ATTRIBUTE],
   };
+  // The group refresh goes out beside the user refresh, on the same connection: neither waits for the other.
+  const groupRead = (from: ContentSyncCursor | undefined) => {
+    const read = readGroupChanges(client, server, options, from);
+    read.catch(() => undefined);
+    return read;
+  };
+  let groupsRead = groupRead(cursor);
   let userRefresh: ContentSyncRefresh;
   try {
     userRefresh = await client.syncRefresh(options.searchBase, userSearch, cursor?.users.cookie);
@@ -38,10 +45,12 @@ export async function readContentSyncChanges(
     // The server no longer holds what happened since the cookie: everything again, from scratch.
     fullContent = 'the directory asked for a full refresh (the stored cookie is too old for it)';
     cursor = undefined;
+    await groupsRead.catch(() => undefined);
+    groupsRead = groupRead(undefined);
     userRefresh = await client.syncRefresh(options.searchBase, userSearch, undefined);
   }
   const changedUsers = userRefresh.changed.map(({ entry }) => users.userOf(entry));
-  const groups = await readGroupChanges(client, server, options, cursor);
+  const groups = await groupsRead;
   return {
     changes: {
       changedUsers,

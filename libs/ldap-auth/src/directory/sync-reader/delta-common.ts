@@ -1,6 +1,7 @@
 import type { SnapshotReadOptions } from './snapshot-reader.js';
 import type { ServerInfo } from '../server-info.js';
 import { isWithin } from '../server-info.js';
+import { parentDn, tryNormalizeDn } from '../../model/dn.js';
 import type { SyncCursor } from '../../model/sync-cursor.js';
 import type { DirectoryChanges } from '../../model/directory-changes.js';
 
@@ -29,12 +30,23 @@ export function groupBasesOf(options: SnapshotReadOptions): string[] {
   return options.loginGroup ? [options.loginGroup, ...options.groupDns] : [...options.groupDns];
 }
 
-/** The naming contexts holding the listed groups and the login group (nested groups may be anywhere in them). */
+/**
+ * Where the group reads of a delta look. With nested groups, the naming contexts holding the listed groups and
+ * the login group (a nested group may be anywhere in them). Without, only those groups matter: the containers
+ * holding them, none inside another (a naming context of 100,000 users is scanned whole by the group filter's
+ * unindexed `member=*`; a container of groups is not).
+ */
 export function groupBases(options: SnapshotReadOptions, server: ServerInfo): string[] {
   const bases = new Set<string>();
   for (const dn of groupBasesOf(options)) {
     const context = server.namingContexts.filter((nc) => isWithin(dn, nc)).sort((a, b) => b.length - a.length)[0];
-    bases.add(context ?? dn);
+    if (context === undefined || options.nestedGroups) {
+      bases.add(context ?? dn);
+      continue;
+    }
+    const parent = tryNormalizeDn(parentDn(dn));
+    bases.add(parent !== undefined && isWithin(parent, context) ? parent : context);
   }
-  return [...bases].sort();
+  const all = [...bases];
+  return all.filter((base) => !all.some((other) => other !== base && isWithin(base, other))).sort();
 }
