@@ -5,17 +5,9 @@
  * load inside Jest on Node 20, and `npm start` is what users run anyway.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LOGIN_BODY_LIMIT_BYTES } from '../src/config/login-body.js';
-import { closedPort } from './support/tcp-proxy.js';
+import { postChunked, startDemoProcess, type DemoProcess } from './support/demo-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'main.js');
 const ADMINS = 'cn=admins,ou=groups,dc=example,dc=com';
 const GENERIC_401 = { statusCode: 401, message: 'Invalid username or password', error: 'Unauthorized' };
 const NOT_AN_OBJECT = 'the body must be a JSON object, such as {"username":"…","password":"…"}';
@@ -29,50 +21,15 @@ function loginBodyOf(bytes: number): string {
 }
 
 describe.each(['express', 'fastify'])('the demo on %s', (adapter) => {
-  let dir: string;
-  let child: ChildProcess;
+  let demo: DemoProcess;
   let base: string;
-  let port: number;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) {
-      const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' });
-      if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-    }
-    dir = mkdtempSync(join(tmpdir(), `ldap-http-${adapter}-`));
-    port = await closedPort();
-    base = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) if (key.startsWith('LDAP_') || key.startsWith('LOGIN_')) delete env[key];
-    Object.assign(env, {
-      HTTP_ADAPTER: adapter,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'development',
-      JWT_SECRET: 'a-long-enough-secret-for-tests',
-      DATABASE_URL: `sqlite:${join(dir, 'app.sqlite')}`,
-      LOGIN_THROTTLE_LIMIT: '3',
-      LDAP_ADMIN_GROUP: ADMINS,
-    });
-    child = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (/Listening on/.test(output)) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', () => reject(new Error(`the demo exited:\n${output}`)));
-    });
+    demo = await startDemoProcess({ HTTP_ADAPTER: adapter, LOGIN_THROTTLE_LIMIT: '3', LDAP_ADMIN_GROUP: ADMINS });
+    base = demo.url;
   });
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
   const login = (body: unknown, headers: Record<string, string> = {}) =>
@@ -118,7 +75,7 @@ describe.each(['express', 'fastify'])('the demo on %s', (adapter) => {
       const large = await login(loginBodyOf(LOGIN_BODY_LIMIT_BYTES + 1));
       expect([large.status, (await json(large)).message]).toEqual([413, TOO_LARGE]);
     }
-    const chunked = await postChunked(port, loginBodyOf(LOGIN_BODY_LIMIT_BYTES + 100));
+    const chunked = await postChunked(demo.port, loginBodyOf(LOGIN_BODY_LIMIT_BYTES + 100));
     expect([chunked.status, chunked.body.message]).toEqual([413, TOO_LARGE]);
     const gzip = await login('{}', { 'Content-Encoding': 'gzip' });
     expect(gzip.status).toBe(415);
@@ -164,30 +121,4 @@ function cookiesOf(res: Response): string {
     .getSetCookie()
     .map((cookie) => cookie.split(';', 1)[0])
     .join('; ');
-}
-
-/** POST /auth/login with the body sent in chunks (Transfer-Encoding: chunked, no Content-Length). */
-function postChunked(port: number, body: string): Promise<{ status: number; body: { message?: string } }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/auth/login',
-        headers: { 'Content-Type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { message?: string } }));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // The server may close the connection while the rest of a refused body is still being sent.
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-    });
-    for (let at = 0; at < body.length; at += 4096) req.write(body.slice(at, at + 4096));
-    req.end();
-  });
 }

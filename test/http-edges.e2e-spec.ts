@@ -1,21 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { LOGIN_BODY_LIMIT_BYTES } from '../src/config/login-body.js';
+import { postChunked, startDemoProcess, type DemoProcess } from './support/demo-process.js';
 import { openLdapEnv } from './support/env.js';
 import { fixtureUser } from './support/fixtures.js';
 import { testServers } from './support/servers.js';
-import { closedPort, startRecordingProxy, type RecordingProxy } from './support/tcp-proxy.js';
+import { startRecordingProxy, type RecordingProxy } from './support/tcp-proxy.js';
 import { testApps } from './support/test-app.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'main.js');
 const alice = fixtureUser('alice');
 const NOT_AN_OBJECT = 'the body must be a JSON object, such as {"username":"…","password":"…"}';
 const TOO_LARGE = /^the body is larger than the 16 KB \(16384 bytes\) POST \/auth\/login accepts$/;
@@ -94,82 +87,25 @@ describe('the login route refuses bodies it cannot use, before the throttle and 
 });
 
 describe('the login route in the demo as `npm start` runs it (its own body parser)', () => {
-  let dir: string;
-  let child: ChildProcess;
-  let port: number;
+  let demo: DemoProcess;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) {
-      const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' });
-      if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-    }
-    dir = mkdtempSync(join(tmpdir(), 'ldap-http-edges-'));
-    port = await closedPort();
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) if (key.startsWith('LDAP_') || key.startsWith('LOGIN_')) delete env[key];
-    // The embedded development directory: no LDAP_AUTH_URL.
-    Object.assign(env, {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'development',
-      JWT_SECRET: 'a-long-enough-secret-for-tests',
-      DATABASE_URL: `sqlite:${join(dir, 'app.sqlite')}`,
-      LOGIN_THROTTLE_LIMIT: '3',
-    });
-    child = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (/Listening on/.test(output)) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', () => reject(new Error(`the demo exited:\n${output}`)));
-    });
+    demo = await startDemoProcess({ LOGIN_THROTTLE_LIMIT: '3' });
   });
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
-  /** POST /auth/login with the body sent in chunks (Transfer-Encoding: chunked, no Content-Length). */
-  function postChunked(contentType: string, body: string): Promise<{ status: number; body: { message?: string } }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/auth/login', headers: { 'Content-Type': contentType } },
-        (res) => {
-          let text = '';
-          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { message?: string } }));
-        },
-      );
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        // The server may close the connection while the rest of a refused body is still being sent.
-        if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-      });
-      for (let at = 0; at < body.length; at += 4096) req.write(body.slice(at, at + 4096));
-      req.end();
-    });
-  }
-
   it('answers 413 to a chunked body over the limit, and reads one under it', async () => {
-    const over = await postChunked('application/json', loginBodyOf(LOGIN_BODY_LIMIT_BYTES + 100));
+    const over = await postChunked(demo.port, loginBodyOf(LOGIN_BODY_LIMIT_BYTES + 100));
     expect(over.status).toBe(413);
     expect(over.body.message).toMatch(TOO_LARGE);
-    const under = await postChunked(
-      'application/json',
-      JSON.stringify({ username: 'alice', password: 'alice-password' }),
-    );
+    const under = await postChunked(demo.port, JSON.stringify({ username: 'alice', password: 'alice-password' }));
     expect(under.status).toBe(200);
   });
 
   it('answers 415, 400 and 413 as the module does, without counting an attempt', async () => {
-    const base = `http://127.0.0.1:${port}/auth/login`;
+    const base = `${demo.url}/auth/login`;
     const send = (contentType: string, body: string) =>
       fetch(base, { method: 'POST', headers: { 'Content-Type': contentType }, body });
     for (let i = 0; i < 4; i++) {
