@@ -7,12 +7,11 @@
  * memberships). The shared parts (and FC_SEED / FC_RUNS) are in support/delta-property.ts; Samba AD's run is
  * delta-sync-property-ad.e2e-spec.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Client } from 'ldapts';
 import { createTestApp, postLogin } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
-import { openLdapEnv } from './support/env.js';
 import { type SlapdHandle, startSlapd } from './support/slapd.js';
 import { adminClient, sshaPassword } from './support/directory-admin.js';
 import {
@@ -25,9 +24,12 @@ import {
   type Place,
   type PropertyWorld,
 } from './support/delta-property.js';
+import { deltaSyncEnv, logInAll } from './support/delta-sync.js';
 
 const NAMES = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
 const GROUPS = ['ga', 'gb', 'gc'];
+/** Two users who never change: the app always has LDAP users (a read that leaves none is refused). */
+const ANCHORS = ['anchor1', 'anchor2'];
 /**
  * What slapd answers to a change that cannot apply in the current state (not a failure of the test):
  * noSuchAttribute, typeOrValueExists, noSuchObject, objectClassViolation, notAllowedOnRDN, entryAlreadyExists.
@@ -70,23 +72,17 @@ describe.each([
         await admin.add(groupDn(cn), { objectClass: ['top', 'groupOfNames'], cn, member: [slapd.baseDn] });
       }
       await admin.modify(groupDn('gb'), change('add', 'member', groupDn('gc')));
-      // Two users who never change: the app always has LDAP users (a read that leaves none is refused).
-      for (const user of ['anchor1', 'anchor2']) await createEntry(user, 'people');
+      for (const user of ANCHORS) await createEntry(user, 'people');
       db = await createTestDatabase(database);
       app = await createTestApp({
-        ...openLdapEnv(slapd),
-        DATABASE_URL: db.url,
-        LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
-        LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
-        LDAP_SYNC_ENABLED: 'false',
-        LDAP_SYNC_MAX_REMOVALS: '100%',
-        LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
-        LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
-        LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+        ...deltaSyncEnv(slapd, db.url),
         LDAP_NESTED_GROUPS: String(nesting === 'nested groups'),
         LDAP_SYNCED_GROUPS: [groupDn('ga'), groupDn('gb')].join(':'),
       });
-      for (const user of ['anchor1', 'anchor2']) expect((await postLogin(app, user, password(user))).status).toBe(200);
+      await logInAll(
+        app,
+        ANCHORS.map((user) => ({ username: user, password: password(user) })),
+      );
     }, 60_000);
 
     afterAll(async () => {

@@ -6,9 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createTestApp, postLogin } from './support/app.js';
+import { createTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
-import { openLdapEnv } from './support/env.js';
 import { type SlapdHandle, startSlapd } from './support/slapd.js';
 import {
   addUserToGroup,
@@ -19,7 +18,14 @@ import {
   removeUserFromGroup,
 } from './support/directory-admin.js';
 import type { FixtureUser } from './support/fixtures.js';
-import { expectFullSyncFindsNothing, memberships, rows, runSync as run } from './support/delta-sync.js';
+import {
+  deltaSyncEnv,
+  expectFullSyncFindsNothing,
+  logInAll,
+  memberships,
+  rows,
+  runSync as run,
+} from './support/delta-sync.js';
 
 const person = (name: string): FixtureUser => ({
   username: `scoped-${name}`,
@@ -29,45 +35,59 @@ const person = (name: string): FixtureUser => ({
   mail: `${name}@scoped.example.com`,
 });
 
-describe('a delta scoped to the rows its changes concern (slapd, no nesting, PostgreSQL)', () => {
-  let slapd: SlapdHandle;
-  let db: TestDatabase;
-  let app: INestApplication;
-  const [ann, ben, cid, dot, eve] = ['ann', 'ben', 'cid', 'dot', 'eve'].map(person);
+interface ScopedSuite {
+  slapd: SlapdHandle;
+  db: TestDatabase;
+  app: INestApplication;
+}
 
+/**
+ * A suite's slapd (present phase) with `users` and `groups` (cn: members), and the app on PostgreSQL without
+ * nesting (plus `env`), every user logged in; its first two runs are full (no cursor yet). Filled in by beforeAll.
+ */
+function scopedSuite(
+  users: FixtureUser[],
+  groups: Record<string, FixtureUser[]>,
+  env: (slapd: SlapdHandle) => Record<string, string>,
+): ScopedSuite {
+  const suite = {} as ScopedSuite;
   beforeAll(async () => {
-    slapd = await startSlapd({ contentSync: 'present' });
-    for (const user of [ann, ben, cid, dot, eve]) await createUser(slapd, user);
-    await createGroup(slapd, 'scoped-team', [ann.username, ben.username, eve.username]);
-    await createGroup(slapd, 'scoped-ops', [cid.username, dot.username]);
-    db = await createTestDatabase('postgres');
-    app = await createTestApp({
-      ...openLdapEnv(slapd),
-      DATABASE_URL: db.url,
-      LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
-      LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
-      LDAP_SYNC_ENABLED: 'false',
-      LDAP_SYNC_MAX_REMOVALS: '100%',
-      LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
-      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
-      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
-      LDAP_NESTED_GROUPS: 'false',
-      LDAP_SYNCED_GROUPS: [groupDn(slapd, 'scoped-team'), groupDn(slapd, 'scoped-ops')].join(':'),
-    });
-    for (const user of [ann, ben, cid, dot, eve]) {
-      expect((await postLogin(app, user.username, user.password)).status).toBe(200);
+    const slapd = (suite.slapd = await startSlapd({ contentSync: 'present' }));
+    for (const user of users) await createUser(slapd, user);
+    for (const [cn, members] of Object.entries(groups)) {
+      const usernames = members.map((user) => user.username);
+      await createGroup(slapd, cn, usernames);
     }
-    expect(await run(app, false)).toMatchObject({ status: 'succeeded', mode: 'full' });
-    expect(await run(app)).toMatchObject({ status: 'succeeded', mode: 'full' });
+    suite.db = await createTestDatabase('postgres');
+    suite.app = await createTestApp({
+      ...deltaSyncEnv(slapd, suite.db.url),
+      LDAP_NESTED_GROUPS: 'false',
+      ...env(slapd),
+    });
+    await logInAll(suite.app, users);
+    expect(await run(suite.app, false)).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(await run(suite.app)).toMatchObject({ status: 'succeeded', mode: 'full' });
   });
-
   afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-    await slapd?.stop();
+    await suite.app?.close();
+    await suite.db?.drop();
+    await suite.slapd?.stop();
   });
+  return suite;
+}
+
+describe('a delta scoped to the rows its changes concern (slapd, no nesting, PostgreSQL)', () => {
+  const [ann, ben, cid, dot, eve] = ['ann', 'ben', 'cid', 'dot', 'eve'].map(person);
+  const suite = scopedSuite(
+    [ann, ben, cid, dot, eve],
+    { 'scoped-team': [ann, ben, eve], 'scoped-ops': [cid, dot] },
+    (slapd) => ({
+      LDAP_SYNCED_GROUPS: [groupDn(slapd, 'scoped-team'), groupDn(slapd, 'scoped-ops')].join(':'),
+    }),
+  );
 
   it('moves memberships between two groups read in one delta, and removes a deleted user', async () => {
+    const { slapd, app } = suite;
     // Members of one listed group join the other (both read again): rows the changed entries do not name.
     await addUserToGroup(slapd, ann.username, 'scoped-ops');
     await addUserToGroup(slapd, dot.username, 'scoped-team');
@@ -94,44 +114,15 @@ describe('a delta scoped to the rows its changes concern (slapd, no nesting, Pos
 });
 
 describe('a delta after a change of the login group (slapd present phase, no nesting, PostgreSQL)', () => {
-  let slapd: SlapdHandle;
-  let db: TestDatabase;
-  let app: INestApplication;
   const [fay, gus] = ['fay', 'gus'].map(person);
-
-  beforeAll(async () => {
-    slapd = await startSlapd({ contentSync: 'present' });
-    for (const user of [fay, gus]) await createUser(slapd, user);
-    await createGroup(slapd, 'scoped-staff', [fay.username, gus.username]);
-    await createGroup(slapd, 'scoped-crew', [fay.username, gus.username]);
-    db = await createTestDatabase('postgres');
-    app = await createTestApp({
-      ...openLdapEnv(slapd),
-      DATABASE_URL: db.url,
-      LDAP_SYNC_USER_USERNAME: slapd.serviceDn,
-      LDAP_SYNC_USER_PASSWORD: slapd.servicePassword,
-      LDAP_SYNC_ENABLED: 'false',
-      LDAP_SYNC_MAX_REMOVALS: '100%',
-      LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
-      LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
-      LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
-      LDAP_NESTED_GROUPS: 'false',
-      LDAP_SYNCED_GROUPS: groupDn(slapd, 'scoped-crew'),
-      LDAP_LOGIN_GROUP: groupDn(slapd, 'scoped-staff'),
-      LDAP_AUTH_FORMAT_SEARCH_FILTERS: 'login_group_search_filter',
-    });
-    for (const user of [fay, gus]) expect((await postLogin(app, user.username, user.password)).status).toBe(200);
-    expect(await run(app, false)).toMatchObject({ status: 'succeeded', mode: 'full' });
-    expect(await run(app)).toMatchObject({ status: 'succeeded', mode: 'full' });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-    await slapd?.stop();
-  });
+  const suite = scopedSuite([fay, gus], { 'scoped-staff': [fay, gus], 'scoped-crew': [fay, gus] }, (slapd) => ({
+    LDAP_SYNCED_GROUPS: groupDn(slapd, 'scoped-crew'),
+    LDAP_LOGIN_GROUP: groupDn(slapd, 'scoped-staff'),
+    LDAP_AUTH_FORMAT_SEARCH_FILTERS: 'login_group_search_filter',
+  }));
 
   it('removes a user taken out of the login group, whose own entry did not change', async () => {
+    const { slapd, app } = suite;
     await removeUserFromGroup(slapd, gus.username, 'scoped-staff');
     const report = await run(app);
     expect(report).toMatchObject({ status: 'succeeded', mode: 'delta', usersRemoved: 1 });

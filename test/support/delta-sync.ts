@@ -1,17 +1,42 @@
 /**
- * What the delta sync's e2e tests share: the app's LDAP rows and memberships as they are, one run, the stored
- * cursor (read and edited), and the check that a full sync would change nothing after a delta.
+ * What the delta sync's e2e tests share: the app's environment, the app's LDAP rows and memberships as they are,
+ * one run, the stored cursor (read and edited), and the check that a full sync would change nothing after a delta.
  */
 import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { LdapSyncService, type SyncReport } from '@nest-ldap-auth/ldap-auth';
-import { appDataSource } from './app.js';
+import { appDataSource, postLogin } from './app.js';
+import { activeDirectoryEnv, openLdapEnv } from './env.js';
+import type { SambaInfo, SlapdInfo } from './servers.js';
 
 export interface Row {
   username: string;
   email: string | null;
   ldap_dn: string | null;
   is_active: number | boolean;
+}
+
+/**
+ * The app on `databaseUrl` against `directory`, as the delta suites run it: syncs only when a test runs one, no
+ * removal limits (the tests remove most users on purpose), synced groups kept as user_groups rows.
+ */
+export function deltaSyncEnv(directory: SlapdInfo | SambaInfo, databaseUrl: string): Record<string, string> {
+  return {
+    ...(directory.kind === 'slapd' ? openLdapEnv(directory) : activeDirectoryEnv(directory)),
+    DATABASE_URL: databaseUrl,
+    LDAP_SYNC_USER_USERNAME: directory.kind === 'slapd' ? directory.serviceDn : directory.serviceUser,
+    LDAP_SYNC_USER_PASSWORD: directory.servicePassword,
+    LDAP_SYNC_ENABLED: 'false',
+    LDAP_SYNC_MAX_REMOVALS: '100%',
+    LDAP_SYNC_MAX_MEMBERSHIP_REMOVALS: '100%',
+    LDAP_DEFAULT_FLAGSMITH_ORGANISATION_ID: '1',
+    LDAP_AUTH_SYNC_USER_RELATIONS: 'sync_user_groups',
+  };
+}
+
+/** Logs each user in, which must succeed: a sync only keeps users the app already has. */
+export async function logInAll(app: INestApplication, users: Array<{ username: string; password: string }>) {
+  for (const user of users) expect((await postLogin(app, user.username, user.password)).status).toBe(200);
 }
 
 export async function rows(app: INestApplication): Promise<Map<string, Row>> {
