@@ -7,20 +7,19 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Attribute, type Client } from 'ldapts';
-import { createTestApp, postLogin } from './support/app.js';
+import { createTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { directoryInfo } from './support/env.js';
 import type { SambaInfo } from './support/samba.js';
 import { adminClient, adPassword, escapeDnValue } from './support/directory-admin.js';
 import {
-  type Action,
   actions,
   assertDeltaEqualsFull,
   change,
-  checkDelta,
-  isRefusal,
   type Place,
-  type PropertyWorld,
+  propertyLogin,
+  propertyPassword,
+  propertyWorld,
 } from './support/delta-property.js';
 import { deltaSyncEnv, logInAll } from './support/delta-sync.js';
 
@@ -38,8 +37,6 @@ const RUNS = Number(process.env.FC_RUNS_AD ?? 100);
 /** userAccountControl: NORMAL_ACCOUNT, with ACCOUNTDISABLE. */
 const ENABLED = '512';
 const DISABLED = '514';
-
-const password = (user: string) => `Prop-${user}-pass1`;
 
 describe('delta sync equals the full sync on Samba AD (uSNChanged)', () => {
   let samba: SambaInfo;
@@ -72,10 +69,7 @@ describe('delta sync equals the full sync on Samba AD (uSNChanged)', () => {
       LDAP_NESTED_GROUPS: 'true',
       LDAP_SYNCED_GROUPS: [groupDn('dap-ga'), groupDn('dap-gb')].join(':'),
     });
-    await logInAll(
-      app,
-      ANCHORS.map((user) => ({ username: user, password: password(user) })),
-    );
+    await logInAll(app, ANCHORS.map(propertyLogin));
   }, 60_000);
 
   afterAll(async () => {
@@ -91,87 +85,42 @@ describe('delta sync equals the full sync on Samba AD (uSNChanged)', () => {
       new Attribute({ type: 'userPrincipalName', values: [`${user}@${samba.realm}`] }),
       new Attribute({ type: 'sn', values: ['Prop'] }),
       new Attribute({ type: 'mail', values: [`${user}@prop.example.com`] }),
-      new Attribute({ type: 'unicodePwd', values: [adPassword(password(user))] }),
+      new Attribute({ type: 'unicodePwd', values: [adPassword(propertyPassword(user))] }),
       new Attribute({ type: 'userAccountControl', values: [ENABLED] }),
     ]);
     where.set(user, p);
   }
 
-  /** Applies one change; one the directory refuses (a name taken, a member already there) changes nothing. */
-  async function apply(a: Action): Promise<void> {
-    const at = 'name' in a ? where.get(a.name) : undefined;
-    try {
-      switch (a.kind) {
-        case 'create':
-          if (!at) await createEntry(a.name, a.place);
-          return;
-        case 'delete':
-          if (at) await admin.del(dnOf(a.name, at));
-          where.delete(a.name);
-          return;
-        case 'mail':
-          if (at)
-            await admin.modify(dnOf(a.name, at), change('replace', 'mail', `${a.name}.${a.value}@prop.example.com`));
-          return;
-        case 'rename':
-          if (at && !where.has(a.to)) {
-            await admin.modifyDN(dnOf(a.name, at), `CN=${escapeDnValue(a.to)}`);
-            where.delete(a.name);
-            where.set(a.to, at);
-            await admin.modify(dnOf(a.to, at), [
-              change('replace', 'sAMAccountName', a.to),
-              change('replace', 'userPrincipalName', `${a.to}@${samba.realm}`),
-            ]);
-          }
-          return;
-        case 'move':
-          if (at && at !== a.place) {
-            await admin.modifyDN(dnOf(a.name, at), `CN=${escapeDnValue(a.name)},${ou(a.place)}`);
-            where.set(a.name, a.place);
-          }
-          return;
-        case 'member':
-          if (at) await admin.modify(groupDn(a.group), change(a.add ? 'add' : 'delete', 'member', dnOf(a.name, at)));
-          return;
-        case 'nest':
-          await admin.modify(groupDn('dap-ga'), change(a.add ? 'add' : 'delete', 'member', groupDn('dap-gc')));
-          return;
-        case 'disable':
-          if (at)
-            await admin.modify(
-              dnOf(a.name, at),
-              change('replace', 'userAccountControl', a.disabled ? DISABLED : ENABLED),
-            );
-          return;
-        case 'login':
-          if (at && at !== 'alumni') await postLogin(app, a.name, password(a.name));
-          return;
-        case 'delta':
-          await checkDelta(world);
-      }
-    } catch (error) {
-      if (!isRefusal(error, REFUSALS)) throw error;
-    }
-  }
-
-  async function directoryUuids(): Promise<Set<string>> {
-    const { searchEntries } = await admin.search(base(), {
-      scope: 'sub',
-      filter: '(&(objectClass=user)(objectCategory=person))',
-      attributes: ['objectGUID'],
-      explicitBufferAttributes: ['objectGUID'],
-    });
-    return new Set(searchEntries.map((e) => guidText(e.objectGUID as Buffer)));
-  }
-
-  const world: PropertyWorld = {
-    get app() {
-      return app;
+  const world = propertyWorld(() => app, {
+    get admin() {
+      return admin;
     },
-    apply,
-    directoryUuids,
-    deltaMode: 'delta',
-  };
+    where,
+    dnOf,
+    groupDn,
+    nesting: ['dap-ga', 'dap-gc'],
+    refusals: REFUSALS,
+    createEntry,
+    async rename(user, to, at) {
+      await admin.modifyDN(dnOf(user, at), `CN=${escapeDnValue(to)}`);
+      where.delete(user);
+      where.set(to, at);
+      await admin.modify(dnOf(to, at), [
+        change('replace', 'sAMAccountName', to),
+        change('replace', 'userPrincipalName', `${to}@${samba.realm}`),
+      ]);
+    },
+    disable: (disabled) => change('replace', 'userAccountControl', disabled ? DISABLED : ENABLED),
+    async uuids() {
+      const { searchEntries } = await admin.search(base(), {
+        scope: 'sub',
+        filter: '(&(objectClass=user)(objectCategory=person))',
+        attributes: ['objectGUID'],
+        explicitBufferAttributes: ['objectGUID'],
+      });
+      return new Set(searchEntries.map((e) => guidText(e.objectGUID as Buffer)));
+    },
+  });
 
   it(`holds over ${RUNS} random sequences of changes`, async () => {
     await assertDeltaEqualsFull(world, actions(NAMES, GROUPS, true), RUNS, 8);

@@ -10,19 +10,18 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Client } from 'ldapts';
-import { createTestApp, postLogin } from './support/app.js';
+import { createTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { type SlapdHandle, startSlapd } from './support/slapd.js';
 import { adminClient, sshaPassword } from './support/directory-admin.js';
 import {
-  type Action,
   actions,
   assertDeltaEqualsFull,
   change,
-  checkDelta,
-  isRefusal,
   type Place,
-  type PropertyWorld,
+  propertyLogin,
+  propertyPassword,
+  propertyWorld,
 } from './support/delta-property.js';
 import { deltaSyncEnv, logInAll } from './support/delta-sync.js';
 
@@ -35,8 +34,6 @@ const ANCHORS = ['anchor1', 'anchor2'];
  * noSuchAttribute, typeOrValueExists, noSuchObject, objectClassViolation, notAllowedOnRDN, entryAlreadyExists.
  */
 const REFUSALS = [16, 20, 32, 65, 67, 68];
-
-const password = (user: string) => `Prop-${user}-pass1`;
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
 
@@ -79,10 +76,7 @@ describe.each([
         LDAP_NESTED_GROUPS: String(nesting === 'nested groups'),
         LDAP_SYNCED_GROUPS: [groupDn('ga'), groupDn('gb')].join(':'),
       });
-      await logInAll(
-        app,
-        ANCHORS.map((user) => ({ username: user, password: password(user) })),
-      );
+      await logInAll(app, ANCHORS.map(propertyLogin));
     }, 60_000);
 
     afterAll(async () => {
@@ -99,78 +93,37 @@ describe.each([
         cn: user,
         sn: 'Prop',
         mail: `${user}@prop.example.com`,
-        userPassword: sshaPassword(password(user)),
+        userPassword: sshaPassword(propertyPassword(user)),
       });
       where.set(user, p);
     }
 
-    /** Applies one change; one the directory refuses (a name taken, a member already there) changes nothing. */
-    async function apply(a: Action): Promise<void> {
-      const at = 'name' in a ? where.get(a.name) : undefined;
-      try {
-        switch (a.kind) {
-          case 'create':
-            if (!at) await createEntry(a.name, a.place);
-            return;
-          case 'delete':
-            if (at) await admin.del(dnOf(a.name, at));
-            where.delete(a.name);
-            return;
-          case 'mail':
-            if (at)
-              await admin.modify(dnOf(a.name, at), change('replace', 'mail', `${a.name}.${a.value}@prop.example.com`));
-            return;
-          case 'rename':
-            if (at && !where.has(a.to)) {
-              await admin.modifyDN(dnOf(a.name, at), `uid=${a.to}`);
-              // The old uid value stays with a new RDN unless replaced: the entry is called a.to only.
-              await admin.modify(dnOf(a.to, at), change('replace', 'uid', a.to));
-              where.delete(a.name);
-              where.set(a.to, at);
-            }
-            return;
-          case 'move':
-            if (at && at !== a.place) {
-              await admin.modifyDN(dnOf(a.name, at), `uid=${a.name},${ou(a.place)}`);
-              where.set(a.name, a.place);
-            }
-            return;
-          case 'member':
-            if (at) await admin.modify(groupDn(a.group), change(a.add ? 'add' : 'delete', 'member', dnOf(a.name, at)));
-            return;
-          case 'nest':
-            await admin.modify(groupDn('ga'), change(a.add ? 'add' : 'delete', 'member', groupDn('gc')));
-            return;
-          case 'login':
-            if (at && at !== 'alumni') await postLogin(app, a.name, password(a.name));
-            return;
-          case 'disable':
-            return;
-          case 'delta':
-            await checkDelta(world);
-        }
-      } catch (error) {
-        if (!isRefusal(error, REFUSALS)) throw error;
-      }
-    }
-
-    async function directoryUuids(): Promise<Set<string>> {
-      const { searchEntries } = await admin.search(slapd.peopleDn, {
-        scope: 'sub',
-        filter: '(objectClass=inetOrgPerson)',
-        attributes: ['entryUUID'],
-      });
-      return new Set(searchEntries.map((e) => String(e.entryUUID).toLowerCase()));
-    }
-
-    const world: PropertyWorld = {
-      get app() {
-        return app;
+    const world = propertyWorld(() => app, {
+      get admin() {
+        return admin;
       },
-      apply,
-      directoryUuids,
-      deltaMode: 'delta',
-    };
+      where,
+      dnOf,
+      groupDn,
+      nesting: ['ga', 'gc'],
+      refusals: REFUSALS,
+      createEntry,
+      async rename(user, to, at) {
+        await admin.modifyDN(dnOf(user, at), `uid=${to}`);
+        // The old uid value stays with a new RDN unless replaced: the entry is called `to` only.
+        await admin.modify(dnOf(to, at), change('replace', 'uid', to));
+        where.delete(user);
+        where.set(to, at);
+      },
+      async uuids() {
+        const { searchEntries } = await admin.search(slapd.peopleDn, {
+          scope: 'sub',
+          filter: '(objectClass=inetOrgPerson)',
+          attributes: ['entryUUID'],
+        });
+        return new Set(searchEntries.map((e) => String(e.entryUUID).toLowerCase()));
+      },
+    });
 
     it(`holds over ${runs} random sequences of changes`, async () => {
       await assertDeltaEqualsFull(world, actions(NAMES, GROUPS, false), runs);

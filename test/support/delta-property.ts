@@ -8,9 +8,9 @@
 import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
-import { Attribute, Change } from 'ldapts';
+import { Attribute, Change, type Client } from 'ldapts';
 import { LdapSyncService } from '@nest-ldap-auth/ldap-auth';
-import { appDataSource } from './app.js';
+import { appDataSource, postLogin } from './app.js';
 import { expectFullSyncFindsNothing } from './delta-sync.js';
 
 export type Place = 'people' | 'eng' | 'alumni';
@@ -56,8 +56,95 @@ export interface PropertyWorld {
   deltaMode?: 'delta';
 }
 
+/** The password of a property test's user, on every server. */
+export const propertyPassword = (user: string) => `Prop-${user}-pass1`;
+/** A property test's user as logInAll takes it. */
+export const propertyLogin = (user: string) => ({ username: user, password: propertyPassword(user) });
+
+/** One server's side of the property: its entries, and the changes each server makes its own way. */
+export interface PropertyDirectory {
+  admin: Client;
+  /** Where each user entry is now (absent: no entry). */
+  where: Map<string, Place>;
+  dnOf(user: string, place: Place): string;
+  groupDn(cn: string): string;
+  /** The groups a `nest` action puts in and takes out of each other: [outer, inner]. */
+  nesting: [string, string];
+  /** What the server answers to a change that cannot apply in the current state (result codes). */
+  refusals: readonly number[];
+  /** Adds the user's entry at `place` and records it in `where`. */
+  createEntry(user: string, place: Place): Promise<void>;
+  /** Renames the entry of `user` (at `place`) to `to`, and records it in `where`. */
+  rename(user: string, to: string, place: Place): Promise<void>;
+  /** The change that disables or enables an account, where the server has it (AD). */
+  disable?(disabled: boolean): Change;
+  /** The stable ids of the user entries now in the search base, as the app stores them. */
+  uuids(): Promise<Set<string>>;
+}
+
+/** The world of a property test on `directory`, with the app `app()` returns. */
+export function propertyWorld(app: () => INestApplication, directory: PropertyDirectory): PropertyWorld {
+  const world: PropertyWorld = {
+    get app() {
+      return app();
+    },
+    apply: (action) => applyAction(world, directory, action),
+    directoryUuids: () => directory.uuids(),
+    deltaMode: 'delta',
+  };
+  return world;
+}
+
+/** Applies one change; one the directory refuses (a name taken, a member already there) changes nothing. */
+async function applyAction(world: PropertyWorld, directory: PropertyDirectory, a: Action): Promise<void> {
+  const { admin, where, dnOf, groupDn } = directory;
+  const at = 'name' in a ? where.get(a.name) : undefined;
+  try {
+    switch (a.kind) {
+      case 'create':
+        if (!at) await directory.createEntry(a.name, a.place);
+        return;
+      case 'delete':
+        if (at) await admin.del(dnOf(a.name, at));
+        where.delete(a.name);
+        return;
+      case 'mail':
+        if (at)
+          await admin.modify(dnOf(a.name, at), change('replace', 'mail', `${a.name}.${a.value}@prop.example.com`));
+        return;
+      case 'rename':
+        if (at && !where.has(a.to)) await directory.rename(a.name, a.to, at);
+        return;
+      case 'move':
+        if (at && at !== a.place) {
+          await admin.modifyDN(dnOf(a.name, at), dnOf(a.name, a.place));
+          where.set(a.name, a.place);
+        }
+        return;
+      case 'member':
+        if (at) await admin.modify(groupDn(a.group), change(a.add ? 'add' : 'delete', 'member', dnOf(a.name, at)));
+        return;
+      case 'nest': {
+        const [outer, inner] = directory.nesting;
+        await admin.modify(groupDn(outer), change(a.add ? 'add' : 'delete', 'member', groupDn(inner)));
+        return;
+      }
+      case 'disable':
+        if (at && directory.disable) await admin.modify(dnOf(a.name, at), directory.disable(a.disabled));
+        return;
+      case 'login':
+        if (at && at !== 'alumni') await postLogin(world.app, a.name, propertyPassword(a.name));
+        return;
+      case 'delta':
+        await checkDelta(world);
+    }
+  } catch (error) {
+    if (!isRefusal(error, directory.refusals)) throw error;
+  }
+}
+
 /** A delta; then the rows are those it had whose entries are in the base, and a full sync has nothing to do. */
-export async function checkDelta(world: PropertyWorld): Promise<void> {
+async function checkDelta(world: PropertyWorld): Promise<void> {
   const before = await rowUuids(world.app);
   const inBase = await world.directoryUuids();
   const report = await world.app.get(LdapSyncService).run({ delta: true });
@@ -97,7 +184,7 @@ export function change(operation: 'add' | 'delete' | 'replace', type: string, va
 }
 
 /** Whether `error` is the server refusing a change that cannot apply in the current state (result `codes`). */
-export function isRefusal(error: unknown, codes: readonly number[]): boolean {
+function isRefusal(error: unknown, codes: readonly number[]): boolean {
   const code = (error as { code?: number }).code;
   return code !== undefined && codes.includes(code);
 }
