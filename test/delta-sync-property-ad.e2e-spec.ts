@@ -43,11 +43,11 @@ describe('delta sync equals the full sync on Samba AD (uSNChanged)', () => {
   let db: TestDatabase;
   let app: INestApplication;
   let admin: Client;
-  const where = new Map<string, Place>();
   const base = () => `OU=dap-people,${samba.baseDn}`;
   const ou = (p: Place) =>
     p === 'people' ? base() : p === 'eng' ? `OU=dap-eng,${base()}` : `OU=dap-alumni,${samba.baseDn}`;
-  const dnOf = (user: string, p: Place) => `CN=${escapeDnValue(user)},${ou(p)}`;
+  const rdnOf = (user: string) => `CN=${escapeDnValue(user)}`;
+  const dnOf = (user: string, p: Place) => `${rdnOf(user)},${ou(p)}`;
   const groupDn = (cn: string) => `CN=${cn},${samba.groupsDn}`;
 
   beforeAll(async () => {
@@ -88,28 +88,20 @@ describe('delta sync equals the full sync on Samba AD (uSNChanged)', () => {
       new Attribute({ type: 'unicodePwd', values: [adPassword(propertyPassword(user))] }),
       new Attribute({ type: 'userAccountControl', values: [ENABLED] }),
     ]);
-    where.set(user, p);
   }
 
   const world = propertyWorld(() => app, {
-    get admin() {
-      return admin;
-    },
-    where,
+    admin: () => admin,
     dnOf,
+    rdnOf,
+    renamed: (to) => [
+      change('replace', 'sAMAccountName', to),
+      change('replace', 'userPrincipalName', `${to}@${samba.realm}`),
+    ],
     groupDn,
     nesting: ['dap-ga', 'dap-gc'],
     refusals: REFUSALS,
     createEntry,
-    async rename(user, to, at) {
-      await admin.modifyDN(dnOf(user, at), `CN=${escapeDnValue(to)}`);
-      where.delete(user);
-      where.set(to, at);
-      await admin.modify(dnOf(to, at), [
-        change('replace', 'sAMAccountName', to),
-        change('replace', 'userPrincipalName', `${to}@${samba.realm}`),
-      ]);
-    },
     disable: (disabled) => change('replace', 'userAccountControl', disabled ? DISABLED : ENABLED),
     async uuids() {
       const { searchEntries } = await admin.search(base(), {

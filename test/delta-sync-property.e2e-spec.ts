@@ -53,11 +53,10 @@ describe.each([
     let db: TestDatabase;
     let app: INestApplication;
     let admin: Client;
-    /** Where each user entry is now (absent: no entry). */
-    const where = new Map<string, Place>();
     const ou = (p: Place) =>
       p === 'people' ? slapd.peopleDn : p === 'eng' ? `ou=eng,${slapd.peopleDn}` : `ou=alumni,${slapd.baseDn}`;
-    const dnOf = (user: string, p: Place) => `uid=${user},${ou(p)}`;
+    const rdnOf = (user: string) => `uid=${user}`;
+    const dnOf = (user: string, p: Place) => `${rdnOf(user)},${ou(p)}`;
     const groupDn = (cn: string) => `cn=${cn},${slapd.groupsDn}`;
 
     beforeAll(async () => {
@@ -95,26 +94,17 @@ describe.each([
         mail: `${user}@prop.example.com`,
         userPassword: sshaPassword(propertyPassword(user)),
       });
-      where.set(user, p);
     }
 
     const world = propertyWorld(() => app, {
-      get admin() {
-        return admin;
-      },
-      where,
+      admin: () => admin,
       dnOf,
+      rdnOf,
+      renamed: (to) => [change('replace', 'uid', to)],
       groupDn,
       nesting: ['ga', 'gc'],
       refusals: REFUSALS,
       createEntry,
-      async rename(user, to, at) {
-        await admin.modifyDN(dnOf(user, at), `uid=${to}`);
-        // The old uid value stays with a new RDN unless replaced: the entry is called `to` only.
-        await admin.modify(dnOf(to, at), change('replace', 'uid', to));
-        where.delete(user);
-        where.set(to, at);
-      },
       async uuids() {
         const { searchEntries } = await admin.search(slapd.peopleDn, {
           scope: 'sub',

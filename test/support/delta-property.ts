@@ -61,21 +61,22 @@ export const propertyPassword = (user: string) => `Prop-${user}-pass1`;
 /** A property test's user as logInAll takes it. */
 export const propertyLogin = (user: string) => ({ username: user, password: propertyPassword(user) });
 
-/** One server's side of the property: its entries, and the changes each server makes its own way. */
+/** One server's side of the property: how its entries are named, made and changed where servers differ. */
 export interface PropertyDirectory {
-  admin: Client;
-  /** Where each user entry is now (absent: no entry). */
-  where: Map<string, Place>;
+  /** The server's admin connection (a function: the suite opens it in beforeAll). */
+  admin(): Client;
   dnOf(user: string, place: Place): string;
+  /** The RDN a user's entry has (and gets, when renamed). */
+  rdnOf(user: string): string;
+  /** What makes an entry renamed to `to` called `to` only: the old name stays in its attributes otherwise. */
+  renamed(to: string): Change[];
   groupDn(cn: string): string;
   /** The groups a `nest` action puts in and takes out of each other: [outer, inner]. */
   nesting: [string, string];
   /** What the server answers to a change that cannot apply in the current state (result codes). */
   refusals: readonly number[];
-  /** Adds the user's entry at `place` and records it in `where`. */
+  /** Adds the user's entry at `place`. */
   createEntry(user: string, place: Place): Promise<void>;
-  /** Renames the entry of `user` (at `place`) to `to`, and records it in `where`. */
-  rename(user: string, to: string, place: Place): Promise<void>;
   /** The change that disables or enables an account, where the server has it (AD). */
   disable?(disabled: boolean): Change;
   /** The stable ids of the user entries now in the search base, as the app stores them. */
@@ -84,11 +85,13 @@ export interface PropertyDirectory {
 
 /** The world of a property test on `directory`, with the app `app()` returns. */
 export function propertyWorld(app: () => INestApplication, directory: PropertyDirectory): PropertyWorld {
+  /** Where each user entry is now (absent: no entry). */
+  const where = new Map<string, Place>();
   const world: PropertyWorld = {
     get app() {
       return app();
     },
-    apply: (action) => applyAction(world, directory, action),
+    apply: (action) => applyAction(world, directory, where, action),
     directoryUuids: () => directory.uuids(),
     deltaMode: 'delta',
   };
@@ -96,13 +99,22 @@ export function propertyWorld(app: () => INestApplication, directory: PropertyDi
 }
 
 /** Applies one change; one the directory refuses (a name taken, a member already there) changes nothing. */
-async function applyAction(world: PropertyWorld, directory: PropertyDirectory, a: Action): Promise<void> {
-  const { admin, where, dnOf, groupDn } = directory;
+async function applyAction(
+  world: PropertyWorld,
+  directory: PropertyDirectory,
+  where: Map<string, Place>,
+  a: Action,
+): Promise<void> {
+  const { dnOf, groupDn } = directory;
+  const admin = directory.admin();
   const at = 'name' in a ? where.get(a.name) : undefined;
   try {
     switch (a.kind) {
       case 'create':
-        if (!at) await directory.createEntry(a.name, a.place);
+        if (!at) {
+          await directory.createEntry(a.name, a.place);
+          where.set(a.name, a.place);
+        }
         return;
       case 'delete':
         if (at) await admin.del(dnOf(a.name, at));
@@ -113,7 +125,12 @@ async function applyAction(world: PropertyWorld, directory: PropertyDirectory, a
           await admin.modify(dnOf(a.name, at), change('replace', 'mail', `${a.name}.${a.value}@prop.example.com`));
         return;
       case 'rename':
-        if (at && !where.has(a.to)) await directory.rename(a.name, a.to, at);
+        if (at && !where.has(a.to)) {
+          await admin.modifyDN(dnOf(a.name, at), directory.rdnOf(a.to));
+          where.delete(a.name);
+          where.set(a.to, at);
+          await admin.modify(dnOf(a.to, at), directory.renamed(a.to));
+        }
         return;
       case 'move':
         if (at && at !== a.place) {
