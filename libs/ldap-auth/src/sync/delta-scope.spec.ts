@@ -137,6 +137,22 @@ describe('memberDiff', () => {
     expect(diff.fresh).toEqual([dnOfName('carol')]);
   });
 
+  it('takes a value spelled otherwise than a member another value names as written as fresh (found by DN then)', () => {
+    const dnOf = new Map<number, string | null>([[1, dnOfName('alice')]]);
+    const diff = memberDiff(
+      [
+        { members: [dnOfName('alice')], memberIds: [1] },
+        { members: [dnOfName('alice').toUpperCase()], memberIds: [] },
+      ],
+      dnOf,
+      users,
+    );
+    // Named as written in the first group, of which she is a member; the other spelling is looked up by DN in
+    // the database (readRowsByDnKey), which finds her row: in scope all the same.
+    expect(diff.ids).toEqual([]);
+    expect(diff.fresh).toEqual([dnOfName('alice').toUpperCase()]);
+  });
+
   it('tells the values that no row found by lower-cased DN names', () => {
     const rows = [{ id: 4, dn: dnOfName('Carol') }];
     expect(someValueUnmatched([dnOfName('carol')], rows)).toBe(false);

@@ -130,31 +130,67 @@ class DnIndex<T> {
  * are `dnOf`): `ids`, the rows that are members on one side only (a stored member no value names, one
  * without a DN, a member of another group a value names); `fresh`, the values naming no stored member of
  * any of these groups nor a scoped user (`users`): a row they name may be a new member.
+ * Values are matched as written first. Only the few that miss are put in normal form, and matched against
+ * the stored members no value named as written: normalising every stored DN (tens of thousands for a large
+ * group) was most of a delta's time. A value that only that way would name a member named as written by
+ * another value is fresh, which can only add rows to the scope (each is then reconciled in full).
  */
 export function memberDiff(
   groups: ReadonlyArray<{ members: readonly string[]; memberIds: readonly number[] }>,
   dnOf: ReadonlyMap<number, string | null>,
   users: readonly SnapshotUser[],
 ): { ids: number[]; fresh: string[] } {
-  const scoped = new DnIndex(users.map((user) => [user.uuid, user.dn] as const));
-  const stored = new DnIndex(dnOf);
+  // A later holder of a DN wins, as in the snapshot reader.
+  const exact = new Map<string, number>();
+  for (const [id, dn] of dnOf) if (dn !== null) exact.set(dn, id);
   const ids = new Set<number>();
-  const fresh = new Set<string>();
-  for (const group of groups) {
-    const members = new Set(group.memberIds);
-    const named = new Set<number>();
+  const namedExactly = new Set<number>();
+  const named = groups.map(() => new Set<number>());
+  const members = groups.map((group) => new Set(group.memberIds));
+  const missed: Array<{ group: number; value: string }> = [];
+  const nameBy = (group: number, id: number) => {
+    named[group].add(id);
+    if (!members[group].has(id)) ids.add(id);
+  };
+  groups.forEach((group, g) => {
     for (const value of group.members) {
-      const id = stored.get(value);
-      if (id !== undefined) {
-        named.add(id);
-        if (!members.has(id)) ids.add(id);
-      } else if (scoped.get(value) === undefined) {
-        fresh.add(value);
+      const id = exact.get(value);
+      if (id === undefined) {
+        missed.push({ group: g, value });
+      } else {
+        namedExactly.add(id);
+        nameBy(g, id);
       }
     }
-    for (const id of group.memberIds) if (!named.has(id) || !dnOf.get(id)) ids.add(id);
+  });
+  if (missed.length) {
+    const scoped = new DnIndex(users.map((user) => [user.uuid, user.dn] as const));
+    const unnamed = new DnIndex(
+      [...exact].filter(([, id]) => !namedExactly.has(id)).map(([dn, id]) => [id, dn] as const),
+    );
+    const fresh = new Set<string>();
+    for (const { group, value } of missed) {
+      const id = unnamed.get(value);
+      if (id !== undefined) nameBy(group, id);
+      else if (scoped.get(value) === undefined) fresh.add(value);
+    }
+    addUnnamed(groups, named, dnOf, ids);
+    return { ids: [...ids], fresh: [...fresh] };
   }
-  return { ids: [...ids], fresh: [...fresh] };
+  addUnnamed(groups, named, dnOf, ids);
+  return { ids: [...ids], fresh: [] };
+}
+
+/** The stored members of each group that no value named, or that have no DN to tell. */
+function addUnnamed(
+  groups: ReadonlyArray<{ memberIds: readonly number[] }>,
+  named: ReadonlyArray<ReadonlySet<number>>,
+  dnOf: ReadonlyMap<number, string | null>,
+  ids: Set<number>,
+): void {
+  groups.forEach((group, g) => {
+    for (const id of group.memberIds) if (!named[g].has(id) || !dnOf.get(id)) ids.add(id);
+  });
 }
 
 /**
