@@ -142,55 +142,46 @@ export function memberDiff(
 ): { ids: number[]; fresh: string[] } {
   // A later holder of a DN wins, as in the snapshot reader.
   const exact = new Map<string, number>();
-  for (const [id, dn] of dnOf) if (dn !== null) exact.set(dn, id);
+  dnOf.forEach((dn, id) => dn !== null && exact.set(dn, id));
   const ids = new Set<number>();
-  const namedExactly = new Set<number>();
-  const named = groups.map(() => new Set<number>());
-  const members = groups.map((group) => new Set(group.memberIds));
-  const missed: Array<{ group: number; value: string }> = [];
+  // Per group, its stored members and whether a value named them yet (one map: fewer allocations than two sets).
+  const named = groups.map((group) => {
+    const members = new Map<number, boolean>();
+    for (const id of group.memberIds) members.set(id, false);
+    return members;
+  });
   const nameBy = (group: number, id: number) => {
-    named[group].add(id);
-    if (!members[group].has(id)) ids.add(id);
+    const members = named[group];
+    const was = members.get(id);
+    if (was === undefined) ids.add(id);
+    else if (!was) members.set(id, true);
   };
+  const missed: Array<{ group: number; value: string }> = [];
   groups.forEach((group, g) => {
     for (const value of group.members) {
       const id = exact.get(value);
-      if (id === undefined) {
-        missed.push({ group: g, value });
-      } else {
-        namedExactly.add(id);
-        nameBy(g, id);
-      }
+      if (id === undefined) missed.push({ group: g, value });
+      else nameBy(g, id);
     }
   });
+  const fresh = new Set<string>();
   if (missed.length) {
+    // Named as written: a member some value named, or a row a value named that is no member of that group.
+    const namedExactly = new Set(ids);
+    for (const members of named) members.forEach((was, id) => was && namedExactly.add(id));
+    const unnamed: Array<readonly [number, string]> = [];
+    exact.forEach((id, dn) => namedExactly.has(id) || unnamed.push([id, dn]));
+    const unnamedIndex = new DnIndex(unnamed);
     const scoped = new DnIndex(users.map((user) => [user.uuid, user.dn] as const));
-    const unnamed = new DnIndex(
-      [...exact].filter(([, id]) => !namedExactly.has(id)).map(([dn, id]) => [id, dn] as const),
-    );
-    const fresh = new Set<string>();
     for (const { group, value } of missed) {
-      const id = unnamed.get(value);
+      const id = unnamedIndex.get(value);
       if (id !== undefined) nameBy(group, id);
       else if (scoped.get(value) === undefined) fresh.add(value);
     }
-    addUnnamed(groups, named, dnOf, ids);
-    return { ids: [...ids], fresh: [...fresh] };
   }
-  addUnnamed(groups, named, dnOf, ids);
-  return { ids: [...ids], fresh: [] };
-}
-
-/** The stored members of each group that no value named, or that have no DN to tell. */
-function addUnnamed(
-  groups: ReadonlyArray<{ memberIds: readonly number[] }>,
-  named: ReadonlyArray<ReadonlySet<number>>,
-  dnOf: ReadonlyMap<number, string | null>,
-  ids: Set<number>,
-): void {
-  groups.forEach((group, g) => {
-    for (const id of group.memberIds) if (!named[g].has(id) || !dnOf.get(id)) ids.add(id);
-  });
+  // The stored members no value named, or without a DN to tell.
+  for (const members of named) members.forEach((was, id) => (!was || !dnOf.get(id)) && ids.add(id));
+  return { ids: [...ids], fresh: [...fresh] };
 }
 
 /**

@@ -106,6 +106,14 @@ export class BerCursor {
     return name;
   }
 
+  /** The contents of an element of `tag`, handed to `read` where they lie: no copy (`read` must not keep `buf`). */
+  readWith<T>(tag: number, read: (buf: Buffer, start: number, end: number) => T): T {
+    const end = this.header(tag);
+    const value = read(this.buf, this.pos, end);
+    this.pos = end;
+    return value;
+  }
+
   readBytes(tag: number): Buffer {
     const end = this.header(tag);
     // A copy: the message's buffer may be a slice of a large chunk that should not stay alive.
