@@ -140,9 +140,17 @@ export function memberDiff(
   dnOf: ReadonlyMap<number, string | null>,
   users: readonly SnapshotUser[],
 ): { ids: number[]; fresh: string[] } {
-  // A later holder of a DN wins, as in the snapshot reader.
+  // A later holder of a DN wins, as in the snapshot reader. Stored DN → its place in `idAt`.
   const exact = new Map<string, number>();
-  dnOf.forEach((dn, id) => dn !== null && exact.set(dn, id));
+  const idAt: number[] = [];
+  dnOf.forEach((dn, id) => {
+    if (dn === null) return;
+    const at = exact.get(dn);
+    if (at === undefined) exact.set(dn, idAt.push(id) - 1);
+    else idAt[at] = id;
+  });
+  // Whether some value names each stored DN as written (a typed array: no set of tens of thousands of ids).
+  const namedExactly = new Uint8Array(idAt.length);
   const ids = new Set<number>();
   // Per group, its stored members and whether a value named them yet (one map: fewer allocations than two sets).
   const named = groups.map((group) => {
@@ -159,18 +167,19 @@ export function memberDiff(
   const missed: Array<{ group: number; value: string }> = [];
   groups.forEach((group, g) => {
     for (const value of group.members) {
-      const id = exact.get(value);
-      if (id === undefined) missed.push({ group: g, value });
-      else nameBy(g, id);
+      const at = exact.get(value);
+      if (at === undefined) {
+        missed.push({ group: g, value });
+      } else {
+        namedExactly[at] = 1;
+        nameBy(g, idAt[at]);
+      }
     }
   });
   const fresh = new Set<string>();
   if (missed.length) {
-    // Named as written: a member some value named, or a row a value named that is no member of that group.
-    const namedExactly = new Set(ids);
-    for (const members of named) members.forEach((was, id) => was && namedExactly.add(id));
     const unnamed: Array<readonly [number, string]> = [];
-    exact.forEach((id, dn) => namedExactly.has(id) || unnamed.push([id, dn]));
+    exact.forEach((at, dn) => namedExactly[at] || unnamed.push([idAt[at], dn]));
     const unnamedIndex = new DnIndex(unnamed);
     const scoped = new DnIndex(users.map((user) => [user.uuid, user.dn] as const));
     for (const { group, value } of missed) {
