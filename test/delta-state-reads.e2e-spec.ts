@@ -1,11 +1,12 @@
 /**
- * A delta's read of the stored members of the groups it reads again (persistence/sync/read-delta-state.ts), on
- * each database the scoped delta runs on: every member with its DN, whatever the DNs hold.
+ * A scoped delta's reads of the app's state (persistence/sync/read-delta-state.ts), on each database the scoped
+ * delta runs on: the stored members of the groups it reads again, every member with its DN whatever the DNs
+ * hold; the counts the removal guards weigh against.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { databaseOptionsFromUrl, GroupEntity, OrganisationEntity, UserEntity } from '@nest-ldap-auth/ldap-auth';
-import { readStoredMembers } from '../libs/ldap-auth/src/persistence/sync/read-delta-state.js';
+import { readScopedTotals, readStoredMembers } from '../libs/ldap-auth/src/persistence/sync/read-delta-state.js';
 import { SqlDialect } from '../libs/ldap-auth/src/persistence/sql-dialect.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 
@@ -14,8 +15,9 @@ describe.each(['sqlite', 'postgres'] as const)('stored members of the groups a d
   let ds: DataSource;
   const ids: Record<string, number> = {};
 
-  async function user(name: string, ldapDn: string | null): Promise<number> {
-    const row = await ds.getRepository(UserEntity).save({ username: name, ldapUuid: `uuid-${name}`, ldapDn });
+  async function user(name: string, ldapDn: string | null, local = false): Promise<number> {
+    const ldapUuid = local ? null : `uuid-${name}`;
+    const row = await ds.getRepository(UserEntity).save({ username: name, ldapUuid, ldapDn });
     return (ids[name] = row.id);
   }
 
@@ -63,5 +65,14 @@ describe.each(['sqlite', 'postgres'] as const)('stored members of the groups a d
     expect(stored.memberIds.get(mixed)!.sort()).toEqual([eve, dan].sort());
     expect(stored.dnOf.get(eve)).toBe('uid=eve\nuid=ann,ou=people,dc=example,dc=com');
     expect(stored.dnOf.get(dan)).toBe('uid=dan,ou=people,dc=example,dc=com');
+  });
+
+  it("counts each listed group's LDAP members for the removal guards, not the local users in it", async () => {
+    const fay = await user('fay', 'uid=fay,ou=people,dc=example,dc=com');
+    const gus = await user('gus', 'uid=gus,ou=people,dc=example,dc=com');
+    const local = await user('local-admin', null, true);
+    const counted = await group('counted', [fay, gus, local]);
+    const totals = await readScopedTotals(ds.manager, SqlDialect.of(ds), 1);
+    expect(totals.groups.find((g) => g.id === counted)?.memberCount).toBe(2);
   });
 });
