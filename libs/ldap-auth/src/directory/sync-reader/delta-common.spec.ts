@@ -43,6 +43,12 @@ describe('groupBases (where a delta looks for changed groups)', () => {
     expect(groupBases(listed, server)).toEqual(['dc=example,dc=com', 'dc=other,dc=com']);
   });
 
+  it('without nested groups: the naming contexts once the groups lie in more containers than a watch may hold', () => {
+    const spread = ['a', 'b', 'c', 'd', 'e'].map((ou) => `cn=g,ou=${ou},dc=example,dc=com`);
+    expect(groupBases(options(spread.slice(0, 4), false), server)).toHaveLength(4);
+    expect(groupBases(options(spread, false), server)).toEqual(['dc=example,dc=com']);
+  });
+
   it('a group outside every naming context the server names is looked for at its own DN', () => {
     expect(groupBases(options(['cn=x,o=elsewhere'], false), server)).toEqual(['cn=x,o=elsewhere']);
   });

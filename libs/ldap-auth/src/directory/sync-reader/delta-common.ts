@@ -31,22 +31,31 @@ export function groupBasesOf(options: SnapshotReadOptions): string[] {
 }
 
 /**
+ * More containers of listed groups than this, and a delta looks in their naming contexts instead: one search
+ * each (the change watch keeps one open each, and AD allows five on a connection, the user base one of them).
+ */
+export const MAX_GROUP_CONTAINERS = 4;
+
+/**
  * Where the group reads of a delta look. With nested groups, the naming contexts holding the listed groups and
  * the login group (a nested group may be anywhere in them). Without, only those groups matter: the containers
  * holding them, none inside another (a naming context of 100,000 users is scanned whole by the group filter's
- * unindexed `member=*`; a container of groups is not).
+ * unindexed `member=*`; a container of groups is not), unless there are more than MAX_GROUP_CONTAINERS.
  */
 export function groupBases(options: SnapshotReadOptions, server: ServerInfo): string[] {
-  const bases = new Set<string>();
+  const contexts = new Set<string>();
+  // Per naming context its containers (a naming context inside another is a partition of its own on AD).
+  const containers = new Map<string, Set<string>>();
   for (const dn of groupBasesOf(options)) {
     const context = server.namingContexts.filter((nc) => isWithin(dn, nc)).sort((a, b) => b.length - a.length)[0];
-    if (context === undefined || options.nestedGroups) {
-      bases.add(context ?? dn);
-      continue;
-    }
-    const parent = tryNormalizeDn(parentDn(dn));
-    bases.add(parent !== undefined && isWithin(parent, context) ? parent : context);
+    const within = context ?? dn;
+    contexts.add(within);
+    const parent = context === undefined ? undefined : tryNormalizeDn(parentDn(dn));
+    const container = parent !== undefined && isWithin(parent, within) ? parent : within;
+    containers.set(within, (containers.get(within) ?? new Set()).add(container));
   }
-  const all = [...bases];
-  return all.filter((base) => !all.some((other) => other !== base && isWithin(base, other))).sort();
+  const narrow = [...containers.values()].flatMap((bases) =>
+    [...bases].filter((base) => ![...bases].some((other) => other !== base && isWithin(base, other))),
+  );
+  return (options.nestedGroups || narrow.length > MAX_GROUP_CONTAINERS ? [...contexts] : narrow).sort();
 }
