@@ -46,6 +46,7 @@ const ldapAuth = demoLdapAuthModule();
       title: 'LDAP admin',
       guards: [AdminGuard],
       csrf: AdminSessions,
+      signOut: '/admin/logout',
       imports: [ldapAuth, AdminAuthModule],
     }),
     // GET /health; the controller logs failures itself (rate-limited), so terminus' own logger is off.

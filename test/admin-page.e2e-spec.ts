@@ -214,6 +214,21 @@ describe.each(DIRECTORY_KINDS)('the admin page on %s', (kind) => {
     }
   });
 
+  it('signs out from the button in the header: the session ends, the page asks to sign in again', async () => {
+    const { context, page } = await newContext(false);
+    try {
+      await signIn(page, base, 'alice', fixtureUser('alice').password);
+      await page.goto(`${base}/admin/ldap/runs/1`);
+      expect(await page.locator('#sign-out button').textContent()).toBe('Sign out');
+      await Promise.all([page.waitForNavigation(), page.click('#sign-out button')]);
+      expect(new URL(page.url()).pathname).toBe('/admin/login');
+      await page.goto(`${base}/admin/ldap`);
+      expect(new URL(page.url()).pathname).toBe('/admin/login');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('sends a browser without a session to the login form, and is off (404) without LDAP_ADMIN_GROUP', async () => {
     const { context, page } = await newContext();
     try {

@@ -13,4 +13,11 @@ describe('adminPage', () => {
     expect(page).not.toMatch(/<script|style="/);
     expect(page).toContain('<title>LDAP &lt;admin&gt;</title>');
   });
+
+  it("has a sign-out button posting the session's CSRF token when the app gives its route, none otherwise", () => {
+    const page = adminPage('LDAP', html`<p>body</p>`, undefined, { action: '/admin/logout', csrf: 'a"b' });
+    expect(page).toMatch(/<form method="post" action="\/admin\/logout" id="sign-out">/);
+    expect(page).toContain('<input type="hidden" name="_csrf" value="a&quot;b" />');
+    expect(adminPage('LDAP', html`<p>body</p>`)).not.toContain('sign-out');
+  });
 });

@@ -8,6 +8,8 @@ body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-seri
 header{background:#1f3a5f;color:#fff;padding:12px 24px;display:flex;align-items:baseline;gap:16px}
 header h1{font-size:18px;margin:0;font-weight:600}
 header a{color:#cfe0f5;text-decoration:none}
+header form{margin-left:auto}
+header button{border-color:#cfe0f5}
 main{max-width:1180px;margin:0 auto;padding:16px 24px 48px}
 section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:14px 18px;margin:16px 0}
 h2{font-size:16px;margin:0 0 10px}
@@ -55,8 +57,14 @@ export const LDAP_ADMIN_HEADERS: Readonly<Record<string, string>> = {
   'X-Frame-Options': 'DENY',
 };
 
-/** A whole page: title, a header linking back to `home`, the body. */
-export function adminPage(title: string, body: SafeHtml, home?: string): string {
+/** The header's sign-out button: a POST to the app's sign-out route with the session's CSRF token. */
+export interface AdminSignOut {
+  action: string;
+  csrf: string;
+}
+
+/** A whole page: title, a header linking back to `home` (and a sign-out button), the body. */
+export function adminPage(title: string, body: SafeHtml, home?: string, signOut?: AdminSignOut): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -69,6 +77,13 @@ export function adminPage(title: string, body: SafeHtml, home?: string): string 
         <header>
           <h1>${title}</h1>
           ${home ? html`<a href="${home}">Overview</a>` : ''}
+          ${
+            signOut
+              ? html`<form method="post" action="${signOut.action}" id="sign-out">
+                  <input type="hidden" name="_csrf" value="${signOut.csrf}" /><button type="submit">Sign out</button>
+                </form>`
+              : ''
+          }
         </header>
         <main>${body}</main>
       </body>

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { LdapAdminService } from './ldap-admin.service.js';
 import { csrfMatches, LdapAdminCsrf } from './ldap-admin-csrf.js';
-import { adminPage, LDAP_ADMIN_HEADERS } from './admin-layout.js';
+import { type AdminSignOut, adminPage, LDAP_ADMIN_HEADERS } from './admin-layout.js';
 import { directorySection } from './directory-view.js';
 import { previewSection, runSection, syncSection } from './sync-view.js';
 import { userTestResult, userTestSection } from './user-test-view.js';
@@ -27,6 +27,8 @@ export interface LdapAdminPageOptions {
   /** The page's path, without leading or trailing slash ("admin/ldap"). */
   path: string;
   title: string;
+  /** The app's sign-out route (LdapAdminModuleOptions.signOut). */
+  signOut?: string;
 }
 
 /** Every page: HTML, and the security headers (CSP, nosniff, no-store...). */
@@ -59,6 +61,12 @@ export class LdapAdminController {
     return this.csrf.tokenFor(request) ?? '';
   }
 
+  /** The header's sign-out button, when the app named its route and the request has a session. */
+  private signOut(request: unknown): AdminSignOut | undefined {
+    const csrf = this.csrf.tokenFor(request);
+    return this.options.signOut && csrf ? { action: this.options.signOut, csrf } : undefined;
+  }
+
   /** Refuses a POST without its session's CSRF token, before anything runs. */
   private checkCsrf(request: unknown, body: FormBody): void {
     if (!csrfMatches(this.csrf.tokenFor(request), body?._csrf)) {
@@ -75,15 +83,16 @@ export class LdapAdminController {
       ${directorySection(facts)}
       <div>${userTestSection(this.base, csrf)}${syncSection(sync, this.base, csrf)}</div>
     </div>`;
-    return adminPage(this.options.title, body);
+    return adminPage(this.options.title, body, undefined, this.signOut(request));
   }
 
   @Get('runs/:id')
   @HtmlPage()
-  async run(@Param('id') id: string): Promise<string> {
+  async run(@Req() request: unknown, @Param('id') id: string): Promise<string> {
     const run = /^\d{1,15}$/.test(id) ? await this.admin.syncRun(Number(id)) : null;
     if (!run) throw new NotFoundException(`no sync run ${id.slice(0, 20)}`);
-    return adminPage(`${this.options.title}: sync run #${run.id}`, runSection(run), this.base);
+    const title = `${this.options.title}: sync run #${run.id}`;
+    return adminPage(title, runSection(run), this.base, this.signOut(request));
   }
 
   @Post('preview')
@@ -92,7 +101,8 @@ export class LdapAdminController {
   async preview(@Req() request: unknown, @Body() body: FormBody): Promise<string> {
     this.checkCsrf(request, body);
     const report = await this.admin.preview();
-    return adminPage(`${this.options.title}: sync preview`, previewSection(report, this.base), this.base);
+    const section = previewSection(report, this.base);
+    return adminPage(`${this.options.title}: sync preview`, section, this.base, this.signOut(request));
   }
 
   @Post('test-user')
@@ -104,6 +114,6 @@ export class LdapAdminController {
     const password = typeof body?.password === 'string' ? body.password : undefined;
     const report = await this.admin.testUser(name, password);
     const section = userTestResult(report, this.base, this.token(request));
-    return adminPage(`${this.options.title}: test a user`, section, this.base);
+    return adminPage(`${this.options.title}: test a user`, section, this.base, this.signOut(request));
   }
 }

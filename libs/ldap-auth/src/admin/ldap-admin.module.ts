@@ -23,6 +23,11 @@ export interface LdapAdminModuleOptions {
   /** The app's CSRF tokens (see LdapAdminCsrf). */
   csrf: Type<LdapAdminCsrf>;
   /**
+   * The app's sign-out route ("/admin/logout"): a POST carrying the page's `_csrf` field, which ends the
+   * session. Given, every page's header has a Sign out button; unset, none (the page cannot end the app's sessions).
+   */
+  signOut?: string;
+  /**
    * Modules whose exports the guards and `csrf` inject, and LdapAuthModule as the app configured it (the very
    * DynamicModule object, or `isGlobal: true` on it): the page uses its LdapAdminService.
    */
@@ -46,6 +51,7 @@ export class LdapAdminModule {
     const page: LdapAdminPageOptions = {
       path: (options.path ?? 'admin/ldap').replace(/^\/+|\/+$/g, ''),
       title: options.title ?? 'LDAP',
+      signOut: options.signOut,
     };
     // A controller per registration: its path and guards are the app's.
     class MountedLdapAdminController extends LdapAdminController {}
