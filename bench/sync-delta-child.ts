@@ -20,18 +20,12 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ConsoleLogger, Module, type INestApplicationContext } from '@nestjs/common';
+import { ConsoleLogger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import {
-  databaseOptionsFromUrl,
-  LdapAuthModule,
-  LdapLoginService,
-  LdapSyncService,
-  type SyncReport,
-} from '../libs/ldap-auth/src/index.js';
+import { LdapLoginService, LdapSyncService, type SyncReport } from '../libs/ldap-auth/src/index.js';
 import { applyBenchReadLimits } from './sync-limits.js';
+import { syncBenchModule } from './sync-bench-module.js';
 
 export interface DeltaChildDirectory {
   url: string;
@@ -215,29 +209,7 @@ async function deprovision(
 }
 
 function benchModule(job: DeltaChildJob, deltaInterval: number, push: boolean) {
-  const { directory } = job;
-  @Module({
-    imports: [
-      TypeOrmModule.forRoot(databaseOptionsFromUrl(job.databaseUrl)),
-      LdapAuthModule.forRoot({
-        server: {
-          url: directory.url,
-          bindDN: directory.serviceDn,
-          bindCredentials: directory.servicePassword,
-          searchBase: directory.peopleDn,
-          groupSearchBase: directory.groupsDn,
-        },
-        groupSync: 'sync_user_groups',
-        syncedGroups: job.syncedGroups,
-        defaultOrganisationId: 1,
-        // slapadd does not run the memberof overlay: the groups' member values say who is in them.
-        groupMembership: 'member',
-        sync: { enabled: false, deltaInterval, push, removedUsers: 'delete', maxRemovals: '10%' },
-      }),
-    ],
-  })
-  class DeltaBenchModule {}
-  return DeltaBenchModule;
+  return syncBenchModule(job.databaseUrl, job.directory, job.syncedGroups, 1, { deltaInterval, push });
 }
 
 /** Keeps the lines (the push's "watching" among them); prints warnings and errors, on stderr: stdout is the result's. */

@@ -5,11 +5,10 @@
  * the tables afterwards. Only `LdapSyncService.run()` is timed; building the context is reported apart.
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { cpuSeconds, cpuSnapshot, type CpuSeconds } from './cpu.js';
-import { databaseOptionsFromUrl, LdapAuthModule, LdapSyncService } from '../libs/ldap-auth/src/index.js';
+import { LdapSyncService } from '../libs/ldap-auth/src/index.js';
+import { syncBenchModule } from './sync-bench-module.js';
 
 export type LibrarySyncKind = 'first' | 'unchanged' | 'changed';
 
@@ -61,27 +60,12 @@ export interface LibrarySyncResult {
  */
 export async function runLibrarySync(scenario: LibrarySyncScenario): Promise<LibrarySyncResult> {
   const { directory } = scenario;
-  @Module({
-    imports: [
-      TypeOrmModule.forRoot(databaseOptionsFromUrl(scenario.database.url)),
-      LdapAuthModule.forRoot({
-        server: {
-          url: directory.url,
-          bindDN: directory.serviceDn,
-          bindCredentials: directory.servicePassword,
-          searchBase: directory.peopleDn,
-          groupSearchBase: directory.groupsDn,
-        },
-        groupSync: 'sync_user_groups',
-        syncedGroups: scenario.syncedGroups,
-        defaultOrganisationId: scenario.organisationId,
-        // The bench loads groups with slapadd, where the memberof overlay does not run: read `member`.
-        groupMembership: 'member',
-        sync: { enabled: false, removedUsers: 'delete', maxRemovals: '10%' },
-      }),
-    ],
-  })
-  class SyncBenchModule {}
+  const SyncBenchModule = syncBenchModule(
+    scenario.database.url,
+    directory,
+    scenario.syncedGroups,
+    scenario.organisationId,
+  );
 
   const t0 = performance.now();
   const app = await NestFactory.createApplicationContext(SyncBenchModule, { logger: ['error'] });
