@@ -167,9 +167,9 @@ export interface StoredMembers {
 
 /**
  * The LDAP members of the groups `groupIds`: per group one text of ids and one of their DNs, one per line in the
- * same order (both aggregates of a group see its rows in one order), so the driver parses a few texts, not a
- * row per membership, and the server builds no JSON (three times the time). A DN holding a line break, which
- * no directory writes but a hostile one could, cannot be split that way: then the DNs come as JSON.
+ * same order (by id on PostgreSQL; SQLite feeds both aggregates in one pass), so the driver parses a few texts,
+ * not a row per membership, and the server builds no JSON (three times the time). A DN holding a line break,
+ * which no directory writes but a hostile one could, cannot be split that way: then the DNs come as JSON.
  */
 export async function readStoredMembers(
   manager: EntityManager,
@@ -179,8 +179,11 @@ export async function readStoredMembers(
   const stored: StoredMembers = { memberIds: new Map(), dnOf: new Map() };
   if (groupIds.length === 0) return stored;
   const pg = sql.kind === 'postgres';
-  const ids = pg ? `string_agg(u.id::text, ',')` : `group_concat(u.id, ',')`;
-  const dns = pg ? `string_agg(COALESCE(u.ldap_dn, ''), E'\\n')` : `group_concat(COALESCE(u.ldap_dn, ''), char(10))`;
+  // PostgreSQL may aggregate in parallel workers: both texts ordered by id pair them whatever the plan.
+  const ids = pg ? `string_agg(u.id::text, ',' ORDER BY u.id)` : `group_concat(u.id, ',')`;
+  const dns = pg
+    ? `string_agg(COALESCE(u.ldap_dn, ''), E'\\n' ORDER BY u.id)`
+    : `group_concat(COALESCE(u.ldap_dn, ''), char(10))`;
   const broken = pg ? `bool_or(strpos(u.ldap_dn, E'\\n') > 0)` : `MAX(instr(u.ldap_dn, char(10)) > 0)`;
   const from =
     `FROM user_groups ug JOIN users u ON u.id = ug.user_id ` +
